@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+# Copyright: podsec.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This module_utils is PRIVATE and should only be used by this collection. Breaking changes can occur any time.
+
+"""The one atomic-write helper every podsec.hardening module uses to change a file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+
+def read_file_bytes(path):
+    """Return the content of ``path`` as bytes, or ``None`` when it does not exist."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def write_file_atomic(module, path, content, mode=None, owner=None, group=None, backup=False):
+    """Write ``content`` (bytes) to ``path`` atomically and return the backup path (or None).
+
+    The data goes to a temporary file in the destination directory, which is then renamed over
+    ``path`` by ``module.atomic_move``: readers see either the old or the new file, never a half
+    written one. Attributes are applied before the rename so the file never exists with loose
+    permissions.
+    """
+    directory = os.path.dirname(path) or "."
+    backup_path = None
+    if backup and os.path.exists(path):
+        backup_path = module.backup_local(path)
+    fd, tmp_path = tempfile.mkstemp(prefix=".podsec-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        file_args = {"path": tmp_path, "mode": mode, "owner": owner, "group": group}
+        module.set_fs_attributes_if_different(file_args, False)
+        module.atomic_move(tmp_path, path, unsafe_writes=False)
+    finally:
+        if os.path.exists(tmp_path):
+            os.unlink(tmp_path)
+    return backup_path
