@@ -39,7 +39,15 @@ def write_file_atomic(module, path, content, mode=None, owner=None, group=None, 
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
-        file_args = {"path": tmp_path, "mode": mode, "owner": owner, "group": group}
+        # set_fs_attributes_if_different() reads every key; a list of None keeps the SELinux context as it is.
+        file_args = {
+            "path": tmp_path,
+            "mode": mode,
+            "owner": owner,
+            "group": group,
+            "secontext": [None, None, None, None],
+            "attributes": None,
+        }
         module.set_fs_attributes_if_different(file_args, False)
         module.atomic_move(tmp_path, path, unsafe_writes=False)
     finally:
