@@ -1,0 +1,345 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: podsec.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: container_posture
+short_description: Gather the container security posture of a Podman host
+version_added: 0.1.0
+description:
+  - Read-only fact gathering. Inspects the running containers of root and of the given rootless users with
+    C(podman ps -q) and one C(podman inspect) per user, and the host's Podman API sockets, image trust policy
+    and kernel audit watches.
+  - "Container findings: privileged, runs as root, writable root file system, secret-looking environment variable
+    NAMES (values are never read into the result), container engine socket mounts, sensitive host path mounts,
+    ports published on all addresses, capabilities kept, no-new-privileges missing, host network/pid/ipc/uts namespace."
+  - "Host findings: Podman API on TCP (a podman socket unit with a TCP C(ListenStream) or a podman process listening
+    on TCP), a world-accessible Podman socket, a trust policy that accepts any image by default or is invalid,
+    expected audit watches missing (or audit unavailable, for example inside systemd-nspawn)."
+  - Each finding names the target, its severity, what is wrong and a one-line fix naming the podsec.hardening role
+    and variable that fixes it.
+  - Never changes anything; C(changed) is always false.
+author:
+  - podsec.hardening maintainers
+extends_documentation_fragment:
+  - podsec.hardening.attributes
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; check mode gives the same result.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  rootful:
+    description: Inspect the containers of root.
+    type: bool
+    default: true
+  users:
+    description:
+      - Rootless users whose containers are inspected too, through C(runuser -u USER -- podman ...) with the user's
+        C(XDG_RUNTIME_DIR). Users without Podman storage in their home are skipped.
+      - Their per-user trust policy (C(~/.config/containers/policy.json)), when present, is checked as well.
+    type: list
+    elements: str
+    default: []
+  policy_path:
+    description: The system trust policy to check.
+    type: path
+    default: /etc/containers/policy.json
+  socket_path:
+    description: The rootful Podman API socket whose permissions are checked.
+    type: path
+    default: /run/podman/podman.sock
+  check_audit:
+    description: Compare the loaded kernel audit watches with O(expected_audit_watches).
+    type: bool
+    default: true
+  expected_audit_watches:
+    description:
+      - Paths that should carry an audit watch. Paths that do not exist on the host are not expected.
+      - The default is a core subset of the podsec.hardening.audit role's container-stack watch set.
+    type: list
+    elements: path
+    default: [/usr/bin/podman, /usr/bin/crun, /etc/containers, /var/lib/containers]
+  sensitive_paths:
+    description:
+      - Host paths whose bind mount into a container is reported (exact match). Mounts below V(/root), V(/proc),
+        V(/sys), V(/boot), V(/dev), V(/etc/ssh), V(/etc/containers), V(/var/lib/containers) and similar subtrees
+        are always reported.
+    type: list
+    elements: path
+    default: [/, /etc, /root, /home, /boot, /dev, /proc, /sys, /run, /var/run, /var, /var/lib, /var/log, /usr, /bin,
+              /sbin, /lib, /lib64]
+  secret_env_allow:
+    description: Environment variable names that look like secrets but are known not to be (not reported).
+    type: list
+    elements: str
+    default: []
+notes:
+  - The environment of a container is read by C(podman inspect) on the host, but only the variable names enter
+    the module's result.
+seealso:
+  - module: podsec.hardening.image_trust
+  - module: podsec.hardening.audit_watch
+"""
+
+EXAMPLES = r"""
+- name: Gather the container security posture
+  podsec.hardening.container_posture:
+    users: [podsec]
+
+- name: Show the findings
+  ansible.builtin.debug:
+    msg: "{{ item.severity }} {{ item.target }}: {{ item.message }} -> {{ item.fix }}"
+  loop: "{{ ansible_facts.podsec_posture.findings }}"
+
+- name: Fail when a critical finding exists
+  ansible.builtin.assert:
+    that: ansible_facts.podsec_posture.counts.critical == 0
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts added to the host.
+  returned: always
+  type: dict
+  contains:
+    podsec_posture:
+      description: The host's container security posture.
+      type: dict
+      contains:
+        score:
+          description: 100 minus weighted findings (critical 25, high 10, medium 4, low 1), at least 0.
+          type: int
+          sample: 61
+        total:
+          description: Number of findings.
+          type: int
+          sample: 7
+        counts:
+          description: Number of findings per severity.
+          type: dict
+          sample: {critical: 1, high: 2, medium: 3, low: 1, info: 0}
+        findings:
+          description: Findings, most severe first.
+          type: list
+          elements: dict
+          contains:
+            id:
+              description: Stable identifier of the rule, for example V(container_privileged).
+              type: str
+            severity:
+              description: One of V(critical), V(high), V(medium), V(low), V(info).
+              type: str
+            target:
+              description: V(host), or the container name (with the rootless user when not root).
+              type: str
+            message:
+              description: What is wrong. Never contains an environment variable value.
+              type: str
+            fix:
+              description: One line on what to do, naming the collection role and variable.
+              type: str
+            details:
+              description: Machine-readable details (variable names, mount paths, ports, capabilities).
+              type: dict
+              returned: when the rule has details
+          sample:
+            - id: container_secret_env
+              severity: high
+              target: legacy-db
+              message: "Secret-looking environment variables (names only, values not read): DB_PASSWORD."
+              fix: Move the values into Podman secrets mounted as files ...
+              details: {variables: [DB_PASSWORD]}
+        containers:
+          description: The running containers that were inspected.
+          type: list
+          elements: dict
+          sample: [{name: web, id: 0123456789ab, image: localhost/podsec/busybox:latest, owner: root, findings: 0}]
+        audit_available:
+          description: Whether C(auditctl -l) worked, so that audit watches could be checked.
+          type: bool
+        checked:
+          description: The owners (V(root) and user names) whose containers were inspected.
+          type: list
+          elements: str
+"""
+
+import os
+import pwd
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.podsec.hardening.plugins.module_utils import _posture
+
+
+class PostureBackend(object):
+    """Runs the read-only commands and feeds their output to the pure rules in _posture."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.podman = module.get_bin_path("podman")
+        self.findings = []
+        self.containers = []
+        self.checked = []
+
+    def run(self, args, cwd=None):
+        return self.module.run_command(args, cwd=cwd, environ_update={"LC_ALL": "C"})
+
+    def _user_prefix(self, user):
+        """Command prefix running podman as ``user``, or None (with a reason) when it cannot."""
+        try:
+            entry = pwd.getpwnam(user)
+        except KeyError:
+            return None, "no such user", None
+        storage = os.path.join(entry.pw_dir, ".local", "share", "containers", "storage")
+        if not os.path.isdir(storage):
+            return None, None, None
+        runuser = self.module.get_bin_path("runuser", required=False)
+        if not runuser:
+            return None, "runuser not found", None
+        runtime = "/run/user/%d" % entry.pw_uid
+        prefix = [runuser, "-u", user, "--", "env", "XDG_RUNTIME_DIR=%s" % runtime, "HOME=%s" % entry.pw_dir]
+        return prefix, None, entry.pw_dir
+
+    def inspect_owner(self, owner):
+        if owner == "root":
+            prefix, reason, cwd = [], None, "/"
+        else:
+            prefix, reason, cwd = self._user_prefix(owner)
+            if prefix is None:
+                if reason:
+                    self.findings.append(_posture.inspect_failed_finding(owner, reason))
+                return
+        self.checked.append(owner)
+        rc, out, err = self.run(prefix + [self.podman, "ps", "-q", "--no-trunc"], cwd=cwd)
+        if rc != 0:
+            self.findings.append(_posture.inspect_failed_finding(owner, "podman ps: %s" % err.strip()))
+            return
+        ids = [line.strip() for line in out.splitlines() if line.strip()]
+        if not ids:
+            return
+        # One inspect for all containers; one that stopped in between only shortens the list.
+        rc, out, err = self.run(prefix + [self.podman, "container", "inspect"] + ids, cwd=cwd)
+        try:
+            infos = _posture.parse_inspect(out)
+        except ValueError as exc:
+            self.findings.append(_posture.inspect_failed_finding(owner, "podman inspect: %s" % exc))
+            return
+        if rc != 0 and not infos:
+            self.findings.append(_posture.inspect_failed_finding(owner, "podman inspect: %s" % err.strip()))
+            return
+        for info in infos:
+            found = _posture.container_findings(
+                info, owner=owner, secret_allow=self.params["secret_env_allow"],
+                sensitive_paths=self.params["sensitive_paths"])
+            self.findings.extend(found)
+            self.containers.append(_posture.container_summary(info, owner, found))
+        del infos
+
+    def check_sockets(self):
+        systemctl = self.module.get_bin_path("systemctl")
+        show = ""
+        if systemctl:
+            rc, out, _err = self.run([systemctl, "list-units", "--type=socket", "--all", "--plain",
+                                      "--no-legend", "--no-pager"])
+            units = [line.split()[0] for line in out.splitlines() if rc == 0 and line.split()]
+            units = [unit for unit in units if unit.endswith(".socket")]
+            if units:
+                rc, show, _err = self.run([systemctl, "show", "--no-pager", "-p", "Id", "-p", "Listen",
+                                           "-p", "Triggers", "-p", "ActiveState", "-p", "UnitFileState"] + units)
+                if rc != 0:
+                    show = ""
+        ss_out = ""
+        ss = self.module.get_bin_path("ss")
+        if ss:
+            rc, ss_out, _err = self.run([ss, "-Hltnp"])
+            if rc != 0:
+                ss_out = ""
+        self.findings.extend(_posture.tcp_api_findings(show, ss_out))
+        try:
+            mode = os.stat(self.params["socket_path"]).st_mode
+        except OSError:
+            mode = None
+        self.findings.extend(_posture.socket_mode_findings(self.params["socket_path"], mode))
+
+    @staticmethod
+    def _read(path):
+        try:
+            with open(path, "r") as handle:
+                return handle.read()
+        except (IOError, OSError):
+            return None
+
+    def check_trust(self):
+        path = self.params["policy_path"]
+        self.findings.extend(_posture.trust_findings(self._read(path), path))
+        for user in self.params["users"]:
+            try:
+                home = pwd.getpwnam(user).pw_dir
+            except KeyError:
+                continue
+            user_policy = os.path.join(home, ".config", "containers", "policy.json")
+            text = self._read(user_policy)
+            if text is not None:
+                self.findings.extend(_posture.trust_findings(text, user_policy, target="user %s" % user))
+
+    def check_audit(self):
+        auditctl = self.module.get_bin_path("auditctl")
+        if not auditctl:
+            found, available = _posture.audit_findings(None, "", "auditctl is not installed", [])
+        else:
+            rc, out, err = self.run([auditctl, "-l"])
+            expected = [p for p in self.params["expected_audit_watches"] if os.path.exists(p)]
+            found, available = _posture.audit_findings(rc, out, err, expected)
+        self.findings.extend(found)
+        return available
+
+    def gather(self):
+        audit_available = False
+        if not self.podman:
+            self.module.warn("podman is not installed; no container was inspected")
+        else:
+            owners = (["root"] if self.params["rootful"] else []) + list(self.params["users"])
+            for owner in owners:
+                self.inspect_owner(owner)
+        self.check_sockets()
+        self.check_trust()
+        if self.params["check_audit"]:
+            audit_available = self.check_audit()
+        posture = _posture.summarize(self.findings)
+        posture.update({
+            "findings": _posture.sort_findings(self.findings),
+            "containers": self.containers,
+            "checked": self.checked,
+            "audit_available": audit_available,
+        })
+        return posture
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            rootful=dict(type="bool", default=True),
+            users=dict(type="list", elements="str", default=[]),
+            policy_path=dict(type="path", default="/etc/containers/policy.json"),
+            socket_path=dict(type="path", default="/run/podman/podman.sock"),
+            check_audit=dict(type="bool", default=True),
+            expected_audit_watches=dict(type="list", elements="path", default=list(_posture.DEFAULT_AUDIT_WATCHES)),
+            sensitive_paths=dict(type="list", elements="path", default=list(_posture.DEFAULT_SENSITIVE_PATHS)),
+            secret_env_allow=dict(type="list", elements="str", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    posture = PostureBackend(module).gather()
+    module.exit_json(changed=False, ansible_facts={"podsec_posture": posture})
+
+
+if __name__ == "__main__":
+    main()
