@@ -90,12 +90,37 @@ FIX = {
 }
 
 
+TITLES = {
+    "container_privileged": "Privileged container",
+    "container_root_user": "Runs as root",
+    "container_writable_rootfs": "Writable root file system",
+    "container_secret_env": "Secret in environment variables",
+    "container_engine_socket": "Container engine socket mounted",
+    "container_sensitive_mount": "Sensitive host path mounted",
+    "container_public_port": "Port published on all addresses",
+    "container_capabilities": "Capabilities kept",
+    "container_no_new_privileges": "no-new-privileges missing",
+    "container_host_network": "Host network namespace",
+    "container_host_pid": "Host PID namespace",
+    "container_host_ipc": "Host IPC namespace",
+    "container_host_uts": "Host UTS namespace",
+    "host_podman_tcp_api": "Podman API exposed on TCP",
+    "host_podman_socket_world": "World-accessible Podman socket",
+    "host_trust_accept_anything": "Trust policy accepts any image",
+    "host_trust_policy_invalid": "Invalid or missing trust policy",
+    "host_audit_missing_watches": "Audit watches missing",
+    "host_audit_unavailable": "Kernel audit unavailable",
+    "host_inspect_failed": "Containers could not be inspected",
+}
+
+
 def finding(fid, severity, target, message, fix_key, **details):
     """Return one finding dictionary (the unit of the report)."""
     if severity not in SEVERITIES:
         raise ValueError("unknown severity %r" % severity)
     result = {
         "id": fid,
+        "title": TITLES[fid],
         "severity": severity,
         "target": target,
         "message": message,

@@ -133,6 +133,9 @@ ansible_facts:
             id:
               description: Stable identifier of the rule, for example V(container_privileged).
               type: str
+            title:
+              description: Short human title of the rule, for example V(Privileged container).
+              type: str
             severity:
               description: One of V(critical), V(high), V(medium), V(low), V(info).
               type: str
@@ -151,6 +154,7 @@ ansible_facts:
               returned: when the rule has details
           sample:
             - id: container_secret_env
+              title: Secret in environment variables
               severity: high
               target: legacy-db
               message: "Secret-looking environment variables (names only, values not read): DB_PASSWORD."

@@ -383,3 +383,13 @@ def test_summary_and_sort():
 def test_unknown_severity_is_a_bug():
     with pytest.raises(ValueError):
         _posture.finding("x", "urgent", "host", "m", "privileged")
+
+
+def test_every_rule_has_a_title_and_fix():
+    found = (_posture.container_findings(INSECURE) + _posture.trust_findings(DEBIAN_POLICY)
+             + _posture.tcp_api_findings(SOCKETS_SHOW, SS_OUT))
+    for item in found:
+        assert item["title"] == _posture.TITLES[item["id"]]
+    assert set(_posture.FIX) >= {"privileged", "trust_default", "audit_missing"}
+    with pytest.raises(KeyError):
+        _posture.finding("container_new_rule", "low", "host", "m", "privileged")
