@@ -1,0 +1,559 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: podsec.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: quadlet_container
+short_description: Install a Quadlet C(.container) unit that is secure by default, validated before it is installed
+version_added: 0.1.0
+description:
+  - Renders one container specification into a Quadlet C(.container) unit with secure defaults (read-only root,
+    no new privileges, every capability dropped, a non-root user in its own user namespace, C(noexec,nosuid,nodev)
+    tmpfs with a size, memory and pids limits, ports published on 127.0.0.1, secrets as files).
+  - Weakening a default needs its opt-out option by name; privileged containers are always refused.
+  - Version aware; keys the host's podman does not know are never written. They become the equivalent
+    C(PodmanArgs=) argument when podman has one (for example C(Memory=) before podman 5.5 becomes
+    C(PodmanArgs=--memory=)), otherwise the module fails naming the key.
+  - The unit is checked with the Quadlet generator's dry run (C(quadlet -dryrun), C(-user) for a rootless
+    owner) in a directory holding only the candidate before it is written; a rejected unit is not installed
+    and the message names the key.
+  - Writes into C(/etc/containers/systemd/) (rootful) or C(~USER/.config/containers/systemd/) (O(rootless_user)).
+    Does not reload systemd or restart the service; the C(podsec.hardening.hardened_container) role does that
+    once per run for all changed units.
+author:
+  - podsec.hardening contributors
+extends_documentation_fragment:
+  - podsec.hardening.attributes
+  - podsec.hardening.attributes.ALL
+options:
+  name:
+    description:
+      - Unit name; the file is C(NAME.container), the service C(NAME.service) and the container C(NAME).
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) installs the unit, V(absent) removes the unit file (stop the service first).
+    type: str
+    choices: [present, absent]
+    default: present
+  rootless_user:
+    description:
+      - Install the unit for this user (rootless podman) instead of root, into the user's
+        C(~/.config/containers/systemd/), owned by the user. Validated with C(quadlet -dryrun -user).
+    type: str
+  image:
+    description:
+      - Image reference. Required when O(state=present).
+    type: str
+  command:
+    description:
+      - Command and arguments (C(Exec=)). Each item is one argument, passed literally (C(%) and C($) are escaped).
+    type: list
+    elements: str
+  user:
+    description:
+      - User (and optionally C(:group)) inside the container. C(0) and C(root) are refused unless O(allow_root_user=true).
+    type: str
+    default: "10001"
+  group:
+    description:
+      - Group inside the container (C(Group=)).
+    type: str
+  allow_root_user:
+    description:
+      - Opt-out that allows O(user) to be C(0) or C(root).
+    type: bool
+    default: false
+  userns:
+    description:
+      - User namespace mode (C(UserNS=)). V(auto) gives each container its own range of host ids (rootful needs a
+        C(containers) entry in C(/etc/subuid) and C(/etc/subgid)). V(host) needs O(allow_host_userns=true).
+        Empty string writes no C(UserNS=).
+    type: str
+    default: auto
+  allow_host_userns:
+    description:
+      - Opt-out that allows O(userns=host).
+    type: bool
+    default: false
+  read_only:
+    description:
+      - Read-only root file system (C(ReadOnly=true), and C(ReadOnlyTmpfs=false) so the only writable places are
+        the O(tmpfs) mounts). V(false) is the opt-out.
+    type: bool
+    default: true
+  no_new_privileges:
+    description:
+      - C(NoNewPrivileges=true) (setuid binaries and file capabilities gain nothing). V(false) is the opt-out.
+    type: bool
+    default: true
+  drop_all_capabilities:
+    description:
+      - C(DropCapability=all). V(false) is the opt-out (podman's default capability set).
+    type: bool
+    default: true
+  add_capabilities:
+    description:
+      - Capabilities to add back (C(AddCapability=)), for example V(NET_BIND_SERVICE). C(ALL) is refused.
+    type: list
+    elements: str
+    default: []
+  tmpfs:
+    description:
+      - Writable tmpfs mounts, always C(rw,nosuid,nodev) and C(noexec) unless O(tmpfs[].exec=true).
+      - The default is one C(/tmp) of 64m, mode 1777. V([]) is the opt-out.
+    type: list
+    elements: dict
+    default: [{path: /tmp}]
+    suboptions:
+      path:
+        description: Mount point inside the container.
+        type: str
+        required: true
+      size:
+        description: Size limit (C(size=)).
+        type: str
+        default: 64m
+      mode:
+        description: Octal mode of the mount's root.
+        type: str
+        default: "1777"
+      exec:
+        description: Opt-out that mounts it without C(noexec).
+        type: bool
+        default: false
+  memory:
+    description:
+      - Memory limit (C(Memory=) from podman 5.5, C(PodmanArgs=--memory=) before). V(unlimited) is the opt-out.
+    type: str
+    default: 256m
+  pids_limit:
+    description:
+      - Maximum number of processes (C(PidsLimit=) from podman 4.7, C(PodmanArgs=--pids-limit=) before).
+        V(unlimited) is the opt-out.
+    type: str
+    default: "256"
+  network:
+    description:
+      - Network (C(Network=)). V(host) needs O(allow_host_network=true).
+    type: str
+  allow_host_network:
+    description:
+      - Opt-out that allows O(network=host).
+    type: bool
+    default: false
+  ports:
+    description:
+      - Published ports, C([IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]). Without an address they are bound to
+        C(127.0.0.1). A non-loopback address, or no address at all, needs O(publish_on_all_addresses=true).
+    type: list
+    elements: str
+    default: []
+  publish_on_all_addresses:
+    description:
+      - Opt-out that publishes ports without an address on every address, and allows non-loopback addresses.
+    type: bool
+    default: false
+  volumes:
+    description:
+      - Volumes (C(Volume=SOURCE:TARGET[:OPTIONS])). Mounting a container engine socket (podman, docker,
+        containerd, cri-o), a directory holding one, or container storage needs O(allow_engine_socket=true).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      source:
+        description: Host path or named volume.
+        type: str
+        required: true
+      target:
+        description: Absolute path inside the container.
+        type: str
+        required: true
+      options:
+        description: Mount options, for example V(ro).
+        type: list
+        elements: str
+        default: []
+  allow_engine_socket:
+    description:
+      - Opt-out that allows mounting a container engine socket (equivalent to root on the host).
+    type: bool
+    default: false
+  security_label_level:
+    description:
+      - SELinux level of the container process (C(SecurityLabelLevel=)), for example the level that
+        M(podsec.hardening.selinux_volume_label) returns for private volumes.
+    type: str
+  secrets:
+    description:
+      - Podman secrets mounted as files (C(Secret=NAME,type=mount,...)); never as environment variables.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Secret name (must exist in the owner's podman secret store when the container starts).
+        type: str
+        required: true
+      target:
+        description: File name or path inside the container; default C(/run/secrets/NAME).
+        type: str
+      mode:
+        description: Octal mode of the file.
+        type: str
+        default: "0400"
+      uid:
+        description: Owner of the file; default the numeric O(user).
+        type: str
+      gid:
+        description: Group of the file; default the numeric O(group).
+        type: str
+  environment:
+    description:
+      - Environment variables. Names or values that look like credentials (PASSWORD, SECRET, TOKEN, KEY ... in the
+        name, or a long high-entropy value) are refused unless O(allow_secret_like_environment=true).
+    type: dict
+    default: {}
+  allow_secret_like_environment:
+    description:
+      - Opt-out that allows secret-looking environment variables.
+    type: bool
+    default: false
+  healthcheck:
+    description:
+      - Health check (C(HealthCmd=) and friends).
+    type: dict
+    suboptions:
+      cmd:
+        description: Command run by C(/bin/sh -c) inside the container.
+        type: str
+        required: true
+      interval:
+        description: Time between checks, for example V(30s).
+        type: str
+      timeout:
+        description: Time a check may take.
+        type: str
+      retries:
+        description: Failures before the container is unhealthy.
+        type: int
+      start_period:
+        description: Grace period after start.
+        type: str
+  podman_args:
+    description:
+      - Extra C(podman run) arguments, long form only. Arguments that a dedicated option manages are refused
+        (use the option), C(--privileged), C(--uts) and C(--cgroupns) are always refused, C(--pid=host) and
+        C(--ipc=host) need O(allow_host_pid) and O(allow_host_ipc).
+    type: list
+    elements: str
+    default: []
+  allow_host_pid:
+    description:
+      - Opt-out that allows C(--pid=host) in O(podman_args).
+    type: bool
+    default: false
+  allow_host_ipc:
+    description:
+      - Opt-out that allows C(--ipc=host) in O(podman_args).
+    type: bool
+    default: false
+  extra_keys:
+    description:
+      - Further keys per section, C({SECTION: {KEY: VALUE or [VALUES]}}), SECTION one of C(Unit), C(Container),
+        C(Service), C(Install). Container keys that an option manages, and keys that switch a protection off
+        (C(SecurityLabelDisable), C(Unmask), unconfined profiles), are refused.
+    type: dict
+    default: {}
+  description:
+    description:
+      - C(Description=) of the unit; default C(Hardened container NAME).
+    type: str
+  restart:
+    description:
+      - C(Restart=) of the service.
+    type: str
+    default: always
+  wanted_by:
+    description:
+      - C(WantedBy=) target; default C(multi-user.target), or C(default.target) for O(rootless_user).
+    type: str
+  header:
+    description:
+      - Comment lines written at the top of the unit, for example the C(ansible_managed) string.
+    type: list
+    elements: str
+    default: []
+  podman_executable:
+    description:
+      - podman binary used to read the version.
+    type: str
+    default: podman
+  generator:
+    description:
+      - Path of the Quadlet generator used for the dry run.
+    type: str
+    default: /usr/libexec/podman/quadlet
+requirements:
+  - podman 4.4 or later (Quadlet) on the target.
+notes:
+  - The unit file contains no secret values (secrets are referenced by name), so it is written with mode 0644.
+seealso:
+  - module: podsec.hardening.selinux_volume_label
+  - module: podsec.hardening.tmpfs_secret
+"""
+
+EXAMPLES = r"""
+- name: Run a web server, read-only, as uid 10001, published on 127.0.0.1:8080
+  podsec.hardening.quadlet_container:
+    name: web
+    image: localhost/podsec/busybox:latest
+    command: [httpd, -f, -p, "8080"]
+    ports: ["8080:8080"]
+    secrets:
+      - name: web_password
+    healthcheck:
+      cmd: wget -q -O /dev/null http://127.0.0.1:8080/ || exit 1
+      interval: 30s
+    header: ["{{ ansible_managed }}"]
+  register: web_unit
+
+- name: The same for the rootless user podsec
+  podsec.hardening.quadlet_container:
+    name: web
+    rootless_user: podsec
+    image: localhost/podsec/busybox:latest
+    command: [httpd, -f, -p, "8080"]
+    ports: ["8081:8080"]
+
+- name: A container that needs to bind port 80 inside, with its own /run tmpfs
+  podsec.hardening.quadlet_container:
+    name: proxy
+    image: localhost/proxy:1
+    add_capabilities: [NET_BIND_SERVICE]
+    tmpfs:
+      - path: /tmp
+      - path: /run
+        size: 8m
+        mode: "0755"
+
+- name: Remove a unit file (stop the service first)
+  podsec.hardening.quadlet_container:
+    name: web
+    state: absent
+"""
+
+RETURN = r"""
+path:
+  description: Path of the unit file.
+  returned: always
+  type: str
+  sample: /etc/containers/systemd/web.container
+content:
+  description: The rendered unit text (what is, or in check mode would be, in O(name).container).
+  returned: when O(state=present)
+  type: str
+  sample: "[Container]\nImage=localhost/podsec/busybox:latest\nReadOnly=true\n..."
+service:
+  description: The service the generator makes of the unit, as its dry run prints it.
+  returned: when O(state=present)
+  type: str
+  sample: "[Service]\nExecStart=/usr/bin/podman run --name web --read-only ..."
+service_name:
+  description: systemd service name of the container.
+  returned: always
+  type: str
+  sample: web.service
+podman_version:
+  description: The podman version the unit was rendered for.
+  returned: when O(state=present)
+  type: str
+  sample: "5.4"
+rootless:
+  description: Whether the unit belongs to a rootless user.
+  returned: always
+  type: bool
+  sample: false
+"""
+
+import os
+import pwd
+import shutil
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+
+from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
+from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
+    QuadletError,
+    build_unit,
+    generator_error,
+    parse_version,
+)
+
+ROOTFUL_UNIT_DIR = "/etc/containers/systemd"
+ROOTLESS_UNIT_DIR = (".config", "containers", "systemd")
+_SPEC_OPTIONS = (
+    "image", "command", "user", "group", "allow_root_user", "userns", "allow_host_userns", "read_only",
+    "no_new_privileges", "drop_all_capabilities", "add_capabilities", "tmpfs", "memory", "pids_limit", "network",
+    "allow_host_network", "ports", "publish_on_all_addresses", "volumes", "allow_engine_socket",
+    "security_label_level", "secrets", "environment", "allow_secret_like_environment", "healthcheck",
+    "podman_args", "allow_host_pid", "allow_host_ipc", "extra_keys", "description", "restart", "wanted_by",
+)
+
+
+class QuadletUnit(object):
+    """One unit file: where it lives, what it should contain, and how to put it there."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.name = self.params["name"]
+        self.owner = pwd.getpwnam(self.params["rootless_user"]) if self.params["rootless_user"] else None
+        base = os.path.join(self.owner.pw_dir, *ROOTLESS_UNIT_DIR) if self.owner else ROOTFUL_UNIT_DIR
+        self.path = os.path.join(base, "%s.container" % self.name)
+
+    def podman_version(self):
+        rc, out, err = self.module.run_command([self.params["podman_executable"], "--version"])
+        if rc != 0:
+            self.module.fail_json(msg="cannot run %s --version: %s" % (self.params["podman_executable"], err.strip()))
+        return parse_version(out)
+
+    def render(self, version):
+        spec = {key: self.params[key] for key in _SPEC_OPTIONS}
+        spec["name"] = self.name
+        return build_unit(spec, version, rootless=self.owner is not None, header=self.params["header"])
+
+    def dry_run(self, content):
+        """Run the generator on the candidate alone; return the service text or fail naming the key."""
+        generator = self.params["generator"]
+        if not os.path.exists(generator):
+            self.module.fail_json(msg="the Quadlet generator %s does not exist; cannot validate %s" % (generator, self.path))
+        workdir = tempfile.mkdtemp(prefix="podsec-quadlet-")
+        try:
+            with open(os.path.join(workdir, "%s.container" % self.name), "wb") as handle:
+                handle.write(to_bytes(content))
+            argv = [generator, "-dryrun"] + (["-user"] if self.owner else [])
+            rc, out, err = self.module.run_command(argv, environ_update={"QUADLET_UNIT_DIRS": workdir})
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        if rc != 0 or "---%s.service---" % self.name not in out:
+            key, message = generator_error(err)
+            self.module.fail_json(
+                msg="the Quadlet generator rejected %s.container%s: %s"
+                % (self.name, " (key %s)" % key if key else "", message),
+                content=content, stderr=err,
+            )
+        return out.split("---%s.service---" % self.name, 1)[1].strip() + "\n"
+
+    def ensure_directory(self):
+        """Create the unit directory (and for a rootless owner ~/.config/containers), owned by the owner."""
+        if self.owner is None:
+            os.makedirs(ROOTFUL_UNIT_DIR, mode=0o755, exist_ok=True)
+            return
+        path = self.owner.pw_dir
+        for part in ROOTLESS_UNIT_DIR:
+            path = os.path.join(path, part)
+            if not os.path.isdir(path):
+                os.mkdir(path, 0o700 if part == ".config" else 0o755)
+                if os.geteuid() == 0:
+                    os.chown(path, self.owner.pw_uid, self.owner.pw_gid)
+
+    def write(self, content):
+        self.ensure_directory()
+        owner = self.owner.pw_name if self.owner and os.geteuid() == 0 else None
+        write_file_atomic(self.module, self.path, to_bytes(content), mode="0644", owner=owner,
+                          group=str(self.owner.pw_gid) if owner else None)
+
+
+def main():
+    tmpfs_spec = dict(path=dict(type="str", required=True), size=dict(type="str", default="64m"),
+                      mode=dict(type="str", default="1777"), exec=dict(type="bool", default=False))
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            rootless_user=dict(type="str"),
+            image=dict(type="str"),
+            command=dict(type="list", elements="str"),
+            user=dict(type="str", default="10001"),
+            group=dict(type="str"),
+            allow_root_user=dict(type="bool", default=False),
+            userns=dict(type="str", default="auto"),
+            allow_host_userns=dict(type="bool", default=False),
+            read_only=dict(type="bool", default=True),
+            no_new_privileges=dict(type="bool", default=True),
+            drop_all_capabilities=dict(type="bool", default=True),
+            add_capabilities=dict(type="list", elements="str", default=[]),
+            tmpfs=dict(type="list", elements="dict", options=tmpfs_spec, default=[{"path": "/tmp"}]),
+            memory=dict(type="str", default="256m"),
+            pids_limit=dict(type="str", default="256"),
+            network=dict(type="str"),
+            allow_host_network=dict(type="bool", default=False),
+            ports=dict(type="list", elements="str", default=[]),
+            publish_on_all_addresses=dict(type="bool", default=False),
+            volumes=dict(type="list", elements="dict", default=[], options=dict(
+                source=dict(type="str", required=True), target=dict(type="str", required=True),
+                options=dict(type="list", elements="str", default=[]))),
+            allow_engine_socket=dict(type="bool", default=False),
+            security_label_level=dict(type="str"),
+            secrets=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str", required=True), target=dict(type="str"),
+                mode=dict(type="str", default="0400"), uid=dict(type="str"), gid=dict(type="str"))),
+            environment=dict(type="dict", default={}),
+            allow_secret_like_environment=dict(type="bool", default=False),
+            healthcheck=dict(type="dict", options=dict(
+                cmd=dict(type="str", required=True), interval=dict(type="str"), timeout=dict(type="str"),
+                retries=dict(type="int"), start_period=dict(type="str"))),
+            podman_args=dict(type="list", elements="str", default=[]),
+            allow_host_pid=dict(type="bool", default=False),
+            allow_host_ipc=dict(type="bool", default=False),
+            extra_keys=dict(type="dict", default={}),
+            description=dict(type="str"),
+            restart=dict(type="str", default="always"),
+            wanted_by=dict(type="str"),
+            header=dict(type="list", elements="str", default=[]),
+            podman_executable=dict(type="str", default="podman"),
+            generator=dict(type="str", default="/usr/libexec/podman/quadlet"),
+        ),
+        required_if=[("state", "present", ["image"])],
+        supports_check_mode=True,
+    )
+    try:
+        unit = QuadletUnit(module)
+    except KeyError:
+        module.fail_json(msg="rootless_user %r does not exist" % module.params["rootless_user"])
+    result = dict(changed=False, path=unit.path, service_name="%s.service" % unit.name, rootless=unit.owner is not None)
+    before_bytes = read_file_bytes(unit.path)
+    before = to_text(before_bytes) if before_bytes is not None else ""
+
+    if module.params["state"] == "absent":
+        result["changed"] = before_bytes is not None
+        if result["changed"] and not module.check_mode:
+            os.unlink(unit.path)
+        after = ""
+    else:
+        try:
+            version = unit.podman_version()
+            after = unit.render(version)
+        except QuadletError as exc:
+            module.fail_json(msg="%s: %s" % (unit.name, exc), **result)
+        result["service"] = unit.dry_run(after)
+        result["content"] = after
+        result["podman_version"] = "%d.%d" % version
+        result["changed"] = before != after
+        if result["changed"] and not module.check_mode:
+            unit.write(after)
+    if module._diff:
+        result["diff"] = dict(before=before, after=after, before_header=unit.path, after_header=unit.path)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+# -*- coding: utf-8 -*-
+# Copyright: podsec.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
+    KEY_MIN_VERSION,
+    QuadletError,
+    build_unit,
+    generator_error,
+    is_engine_socket,
+    looks_like_secret,
+    parse_version,
+    split_podman_args,
+)
+
+BASE = {"name": "web", "image": "localhost/podsec/busybox:latest"}
+NEW = (5, 5)
+OLD = (4, 4)
+
+
+def unit(version=NEW, **spec):
+    return build_unit(dict(BASE, **spec), version)
+
+
+def keys(text, section="Container"):
+    """Return the (key, value) pairs of one section of a rendered unit."""
+    pairs, current = [], None
+    for line in text.splitlines():
+        if line.startswith("["):
+            current = line.strip("[]")
+        elif current == section and "=" in line:
+            key, value = line.split("=", 1)
+            pairs.append((key, value))
+    return pairs
+
+
+def values(text, key):
+    return [value for k, value in keys(text) if k == key]
+
+
+def test_secure_defaults():
+    pairs = dict(keys(unit()))
+    assert pairs["ReadOnly"] == "true"
+    assert pairs["ReadOnlyTmpfs"] == "false"
+    assert pairs["NoNewPrivileges"] == "true"
+    assert pairs["DropCapability"] == "all"
+    assert pairs["User"] == "10001"
+    assert pairs["UserNS"] == "auto"
+    assert pairs["Tmpfs"] == "/tmp:rw,noexec,nosuid,nodev,size=64m,mode=1777"
+    assert pairs["Memory"] == "256m"
+    assert pairs["PidsLimit"] == "256"
+    assert "AddCapability" not in pairs and "PodmanArgs" not in pairs
+
+
+@pytest.mark.parametrize(
+    "opt_out, gone",
+    [
+        ({"read_only": False}, "ReadOnly"),
+        ({"no_new_privileges": False}, "NoNewPrivileges"),
+        ({"drop_all_capabilities": False}, "DropCapability"),
+        ({"tmpfs": []}, "Tmpfs"),
+        ({"memory": "unlimited"}, "Memory"),
+        ({"pids_limit": "unlimited"}, "PidsLimit"),
+        ({"userns": ""}, "UserNS"),
+    ],
+)
+def test_opt_outs_remove_exactly_their_key(opt_out, gone):
+    default_keys = {key for key, _value in keys(unit())}
+    opted_keys = {key for key, _value in keys(unit(**opt_out))}
+    assert gone in default_keys and gone not in opted_keys
+    assert default_keys - opted_keys <= {gone, "ReadOnlyTmpfs"}
+
+
+def test_root_user_needs_opt_out():
+    for user in ("0", "root", "0:0", "root:wheel"):
+        with pytest.raises(QuadletError, match="allow_root_user"):
+            unit(user=user)
+    assert values(unit(user="0", allow_root_user=True), "User") == ["0"]
+
+
+def test_capabilities_only_from_list_sorted_and_normalised():
+    text = unit(add_capabilities=["net_bind_service", "CAP_CHOWN", "NET_BIND_SERVICE"])
+    assert values(text, "AddCapability") == ["CAP_CHOWN", "CAP_NET_BIND_SERVICE"]
+    assert values(text, "DropCapability") == ["all"]
+    with pytest.raises(QuadletError, match="add_capabilities"):
+        unit(add_capabilities=["ALL"])
+
+
+def test_tmpfs_flags_and_exec_opt_out():
+    text = unit(tmpfs=[{"path": "/run", "size": "8m", "mode": "0755"}, {"path": "/cache", "exec": True}])
+    assert values(text, "Tmpfs") == [
+        "/run:rw,noexec,nosuid,nodev,size=8m,mode=0755",
+        "/cache:rw,exec,nosuid,nodev,size=64m,mode=1777",
+    ]
+    with pytest.raises(QuadletError, match="size"):
+        unit(tmpfs=[{"path": "/tmp", "size": "64m,exec"}])
+
+
+@pytest.mark.parametrize(
+    "port, rendered",
+    [
+        ("8080:80", "127.0.0.1:8080:80"),
+        ("8080", "127.0.0.1::8080"),
+        ("8080:80/udp", "127.0.0.1:8080:80/udp"),
+        ("127.0.0.2:8080:80", "127.0.0.2:8080:80"),
+        ("[::1]:8080:80", "[::1]:8080:80"),
+    ],
+)
+def test_ports_bound_to_loopback(port, rendered):
+    assert values(unit(ports=[port]), "PublishPort") == [rendered]
+
+
+def test_ports_beyond_loopback_need_opt_out():
+    for port in ("0.0.0.0:8080:80", "10.231.0.5:8080:80", "[::]:8080:80"):
+        with pytest.raises(QuadletError, match="publish_on_all_addresses"):
+            unit(ports=[port])
+    assert values(unit(ports=["8080:80"], publish_on_all_addresses=True), "PublishPort") == ["8080:80"]
+    assert values(unit(ports=["10.0.0.1:8080:80"], publish_on_all_addresses=True), "PublishPort") == ["10.0.0.1:8080:80"]
+
+
+def test_secrets_are_mounted_files_owned_by_the_user():
+    text = unit(user="10001", group="10001", secrets=[{"name": "db_password"}, {"name": "tls", "target": "/etc/tls.key",
+                                                                                "mode": "0440", "uid": "0"}])
+    assert values(text, "Secret") == [
+        "db_password,type=mount,uid=10001,gid=10001,mode=0400",
+        "tls,type=mount,target=/etc/tls.key,uid=0,gid=10001,mode=0440",
+    ]
+    for bad in ("a,type=env", "a/b", "x=y", ""):
+        with pytest.raises(QuadletError, match="secret"):
+            unit(secrets=[{"name": bad}])
+
+
+def test_secret_like_environment_is_refused():
+    for name, value in (("DB_PASSWORD", "x"), ("API_TOKEN", "x"), ("AWS_SECRET_ACCESS_KEY", "x"), ("KEY", "x"),
+                        ("HARMLESS", "AKIAIOSFODNN7EXAMPLEx9Q2mZ"), ("MYPASS", "hunter2")):
+        assert looks_like_secret(name, value) or name == "MYPASS"
+        if looks_like_secret(name, value):
+            with pytest.raises(QuadletError, match="allow_secret_like_environment"):
+                unit(environment={name: value})
+    for name, value in (("LANG", "C.UTF-8"), ("PATH", "/usr/local/bin:/usr/bin:/bin"), ("MONKEY_COUNT", "3"),
+                        ("GREETING", "hello world, how are you today")):
+        assert not looks_like_secret(name, value)
+    text = unit(environment={"DB_PASSWORD": "x"}, allow_secret_like_environment=True)
+    assert values(text, "Environment") == ["DB_PASSWORD=x"]
+
+
+def test_environment_sorted_quoted_and_literal():
+    text = unit(environment={"B": "two words", "A": "100%", "C": "$HOME"})
+    assert values(text, "Environment") == ["A=100%%", '"B=two words"', "C=$$HOME"]
+
+
+def test_refusals_name_the_item():
+    cases = [
+        ({"podman_args": ["--privileged"]}, "--privileged"),
+        ({"podman_args": ["--pid=host"]}, "allow_host_pid"),
+        ({"podman_args": ["--ipc", "host"]}, "allow_host_ipc"),
+        ({"podman_args": ["--network=host"]}, "network option"),
+        ({"podman_args": ["--cap-add=SYS_ADMIN"]}, "add_capabilities"),
+        ({"podman_args": ["--security-opt=seccomp=unconfined"]}, "--security-opt"),
+        ({"podman_args": ["-v", "/:/host"]}, "long form"),
+        ({"network": "host"}, "allow_host_network"),
+        ({"userns": "host"}, "allow_host_userns"),
+        ({"volumes": [{"source": "/run/podman/podman.sock", "target": "/s"}]}, "allow_engine_socket"),
+        ({"volumes": [{"source": "/var/run/docker.sock", "target": "/s"}]}, "allow_engine_socket"),
+        ({"volumes": [{"source": "/run", "target": "/s"}]}, "allow_engine_socket"),
+        ({"volumes": [{"source": "/run/user/1001/podman", "target": "/s"}]}, "allow_engine_socket"),
+        ({"extra_keys": {"Container": {"ReadOnly": False}}}, "read_only"),
+        ({"extra_keys": {"Container": {"PodmanArgs": "--privileged"}}}, "podman_args"),
+        ({"extra_keys": {"Container": {"SecurityLabelDisable": True}}}, "SecurityLabelDisable"),
+        ({"extra_keys": {"Container": {"SeccompProfile": "unconfined"}}}, "unconfined"),
+        ({"extra_keys": {"Service": {"ExecStartPre": "/bin/true"}}}, "ExecStartPre"),
+        ({"extra_keys": {"Bogus": {"A": 1}}}, "Bogus"),
+        ({"command": ["sh", "-c", "x\n[Service]"]}, "line breaks"),
+        ({"image": "busybox\nPodmanArgs=--privileged"}, "line breaks"),
+    ]
+    for spec, fragment in cases:
+        with pytest.raises(QuadletError) as info:
+            unit(**spec)
+        assert fragment in str(info.value), (spec, str(info.value))
+
+
+def test_host_namespace_opt_outs_render():
+    text = unit(podman_args=["--pid=host", "--ipc", "host"], allow_host_pid=True, allow_host_ipc=True)
+    assert values(text, "PodmanArgs") == ["--pid=host --ipc host"]
+    assert values(unit(network="host", allow_host_network=True), "Network") == ["host"]
+    assert values(unit(volumes=[{"source": "/run/podman/podman.sock", "target": "/s"}], allow_engine_socket=True),
+                  "Volume") == ["/run/podman/podman.sock:/s"]
+
+
+def test_engine_socket_detection():
+    assert is_engine_socket("/run/podman/podman.sock")
+    assert is_engine_socket("/var/run/../run/docker.sock")
+    assert is_engine_socket("/")
+    assert is_engine_socket("/var/lib/containers")
+    assert is_engine_socket("/srv/x/docker.sock")
+    assert not is_engine_socket("/srv/containers/web/data")
+    assert not is_engine_socket("/run/secrets-not")
+
+
+def test_version_gating_falls_back_to_podman_args():
+    new = unit(NEW)
+    assert values(new, "Memory") == ["256m"] and not values(new, "PodmanArgs")
+    text = unit((5, 4), podman_args=["--init"])
+    assert not values(text, "Memory")
+    assert values(text, "PidsLimit") == ["256"]
+    assert values(text, "PodmanArgs") == ["--memory=256m --init"]
+    old = unit(OLD, security_label_level="s0:c1,c2", secrets=[{"name": "s"}],
+               healthcheck={"cmd": "true", "interval": "30s"})
+    for key in ("UserNS", "Tmpfs", "Memory", "PidsLimit", "ReadOnlyTmpfs", "Secret", "SecurityLabelLevel", "HealthCmd"):
+        assert not values(old, key), key
+    assert values(old, "PodmanArgs") == [
+        "--userns=auto --read-only-tmpfs=false --tmpfs=/tmp:rw,noexec,nosuid,nodev,size=64m,mode=1777 "
+        "--memory=256m --pids-limit=256 --security-opt=label=level:s0:c1,c2 "
+        "--secret=s,type=mount,uid=10001,mode=0400 --health-cmd=true --health-interval=30s"
+    ]
+
+
+def test_no_key_newer_than_the_host_is_written():
+    for version in ((4, 4), (4, 6), (4, 7), (4, 8), (5, 4), (5, 5)):
+        text = unit(version, security_label_level="s0:c1,c2", secrets=[{"name": "s"}],
+                    healthcheck={"cmd": "true", "interval": "30s", "retries": 3})
+        for key, _value in keys(text):
+            assert KEY_MIN_VERSION[key] <= version, (key, version)
+
+
+def test_version_gating_refuses_extra_keys_without_fallback():
+    with pytest.raises(QuadletError, match="AppArmor= needs podman 5.8"):
+        unit((5, 4), extra_keys={"Container": {"AppArmor": "my-profile"}})
+    with pytest.raises(QuadletError, match="no Quadlet"):
+        unit((4, 3))
+
+
+def test_extra_keys_sorted_into_sections():
+    text = unit(extra_keys={"Container": {"Sysctl": ["net.ipv4.ip_unprivileged_port_start=80"], "AutoUpdate": "local"},
+                            "Service": {"TimeoutStartSec": 300}, "Unit": {"After": "x.service"}})
+    container_keys = [key for key, _value in keys(text)]
+    assert container_keys[-2:] == ["AutoUpdate", "Sysctl"]
+    assert ("TimeoutStartSec", "300") in keys(text, "Service")
+    assert ("After", "x.service") in keys(text, "Unit")
+
+
+def test_command_quoting_and_literals():
+    text = unit(command=["sh", "-c", 'echo "$HOME" 100%'])
+    assert values(text, "Exec") == ['sh -c "echo \\"$$HOME\\" 100%%"']
+
+
+def test_deterministic_output_and_header():
+    spec = dict(BASE, environment={"Z": "1", "A": "2"}, add_capabilities=["SETUID", "CHOWN"], ports=["1:1", "2:2"])
+    first = build_unit(spec, NEW, header=["Ansible managed", "podsec.hardening.hardened_container"])
+    reordered = dict(reversed(list(spec.items())), environment={"A": "2", "Z": "1"}, add_capabilities=["CHOWN", "SETUID"])
+    assert first == build_unit(reordered, NEW, header=["Ansible managed", "podsec.hardening.hardened_container"])
+    assert first.startswith("# Ansible managed\n# podsec.hardening.hardened_container\n\n[Unit]\n")
+    assert first.endswith("[Install]\nWantedBy=multi-user.target\n")
+    assert build_unit(BASE, NEW, rootless=True).endswith("WantedBy=default.target\n")
+
+
+def test_parse_version_and_args():
+    assert parse_version("podman version 5.4.2") == (5, 4)
+    with pytest.raises(QuadletError):
+        parse_version("nothing")
+    assert list(split_podman_args(["--pid", "host", "--init", "--label=a=b"])) == [
+        ("--pid", "host"), ("--init", None), ("--label", "a=b")]
+
+
+def test_generator_error_names_key():
+    stderr = ("quadlet-generator[1]: Loading source unit file /tmp/x/web.container\n"
+              "quadlet-generator[1]: converting \"web.container\": unsupported key 'Memory' in group 'Container' "
+              "in /tmp/x/web.container\n")
+    key, message = generator_error(stderr)
+    assert key == "Memory"
+    assert message.endswith("unsupported key 'Memory' in group 'Container' in /tmp/x/web.container")

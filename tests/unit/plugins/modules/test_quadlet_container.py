@@ -1,0 +1,187 @@
+# -*- coding: utf-8 -*-
+# Copyright: podsec.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""quadlet_container module: dry run before install, atomic write, check and diff mode, absent, rootless."""
+
+from __future__ import annotations
+
+import os
+import pwd
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.podsec.hardening.plugins.modules import quadlet_container
+
+IMAGE = "localhost/podsec/busybox:latest"
+
+
+class ExitJson(Exception):
+    pass
+
+
+class FailJson(Exception):
+    pass
+
+
+class Host(object):
+    """Answers `podman --version` and the generator's dry run like podman 5.4 does."""
+
+    def __init__(self, version="podman version 5.4.2", reject=None):
+        self.version = version
+        self.reject = reject
+        self.calls = []
+        self.candidates = []
+
+    def __call__(self, args, environ_update=None, **kwargs):
+        self.calls.append(list(args))
+        if args[-1] == "--version":
+            return 0, self.version + "\n", ""
+        unit_dir = environ_update["QUADLET_UNIT_DIRS"]
+        names = os.listdir(unit_dir)
+        assert len(names) == 1, "the dry run must see only the candidate unit"
+        with open(os.path.join(unit_dir, names[0])) as handle:
+            self.candidates.append(handle.read())
+        name = names[0].rsplit(".", 1)[0]
+        log = "quadlet-generator[7]: Loading source unit file %s/%s\n" % (unit_dir, names[0])
+        if self.reject and self.reject + "=" in self.candidates[-1]:
+            return 1, "", log + "quadlet-generator[7]: converting \"%s\": unsupported key '%s' in group " \
+                                "'Container' in %s/%s\n" % (names[0], self.reject, unit_dir, names[0])
+        return 0, "---%s.service---\n[Service]\nExecStart=/usr/bin/podman run --name %s --read-only\n" % (name, name), log
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    unit_dir = tmp_path / "etc-containers-systemd"
+    generator = tmp_path / "quadlet"
+    generator.write_text("")
+    monkeypatch.setattr(quadlet_container, "ROOTFUL_UNIT_DIR", str(unit_dir))
+    home = tmp_path / "home-podsec"
+    home.mkdir()
+    real_getpwnam = pwd.getpwnam
+
+    def getpwnam(name):
+        if name == "podsec":
+            me = pwd.getpwuid(os.getuid())
+            return pwd.struct_passwd(("podsec", "x", me.pw_uid, me.pw_gid, "", str(home), "/bin/sh"))
+        return real_getpwnam(name)
+
+    monkeypatch.setattr(quadlet_container.pwd, "getpwnam", getpwnam)
+
+    def exit_json(self, **kwargs):
+        raise ExitJson(kwargs)
+
+    def fail_json(self, **kwargs):
+        raise FailJson(kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+
+    class Env(object):
+        root = unit_dir
+        user_home = home
+
+        @staticmethod
+        def run(host=None, expect=ExitJson, **args):
+            host = host or Host()
+            monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, argv, **kw: host(argv, **kw))
+            args.setdefault("generator", str(generator))
+            with patch_module_args(args):
+                with pytest.raises(expect) as info:
+                    quadlet_container.main()
+            return info.value.args[0]
+
+    return Env
+
+
+def test_install_validates_then_writes(env):
+    host = Host()
+    result = env.run(host, name="web", image=IMAGE, ports=["8080:8080"], header=["Ansible managed"])
+    path = env.root / "web.container"
+    assert result["changed"] is True
+    assert result["path"] == str(path)
+    assert result["service_name"] == "web.service"
+    assert result["podman_version"] == "5.4"
+    assert "ExecStart=/usr/bin/podman run --name web" in result["service"]
+    content = path.read_text()
+    assert content == result["content"] == host.candidates[0]
+    assert content.startswith("# Ansible managed\n")
+    assert "PublishPort=127.0.0.1:8080:8080\n" in content
+    assert "PodmanArgs=--memory=256m\n" in content and "\nMemory=" not in content
+    assert oct(path.stat().st_mode & 0o777) == "0o644"
+    assert [call[1:] for call in host.calls] == [["--version"], ["-dryrun"]]
+
+    again = env.run(name="web", image=IMAGE, ports=["8080:8080"], header=["Ansible managed"])
+    assert again["changed"] is False
+    assert path.read_text() == content
+
+
+def test_memory_key_on_podman_5_5(env):
+    result = env.run(Host("podman version 5.5.0"), name="web", image=IMAGE)
+    assert "\nMemory=256m\n" in result["content"] and "PodmanArgs" not in result["content"]
+
+
+def test_generator_rejection_installs_nothing_and_names_the_key(env):
+    host = Host(reject="Sysctl")
+    error = env.run(host, expect=FailJson, name="web", image=IMAGE, extra_keys={"Container": {"Sysctl": "a=b"}})
+    assert "rejected web.container (key Sysctl)" in error["msg"]
+    assert "unsupported key 'Sysctl'" in error["msg"]
+    assert not (env.root / "web.container").exists()
+
+
+def test_refusal_is_reported_before_anything_runs(env):
+    host = Host()
+    error = env.run(host, expect=FailJson, name="web", image=IMAGE, podman_args=["--privileged"])
+    assert error["msg"].startswith("web: podman_args: --privileged is refused")
+    assert host.candidates == []
+    assert not env.root.exists()
+
+
+def test_check_mode_and_diff_change_nothing(env):
+    result = env.run(name="web", image=IMAGE, _ansible_check_mode=True, _ansible_diff=True)
+    assert result["changed"] is True
+    assert not (env.root / "web.container").exists()
+    assert result["diff"]["before"] == ""
+    assert result["diff"]["after"] == result["content"]
+    assert result["diff"]["after_header"] == str(env.root / "web.container")
+
+
+def test_changed_parameter_shows_in_diff(env):
+    env.run(name="web", image=IMAGE)
+    result = env.run(name="web", image=IMAGE, memory="512m", _ansible_diff=True)
+    assert result["changed"] is True
+    assert "--memory=256m" in result["diff"]["before"] and "--memory=512m" in result["diff"]["after"]
+    assert "--memory=512m" in (env.root / "web.container").read_text()
+
+
+def test_absent_removes_the_unit(env):
+    env.run(name="web", image=IMAGE)
+    check = env.run(name="web", state="absent", _ansible_check_mode=True)
+    assert check["changed"] is True and (env.root / "web.container").exists()
+    result = env.run(name="web", state="absent", _ansible_diff=True)
+    assert result["changed"] is True and not (env.root / "web.container").exists()
+    assert result["diff"]["after"] == ""
+    assert env.run(name="web", state="absent")["changed"] is False
+
+
+def test_rootless_unit_goes_to_the_users_config_and_validates_with_user_flag(env):
+    host = Host()
+    result = env.run(host, name="web", image=IMAGE, rootless_user="podsec")
+    path = env.user_home / ".config" / "containers" / "systemd" / "web.container"
+    assert result["path"] == str(path) and path.exists()
+    assert result["rootless"] is True
+    assert host.calls[-1][1:] == ["-dryrun", "-user"]
+    assert result["content"].endswith("WantedBy=default.target\n")
+    assert oct((env.user_home / ".config").stat().st_mode & 0o777) == "0o700"
+
+
+def test_missing_generator_fails(env, tmp_path):
+    error = env.run(expect=FailJson, name="web", image=IMAGE, generator=str(tmp_path / "nope"))
+    assert "does not exist" in error["msg"]
+
+
+def test_unknown_rootless_user_fails(env):
+    error = env.run(expect=FailJson, name="web", image=IMAGE, rootless_user="no-such-user-podsec")
+    assert "no-such-user-podsec" in error["msg"]
