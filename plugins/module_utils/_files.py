@@ -50,6 +50,9 @@ def write_file_atomic(module, path, content, mode=None, owner=None, group=None, 
         }
         module.set_fs_attributes_if_different(file_args, False)
         module.atomic_move(tmp_path, path, unsafe_writes=False)
+        # atomic_move() gives a newly created file the umask default mode (0644): apply the attributes again.
+        file_args["path"] = path
+        module.set_fs_attributes_if_different(file_args, False)
     finally:
         if os.path.exists(tmp_path):
             os.unlink(tmp_path)
