@@ -1,0 +1,332 @@
+# -*- coding: utf-8 -*-
+# Copyright: podsec.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This module_utils is PRIVATE and should only be used by this collection. Breaking changes can occur any time.
+
+"""Pure logic of the selinux_volume_label module: paths, MCS levels, fcontext rules and labels.
+
+parse (``semanage fcontext -l -C`` output, ``security.selinux`` values, the owner registry)
+-> validate (paths podman refuses to relabel, categories) -> render (levels, contexts, fcontext
+regexes, registry JSON) -> diff (text shown in diff mode). Nothing here touches the host.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+
+# Number of MCS categories of the Debian/Fedora/RHEL policies (c0..c1023).
+CATEGORY_COUNT = 1024
+
+# podman (containers/common) gives `label=disable` mounts the two top categories; never hand them out.
+RESERVED_LEVELS = frozenset(["s0:c%d,c%d" % (CATEGORY_COUNT - 2, CATEGORY_COUNT - 1)])
+
+SHARED_LEVEL = "s0"
+
+# The exact list go-selinux `chcon()` refuses to relabel (opencontainers/selinux
+# go-selinux/selinux_linux.go `excludePaths`), used by podman for `:z`/`:Z`. The invoking user's
+# $HOME and $SUDO_USER's home are refused too: see ``validate_path`` ``home_dirs``.
+FORBIDDEN_PATHS = frozenset([
+    "/", "/bin", "/boot", "/dev", "/etc", "/etc/passwd", "/etc/pki", "/etc/shadow", "/home",
+    "/lib", "/lib64", "/media", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys",
+    "/tmp", "/usr", "/var", "/var/lib", "/var/log",
+])
+
+# go-selinux before 1.11 (podman before 4.3) refused everything below /usr as well
+# ("relabeling content in /usr is not allowed"). System content lives there, so this module keeps
+# refusing it.
+FORBIDDEN_TREES = ("/usr",)
+
+_REGEX_SPECIALS = frozenset(".^$*+?()[]{}|\\")
+_RECURSIVE_SUFFIX = "(/.*)?"
+
+FTYPES = (
+    "all files", "regular file", "directory", "character device", "block device", "socket",
+    "symbolic link", "named pipe",
+)
+_FCONTEXT_LINE = re.compile(
+    r"^(?P<regex>\S.*?)\s+(?P<ftype>" + "|".join(re.escape(f) for f in FTYPES) + r")\s+(?P<context>\S+)\s*$"
+)
+_CATEGORY = re.compile(r"^c(\d{1,4})$")
+
+
+class LabelError(ValueError):
+    """A value the module must refuse; the message names the offending item."""
+
+
+# ---------------------------------------------------------------------------------------- parse
+
+def parse_context(value):
+    """Split an SELinux label (str or the raw xattr bytes) into user, role, type and level.
+
+    ``None`` or an empty value (no label on disk) gives ``None``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    value = value.rstrip("\x00").strip()
+    if not value or value == "<<None>>":
+        return None
+    parts = value.split(":", 3)
+    if len(parts) < 3:
+        raise LabelError("invalid SELinux label %r: expected user:role:type[:level]" % value)
+    return {
+        "user": parts[0],
+        "role": parts[1],
+        "type": parts[2],
+        "level": parts[3] if len(parts) == 4 else "",
+    }
+
+
+def parse_level(level):
+    """Return the sorted category numbers of an MCS level (``s0``, ``s0:c1,c2``, ``s0:c0.c3``)."""
+    sensitivity, _sep, cats = (level or "").partition(":")
+    if sensitivity != "s0":
+        raise LabelError("invalid MCS level %r: only sensitivity s0 is supported" % level)
+    result = set()
+    for item in [c for c in cats.split(",") if c] if cats else []:
+        low, _dot, high = item.partition(".")
+        first = _category_number(low, level)
+        last = _category_number(high, level) if high else first
+        if last < first:
+            raise LabelError("invalid MCS level %r: range %s goes backwards" % (level, item))
+        result.update(range(first, last + 1))
+    return tuple(sorted(result))
+
+
+def parse_categories(value):
+    """Validate user-given categories (``['c12', 'c345']`` or ``'c12,c345'``) for a private level."""
+    if isinstance(value, str):
+        value = value.split(",")
+    items = [str(v).strip() for v in value if str(v).strip()]
+    numbers = sorted(set(_category_number(item, ",".join(items)) for item in items))
+    if len(numbers) != 2 or len(items) != 2:
+        raise LabelError(
+            "categories %r: give exactly two distinct categories such as c12,c345" % ",".join(items))
+    level = render_level(numbers)
+    if level in RESERVED_LEVELS:
+        raise LabelError("categories %s are reserved by podman for label=disable mounts" % level)
+    return tuple(numbers)
+
+
+def _category_number(item, whole):
+    match = _CATEGORY.match(item.strip())
+    if not match or int(match.group(1)) >= CATEGORY_COUNT:
+        raise LabelError("invalid MCS category %r in %r: expected c0 .. c%d" % (item, whole, CATEGORY_COUNT - 1))
+    return int(match.group(1))
+
+
+def parse_semanage_fcontext(output):
+    """Parse ``semanage fcontext -l -C`` (local customisations) into rule dicts.
+
+    Each rule: ``{"regex", "ftype", "context"}`` with ``context`` ``None`` for ``<<None>>``.
+    Header lines and the "fcontext Equivalence" section are skipped.
+    """
+    rules = []
+    in_equivalence = False
+    for line in output.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("SELinux"):
+            in_equivalence = "Equivalence" in stripped
+            continue
+        if in_equivalence:
+            continue
+        match = _FCONTEXT_LINE.match(stripped)
+        if not match:
+            continue
+        context = match.group("context")
+        rules.append({
+            "regex": match.group("regex"),
+            "ftype": match.group("ftype"),
+            "context": None if context == "<<None>>" else context,
+        })
+    return rules
+
+
+def parse_registry(text):
+    """Parse the owner registry (JSON ``{"owners": {NAME: LEVEL}}``); empty or missing gives ``{}``."""
+    if text is None or not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise LabelError("owner registry is not valid JSON: %s" % exc)
+    owners = data.get("owners") if isinstance(data, dict) else None
+    if not isinstance(owners, dict):
+        raise LabelError('owner registry has no "owners" mapping')
+    for name, level in owners.items():
+        if len(parse_level(level)) != 2:
+            raise LabelError("owner registry: owner %r has level %r, expected s0:cX,cY" % (name, level))
+    return dict(owners)
+
+
+# ------------------------------------------------------------------------------------- validate
+
+def validate_path(path, home_dirs=()):
+    """Return ``path`` if it may carry a container label, else raise ``LabelError``.
+
+    The path must be absolute and normalised (no ``..``, ``.``, ``//`` or trailing ``/``), without
+    whitespace (file_contexts fields are whitespace separated), not one of the paths podman refuses
+    to relabel, not below /usr and not a user's home directory (``home_dirs``).
+    """
+    if not isinstance(path, str) or not path:
+        raise LabelError("path %r: give an absolute path" % (path,))
+    if not path.startswith("/"):
+        raise LabelError("path %r is not absolute" % path)
+    if re.search(r"\s", path):
+        raise LabelError("path %r contains whitespace, which an fcontext rule cannot express" % path)
+    normal = os.path.normpath(path)
+    if normal.startswith("//"):
+        normal = "/" + normal.lstrip("/")
+    if normal != path:
+        raise LabelError("path %r is not normalised: write it as %r" % (path, normal))
+    if path in FORBIDDEN_PATHS:
+        raise LabelError(
+            "path %s is a system directory podman refuses to relabel (SELinux relabeling of %s is not allowed)"
+            % (path, path))
+    for tree in FORBIDDEN_TREES:
+        if path == tree or path.startswith(tree + "/"):
+            raise LabelError("path %s is below %s: relabeling content in %s is not allowed" % (path, tree, tree))
+    homes = set(os.path.normpath(h) for h in home_dirs if h and h.startswith("/"))
+    if path in homes:
+        raise LabelError("path %s is a user's home directory, which podman refuses to relabel" % path)
+    return path
+
+
+def validate_paths(paths, home_dirs=()):
+    """Validate every path, refuse duplicates, return them in the given order."""
+    seen = []
+    for path in paths:
+        validate_path(path, home_dirs)
+        if path in seen:
+            raise LabelError("path %s is listed twice" % path)
+        seen.append(path)
+    return seen
+
+
+# --------------------------------------------------------------------------------------- render
+
+def render_level(categories):
+    """``(5, 3)`` -> ``s0:c3,c5``; no categories -> ``s0``."""
+    numbers = sorted(categories)
+    if not numbers:
+        return SHARED_LEVEL
+    return "s0:" + ",".join("c%d" % n for n in numbers)
+
+
+def render_context(setype, level, user="system_u", role="object_r"):
+    """The full file label, as ``semanage fcontext`` stores it and ``restorecon`` applies it."""
+    return "%s:%s:%s:%s" % (user, role, setype, level)
+
+
+def fcontext_regex(path, recurse=True):
+    """The fcontext regex for ``path``: regex specials escaped, ``(/.*)?`` appended when recursive."""
+    escaped = "".join("\\" + ch if ch in _REGEX_SPECIALS else ch for ch in path)
+    return escaped + _RECURSIVE_SUFFIX if recurse else escaped
+
+
+def path_from_regex(regex):
+    """Inverse of ``fcontext_regex``: the plain path a rule covers, or ``None`` for other regexes."""
+    body = regex[:-len(_RECURSIVE_SUFFIX)] if regex.endswith(_RECURSIVE_SUFFIX) else regex
+    out = []
+    escaped = False
+    for ch in body:
+        if escaped:
+            out.append(ch)
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch in _REGEX_SPECIALS:
+            return None
+        else:
+            out.append(ch)
+    if escaped or not out or out[0] != "/":
+        return None
+    return "".join(out)
+
+
+def derive_level(owner, taken=()):
+    """Deterministic private level for ``owner`` avoiding the levels in ``taken``.
+
+    Candidate ``n`` (n = 0, 1, 2 ...) hashes ``"<owner>\\0<n>"`` with SHA-256 and takes two
+    categories from the digest; pairs with equal categories, reserved pairs and taken levels are
+    skipped, so the first free candidate wins. The same owner and the same taken set always give
+    the same level, on every host.
+    """
+    if not owner:
+        raise LabelError("owner must be a non-empty name")
+    taken = set(taken)
+    for attempt in range(100000):
+        digest = hashlib.sha256(("%s\0%d" % (owner, attempt)).encode("utf-8")).digest()
+        first = int.from_bytes(digest[0:4], "big") % CATEGORY_COUNT
+        second = int.from_bytes(digest[4:8], "big") % CATEGORY_COUNT
+        if first == second:
+            continue
+        level = render_level((first, second))
+        if level in RESERVED_LEVELS or level in taken:
+            continue
+        return level
+    raise LabelError("no free MCS level left for owner %r" % owner)
+
+
+def choose_level(owner, registry, rule_levels=(), categories=None):
+    """Return ``(level, register)`` for a private volume.
+
+    ``registry`` maps owners to their levels; ``rule_levels`` are the levels of every local fcontext
+    rule on the host (also rules of unregistered owners). A registered owner keeps its level unless
+    explicit ``categories`` say otherwise. ``register`` is True when the registry must change.
+    """
+    others = dict((name, lvl) for name, lvl in registry.items() if name != owner)
+    if categories:
+        level = render_level(categories)
+        for name, lvl in sorted(others.items()):
+            if lvl == level:
+                raise LabelError("categories %s are already used by owner %r on this host" % (level, name))
+        return level, bool(owner) and registry.get(owner) != level
+    if not owner:
+        raise LabelError("mode private needs owner (categories derived from it) or explicit categories")
+    if owner in registry:
+        return registry[owner], False
+    taken = set(others.values())
+    taken.update(lvl for lvl in rule_levels if lvl and lvl != SHARED_LEVEL)
+    return derive_level(owner, taken), True
+
+
+def private_levels(contexts):
+    """The two-category levels of the given labels (fcontext rules); other or unparsable ones are skipped."""
+    levels = set()
+    for context in contexts:
+        try:
+            parsed = parse_context(context)
+            if parsed and len(parse_level(parsed["level"])) == 2:
+                levels.add(render_level(parse_level(parsed["level"])))
+        except LabelError:
+            continue
+    return levels
+
+
+def render_registry(owners):
+    """Registry JSON (sorted, stable, newline-terminated) as bytes."""
+    data = {"owners": dict(sorted(owners.items()))}
+    return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+# ----------------------------------------------------------------------------------------- diff
+
+def render_state(rules, labels):
+    """Text for diff mode: one line per fcontext rule, one per path with its label summary.
+
+    ``rules`` maps regex -> context (or None when absent); ``labels`` maps path -> summary string.
+    """
+    lines = []
+    for regex in sorted(rules):
+        lines.append("fcontext %s %s" % (regex, rules[regex] or "(none)"))
+    for path in sorted(labels):
+        lines.append("label %s %s" % (path, labels[path]))
+    return "\n".join(lines) + "\n" if lines else ""
