@@ -42,7 +42,7 @@ options:
   users:
     description:
       - Rootless users whose containers are inspected too, through C(runuser -u USER -- podman ...) with the user's
-        C(XDG_RUNTIME_DIR). Users without Podman storage in their home are skipped.
+        C(XDG_RUNTIME_DIR) (C(/run/user/UID)) when it exists. Users without Podman storage in their home are skipped.
       - Their per-user trust policy (C(~/.config/containers/policy.json)), when present, is checked as well.
     type: list
     elements: str
@@ -208,8 +208,13 @@ class PostureBackend(object):
         runuser = self.module.get_bin_path("runuser", required=False)
         if not runuser:
             return None, "runuser not found", None
+        # A clean environment: root's XDG_RUNTIME_DIR or DBUS address would point podman at root's state.
+        prefix = [runuser, "-u", user, "--", "env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                  "HOME=%s" % entry.pw_dir, "USER=%s" % user, "LOGNAME=%s" % user, "LC_ALL=C"]
         runtime = "/run/user/%d" % entry.pw_uid
-        prefix = [runuser, "-u", user, "--", "env", "XDG_RUNTIME_DIR=%s" % runtime, "HOME=%s" % entry.pw_dir]
+        if os.path.isdir(runtime):
+            # The user's systemd session (or linger): where Quadlet-run rootless containers keep their state.
+            prefix.append("XDG_RUNTIME_DIR=%s" % runtime)
         return prefix, None, entry.pw_dir
 
     def inspect_owner(self, owner):
