@@ -1,0 +1,178 @@
+# -*- coding: utf-8 -*-
+# Copyright: podsec.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This module_utils is PRIVATE and should only be used by this collection. Breaking changes can occur any time.
+
+"""Pure logic for containers-registries.d(5) files: parse -> validate -> render -> diff.
+
+containers/image (docker/registries_d.go) reads every ``*.yaml`` file of the directory (``.yml``
+is silently ignored), merges them, and fails every signature operation when a ``docker``
+namespace or ``default-docker`` is defined in two files.  Unknown keys are silently ignored
+there, which hides typos; this module refuses them in the file it manages.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.podsec.hardening.plugins.module_utils._policy import PolicyError, validate_docker_scope
+
+DEFAULT_DIRECTORY = "/etc/containers/registries.d"
+
+# Keys of a namespace entry (registryNamespace in docker/registries_d.go).
+NAMESPACE_KEYS = ("lookaside", "lookaside-staging", "use-sigstore-attachments")
+DEPRECATED_KEYS = {"sigstore": "lookaside", "sigstore-staging": "lookaside-staging"}
+URL_SCHEMES = ("file://", "http://", "https://")
+
+
+class RegistriesDError(ValueError):
+    """A registries.d configuration podman would reject, or that would silently not work."""
+
+
+def validate_file_name(name):
+    if not name or "/" in name or name.startswith("."):
+        raise RegistriesDError('file name "%s" must be a plain file name inside the directory' % name)
+    if not name.endswith(".yaml"):
+        hint = ' (".yml" files are silently ignored)' if name.endswith(".yml") else ""
+        raise RegistriesDError('file name "%s" must end with ".yaml": containers/image reads only *.yaml files%s'
+                               % (name, hint))
+
+
+def _validate_url(value, where):
+    if not isinstance(value, str) or not value:
+        raise RegistriesDError("%s: must be a non-empty URL string" % where)
+    if not value.startswith(URL_SCHEMES):
+        raise RegistriesDError('%s: "%s" must be a file://, http:// or https:// URL' % (where, value))
+    if value.startswith("file://") and not value[len("file://"):].startswith("/"):
+        raise RegistriesDError('%s: "%s" must name an absolute path (file:///path)' % (where, value))
+
+
+def validate_namespace_entry(entry, where, strict=True):
+    """Validate one namespace (or default-docker) entry; ``strict`` also refuses unknown keys."""
+    if entry is None:
+        return
+    if not isinstance(entry, dict):
+        raise RegistriesDError("%s: must be a mapping" % where)
+    for key, value in entry.items():
+        if key in DEPRECATED_KEYS:
+            if strict:
+                raise RegistriesDError('%s: "%s" is deprecated, use "%s"' % (where, key, DEPRECATED_KEYS[key]))
+            continue
+        if key not in NAMESPACE_KEYS:
+            if strict:
+                raise RegistriesDError('%s: unknown key "%s" (allowed: %s); containers/image would silently ignore it'
+                                       % (where, key, ", ".join(NAMESPACE_KEYS)))
+            continue
+        if key == "use-sigstore-attachments":
+            if not isinstance(value, bool):
+                raise RegistriesDError('%s: "use-sigstore-attachments" must be true or false' % where)
+        else:
+            _validate_url(value, '%s, key "%s"' % (where, key))
+
+
+def validate_namespace(namespace):
+    try:
+        validate_docker_scope(namespace)
+    except PolicyError as exc:
+        raise RegistriesDError('docker namespace "%s": %s' % (namespace, exc))
+    if namespace == "":
+        raise RegistriesDError('docker namespace "": use default_docker for the default')
+
+
+def validate_config(config, strict=True):
+    """Validate a parsed registries.d document."""
+    if config is None:
+        return
+    if not isinstance(config, dict):
+        raise RegistriesDError("the document must be a mapping")
+    for key in config:
+        if key not in ("default-docker", "docker") and strict:
+            raise RegistriesDError('unknown top-level key "%s" (allowed: default-docker, docker)' % key)
+    validate_namespace_entry(config.get("default-docker"), "default-docker", strict)
+    docker = config.get("docker") or {}
+    if not isinstance(docker, dict):
+        raise RegistriesDError('"docker" must map namespaces to settings')
+    for namespace, entry in docker.items():
+        if strict:
+            validate_namespace(namespace)
+        validate_namespace_entry(entry, 'docker namespace "%s"' % namespace, strict)
+
+
+def build_config(default_docker, namespaces):
+    """Build the document from module-style input (snake_case keys)."""
+    def entry(spec):
+        result = {}
+        for key in NAMESPACE_KEYS:
+            value = spec.get(key.replace("-", "_"))
+            if value is not None:
+                result[key] = value
+        return result
+
+    config = {}
+    if default_docker:
+        config["default-docker"] = entry(default_docker)
+    docker = {}
+    for spec in namespaces:
+        name = spec["namespace"]
+        if name in docker:
+            raise RegistriesDError('docker namespace "%s" is listed more than once' % name)
+        docker[name] = entry(spec)
+    if docker:
+        config["docker"] = docker
+    validate_config(config)
+    return config
+
+
+def parse(text, yaml_module, where):
+    try:
+        data = yaml_module.safe_load(text)
+    except yaml_module.YAMLError as exc:
+        raise RegistriesDError("%s is not valid YAML: %s" % (where, exc))
+    try:
+        validate_config(data, strict=False)
+    except RegistriesDError as exc:
+        raise RegistriesDError("%s: %s" % (where, exc))
+    return data or {}
+
+
+def defined_names(config):
+    """Names that must be unique across the directory: "default-docker" and each docker namespace."""
+    names = []
+    if config.get("default-docker") is not None:
+        names.append("default-docker")
+    names.extend('docker namespace "%s"' % ns for ns in (config.get("docker") or {}))
+    return names
+
+
+def find_conflicts(config, path, others):
+    """Return messages for names of ``config`` already defined in another file; others = {path: config}."""
+    ours = set(defined_names(config))
+    messages = []
+    for other_path in sorted(others):
+        for name in defined_names(others[other_path]):
+            if name in ours:
+                messages.append("%s is already defined in %s; defining it in %s too makes podman fail "
+                                "(\"defined both in\")" % (name, other_path, path))
+    return messages
+
+
+def other_yaml_files(directory, name):
+    """Other files of the directory that containers/image reads, and ignored .yml files."""
+    if not os.path.isdir(directory):
+        return [], []
+    read, ignored = [], []
+    for entry in sorted(os.listdir(directory)):
+        full = os.path.join(directory, entry)
+        if entry == name or not os.path.isfile(full):
+            continue
+        if entry.endswith(".yaml"):
+            read.append(full)
+        elif entry.endswith(".yml"):
+            ignored.append(full)
+    return read, ignored
+
+
+def render(config, yaml_module, header):
+    body = yaml_module.safe_dump(config, default_flow_style=False, sort_keys=False) if config else "{}\n"
+    return header + body

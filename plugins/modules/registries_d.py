@@ -1,0 +1,244 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: podsec.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: registries_d
+short_description: Manage one containers-registries.d file (signature lookaside and sigstore attachments)
+version_added: 0.1.0
+description:
+  - Manages one C(*.yaml) file in C(/etc/containers/registries.d) (containers-registries.d(5)), which tells
+    Podman where simple-signing signatures are read from (C(lookaside)) and written to (C(lookaside-staging)),
+    and whether sigstore signatures are stored as registry attachments (C(use-sigstore-attachments)), per docker
+    namespace and for C(default-docker).
+  - The module owns the whole file. It refuses file names not ending in C(.yaml) (containers/image silently ignores
+    C(.yml)), unknown keys, non-URL lookasides, and a namespace or C(default-docker) that another C(.yaml) file of
+    the directory already defines (podman fails every signature operation then).
+author:
+  - podsec.hardening contributors
+extends_documentation_fragment:
+  - podsec.hardening.attributes
+  - podsec.hardening.attributes.ALL
+requirements:
+  - PyYAML (a dependency of ansible-core) on the managed host
+options:
+  name:
+    description:
+      - File name inside O(directory). Must end with C(.yaml).
+    type: str
+    required: true
+  directory:
+    description:
+      - The registries.d directory. Created (mode 0755) when missing.
+    type: path
+    default: /etc/containers/registries.d
+  state:
+    description:
+      - Whether the file should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  default_docker:
+    description:
+      - Settings for C(default-docker), used by every namespace that does not set a key itself.
+    type: dict
+    suboptions:
+      lookaside:
+        description: URL signatures are read from (and written to, without O(default_docker.lookaside_staging)).
+        type: str
+      lookaside_staging:
+        description: URL signatures are written to.
+        type: str
+      use_sigstore_attachments:
+        description: Read and write sigstore signatures as registry attachments.
+        type: bool
+  namespaces:
+    description:
+      - Settings per docker namespace (a fully expanded registry host, namespace or repository, like policy scopes).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      namespace:
+        description: The namespace, for example C(registry.example.com:5000/team).
+        type: str
+        required: true
+      lookaside:
+        description: URL signatures are read from (and written to, without O(namespaces[].lookaside_staging)).
+        type: str
+      lookaside_staging:
+        description: URL signatures are written to.
+        type: str
+      use_sigstore_attachments:
+        description: Read and write sigstore signatures as registry attachments.
+        type: bool
+  backup:
+    description:
+      - Create a backup file including the timestamp information so you can get the original file back.
+    type: bool
+    default: false
+notes:
+  - C($HOME/.config/containers/registries.d) replaces this directory entirely for a rootless user who has one.
+seealso:
+  - module: podsec.hardening.image_trust
+  - name: containers-registries.d(5)
+    description: The file format.
+    link: https://github.com/containers/image/blob/main/docs/containers-registries.d.5.md
+"""
+
+EXAMPLES = r"""
+- name: Signatures of the internal registry live next to it; sigstore signatures as attachments
+  podsec.hardening.registries_d:
+    name: internal.yaml
+    namespaces:
+      - namespace: registry.example.com
+        lookaside: https://sigs.example.com/signatures
+        use_sigstore_attachments: true
+
+- name: Local lookaside for everything else
+  podsec.hardening.registries_d:
+    name: default.yaml
+    default_docker:
+      lookaside: file:///var/lib/containers/sigstore
+"""
+
+RETURN = r"""
+path:
+  description: The managed file.
+  returned: always
+  type: str
+  sample: /etc/containers/registries.d/internal.yaml
+config:
+  description: The document in the file after the task (empty when O(state=absent)).
+  returned: always
+  type: dict
+  sample: {"docker": {"registry.example.com": {"lookaside": "https://sigs.example.com/signatures"}}}
+ignored_files:
+  description: C(.yml) files in the directory, which containers/image ignores.
+  returned: always
+  type: list
+  elements: str
+  sample: ["/etc/containers/registries.d/typo.yml"]
+backup_file:
+  description: Name of the backup file that was created.
+  returned: changed and O(backup=true)
+  type: str
+  sample: /etc/containers/registries.d/internal.yaml.1234.2026-11-24@10:00:00~
+"""
+
+import os
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.podsec.hardening.plugins.module_utils import _registries_d
+from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
+
+try:
+    import yaml
+except ImportError:
+    yaml = None
+    YAML_IMPORT_ERROR = traceback.format_exc()
+else:
+    YAML_IMPORT_ERROR = None
+
+HEADER = "# Managed by Ansible (podsec.hardening.registries_d): local changes are overwritten.\n"
+
+ENTRY_OPTIONS = dict(
+    lookaside=dict(type="str"),
+    lookaside_staging=dict(type="str"),
+    use_sigstore_attachments=dict(type="bool"),
+)
+
+
+def argument_spec():
+    namespace_options = dict(namespace=dict(type="str", required=True), **ENTRY_OPTIONS)
+    return dict(
+        name=dict(type="str", required=True),
+        directory=dict(type="path", default=_registries_d.DEFAULT_DIRECTORY),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        default_docker=dict(type="dict", options=dict(ENTRY_OPTIONS)),
+        namespaces=dict(type="list", elements="dict", default=[], options=namespace_options),
+        backup=dict(type="bool", default=False),
+    )
+
+
+class RegistriesD(object):
+    """Backend: compute the file, check the rest of the directory, write."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.path = os.path.join(self.params["directory"], self.params["name"])
+
+    def load_others(self):
+        read, ignored = _registries_d.other_yaml_files(self.params["directory"], self.params["name"])
+        others = {}
+        for path in read:
+            others[path] = _registries_d.parse(read_file_bytes(path), yaml, path)
+        return others, ignored
+
+    def run(self):
+        params = self.params
+        _registries_d.validate_file_name(params["name"])
+        raw_before = read_file_bytes(self.path)
+        before = None
+        if raw_before is not None:
+            try:
+                before = _registries_d.parse(raw_before, yaml, self.path)
+            except _registries_d.RegistriesDError as exc:
+                self.module.warn("%s; it is replaced" % exc)
+        others, ignored = self.load_others()
+        if params["state"] == "absent":
+            after, text = None, None
+        else:
+            after = _registries_d.build_config(params["default_docker"], params["namespaces"])
+            conflicts = _registries_d.find_conflicts(after, self.path, others)
+            if conflicts:
+                raise _registries_d.RegistriesDError("; ".join(conflicts))
+            text = _registries_d.render(after, yaml, HEADER)
+        if params["state"] == "absent":
+            changed = raw_before is not None
+        else:
+            changed = raw_before is None or before != after
+        result = dict(changed=changed, path=self.path, config=after or {}, ignored_files=ignored)
+        for path in ignored:
+            self.module.warn("%s is ignored by containers/image: only *.yaml files are read" % path)
+        if changed and self.module._diff:
+            result["diff"] = dict(
+                before=raw_before.decode("utf-8", "replace") if raw_before is not None else "",
+                after=text or "",
+                before_header=self.path if raw_before is not None else "%s (absent)" % self.path,
+                after_header=self.path if text is not None else "%s (absent)" % self.path,
+            )
+        if changed and not self.module.check_mode:
+            if params["state"] == "absent":
+                if params["backup"]:
+                    result["backup_file"] = self.module.backup_local(self.path)
+                os.unlink(self.path)
+            else:
+                if not os.path.isdir(params["directory"]):
+                    os.makedirs(params["directory"], 0o755)
+                backup = write_file_atomic(self.module, self.path, text.encode("utf-8"),
+                                           mode="0644" if raw_before is None else None, backup=params["backup"])
+                if backup:
+                    result["backup_file"] = backup
+        return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if yaml is None:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
+    try:
+        result = RegistriesD(module).run()
+    except _registries_d.RegistriesDError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+# Copyright: podsec.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.podsec.hardening.plugins.modules import registries_d
+
+
+class Done(Exception):
+    pass
+
+
+@pytest.fixture
+def run(monkeypatch):
+    warnings = []
+
+    def finish(failed):
+        def _finish(self, **kwargs):
+            kwargs.update(failed=failed, warnings=list(warnings))
+            raise Done(kwargs)
+        return _finish
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", finish(False))
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", finish(True))
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, msg: warnings.append(msg))
+
+    def _run(args, check_mode=False, diff=False):
+        del warnings[:]
+        with patch_module_args(dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)):
+            with pytest.raises(Done) as excinfo:
+                registries_d.main()
+        return excinfo.value.args[0]
+
+    return _run
+
+
+def args_for(directory, **extra):
+    args = {"name": "podsec-trust.yaml", "directory": str(directory), "namespaces": [
+        {"namespace": "localhost:5000/trusted", "lookaside": "file:///var/lib/containers/sigstore",
+         "use_sigstore_attachments": True}]}
+    args.update(extra)
+    return args
+
+
+def test_create_idempotent_check_mode_and_absent(run, tmp_path):
+    directory = tmp_path / "registries.d"
+    result = run(args_for(directory), check_mode=True, diff=True)
+    assert result["changed"] and not directory.exists()
+    assert "use-sigstore-attachments: true" in result["diff"]["after"]
+    result = run(args_for(directory))
+    path = directory / "podsec-trust.yaml"
+    assert result["changed"] and path.exists()
+    assert yaml.safe_load(path.read_text()) == {"docker": {"localhost:5000/trusted": {
+        "lookaside": "file:///var/lib/containers/sigstore", "use-sigstore-attachments": True}}}
+    assert path.read_text().startswith("# Managed by Ansible")
+    content = path.read_bytes()
+    assert run(args_for(directory))["changed"] is False
+    assert path.read_bytes() == content
+    assert run(args_for(directory, state="absent"), check_mode=True)["changed"] is True and path.exists()
+    assert run(args_for(directory, state="absent"))["changed"] is True and not path.exists()
+    assert run(args_for(directory, state="absent"))["changed"] is False
+
+
+def test_conflict_with_another_file_fails_naming_both(run, tmp_path):
+    (tmp_path / "other.yaml").write_text("docker:\n  localhost:5000/trusted:\n    lookaside: file:///srv\n")
+    result = run(args_for(tmp_path))
+    assert result["failed"]
+    assert str(tmp_path / "other.yaml") in result["msg"] and str(tmp_path / "podsec-trust.yaml") in result["msg"]
+    assert not (tmp_path / "podsec-trust.yaml").exists()
+
+
+def test_yml_name_refused_and_yml_neighbours_reported(run, tmp_path):
+    result = run(args_for(tmp_path, name="trust.yml"))
+    assert result["failed"] and "must end with \".yaml\"" in result["msg"]
+    (tmp_path / "old.yml").write_text("docker: {}\n")
+    result = run(args_for(tmp_path))
+    assert result["ignored_files"] == [str(tmp_path / "old.yml")]
+    assert any("only *.yaml files are read" in w for w in result["warnings"])
