@@ -724,7 +724,8 @@ def normalize_requirement(item, where):
     if isinstance(req.get("type"), str):
         req["type"] = TYPE_ALIASES.get(req["type"], req["type"])
     if req.get("type") == SIGNED_BY and "keyType" not in req:
-        req["keyType"] = "GPGKeys"
+        # Same field order as podman image trust set writes: type, keyType, key source, identity.
+        req = dict([("type", req.pop("type")), ("keyType", "GPGKeys")] + list(req.items()))
     return req
 
 

@@ -14,7 +14,9 @@ there, which hides typos; this module refuses them in the file it manages.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 
 from ansible_collections.podsec.hardening.plugins.module_utils._policy import PolicyError, validate_docker_scope
 
@@ -124,11 +126,88 @@ def build_config(default_docker, namespaces):
     return config
 
 
+def _scalar(text, where):
+    """A YAML scalar of the subset this module reads without PyYAML."""
+    if text[:1] in ('"', "'"):
+        quote = text[0]
+        if len(text) < 2 or text[-1] != quote:
+            raise RegistriesDError("%s: unterminated quoted value %s" % (where, text))
+        inner = text[1:-1]
+        return json.loads('"%s"' % inner) if quote == '"' else inner.replace("''", "'")
+    lowered = text.lower()
+    if lowered in ("true", "yes", "on"):
+        return True
+    if lowered in ("false", "no", "off"):
+        return False
+    if lowered in ("", "~", "null"):
+        return None
+    if text == "{}":
+        return {}
+    if text[:1] in "[{&*!|>-":
+        raise RegistriesDError("%s: %s is beyond the YAML subset readable without PyYAML" % (where, text))
+    return text
+
+
+def _strip_comment(line):
+    quote = None
+    for idx, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in ('"', "'"):
+            quote = char
+        elif char == "#" and (idx == 0 or line[idx - 1] in " \t"):
+            return line[:idx]
+    return line
+
+
+_KEY_RE = re.compile(r"""^("(?:[^"\\]|\\.)*"|'[^']*'|[^"'#\s-][^#]*?)\s*:(?:\s+(.*))?$""")
+
+
+def parse_subset(text, where):
+    """Parse the block-mapping YAML subset registries.d files use (nested mappings of scalars)."""
+    root = {}
+    opened = []  # mappings opened by a bare "key:" line; those left empty mean null, as in YAML
+    stack = [(-1, root)]
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = _strip_comment(raw).rstrip()
+        if not line.strip() or line.strip() in ("---", "..."):
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        match = _KEY_RE.match(line.strip())
+        if not match or "\t" in line[:indent]:
+            raise RegistriesDError("%s line %d: %r is beyond the YAML subset readable without PyYAML"
+                                   % (where, number, raw))
+        key = _scalar(match.group(1), "%s line %d" % (where, number))
+        while indent <= stack[-1][0]:
+            stack.pop()
+        parent = stack[-1][1]
+        if key in parent:
+            raise RegistriesDError('%s line %d: duplicate key "%s"' % (where, number, key))
+        if match.group(2) is None:
+            child = {}
+            parent[key] = child
+            opened.append((parent, key, child))
+            stack.append((indent, child))
+        else:
+            parent[key] = _scalar(match.group(2).strip(), "%s line %d" % (where, number))
+    for parent, key, child in reversed(opened):
+        if not child:
+            parent[key] = None
+    return root
+
+
 def parse(text, yaml_module, where):
-    try:
-        data = yaml_module.safe_load(text)
-    except yaml_module.YAMLError as exc:
-        raise RegistriesDError("%s is not valid YAML: %s" % (where, exc))
+    """Parse a registries.d file with PyYAML when available, else with the subset parser."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    if yaml_module is not None:
+        try:
+            data = yaml_module.safe_load(text)
+        except yaml_module.YAMLError as exc:
+            raise RegistriesDError("%s is not valid YAML: %s" % (where, exc))
+    else:
+        data = parse_subset(text, where)
     try:
         validate_config(data, strict=False)
     except RegistriesDError as exc:
@@ -173,6 +252,27 @@ def other_yaml_files(directory, name):
     return read, ignored
 
 
-def render(config, yaml_module, header):
-    body = yaml_module.safe_dump(config, default_flow_style=False, sort_keys=False) if config else "{}\n"
-    return header + body
+def _quote(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def render(config, header):
+    """Render the document as block YAML with every string double-quoted (no PyYAML needed)."""
+    lines = [header.rstrip("\n")] if header else []
+    if not config:
+        lines.append("{}")
+    for top, value in config.items():
+        lines.append("%s:" % top)
+        entries = value.items() if top == "docker" else [(None, value)]
+        for namespace, entry in entries:
+            indent = "  "
+            if namespace is not None:
+                lines.append("  %s:%s" % (_quote(namespace), "" if entry else " {}"))
+                indent = "    "
+            elif not entry:
+                lines[-1] += " {}"
+            for key, item in entry.items():
+                lines.append("%s%s: %s" % (indent, key, _quote(item)))
+    return "\n".join(lines) + "\n"

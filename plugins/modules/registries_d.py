@@ -22,8 +22,6 @@ author:
 extends_documentation_fragment:
   - podsec.hardening.attributes
   - podsec.hardening.attributes.ALL
-requirements:
-  - PyYAML (a dependency of ansible-core) on the managed host
 options:
   name:
     description:
@@ -81,6 +79,8 @@ options:
     type: bool
     default: false
 notes:
+  - Other C(.yaml) files of the directory are read with PyYAML when the managed host has it, else with a built-in
+    reader for the plain nested-mapping YAML these files use (the module fails naming a file it cannot read).
   - C($HOME/.config/containers/registries.d) replaces this directory entirely for a rootless user who has one.
 seealso:
   - module: podsec.hardening.image_trust
@@ -130,9 +130,8 @@ backup_file:
 """
 
 import os
-import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _registries_d
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
@@ -140,10 +139,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._files import rea
 try:
     import yaml
 except ImportError:
-    yaml = None
-    YAML_IMPORT_ERROR = traceback.format_exc()
-else:
-    YAML_IMPORT_ERROR = None
+    yaml = None  # the built-in subset reader is used instead
 
 HEADER = "# Managed by Ansible (podsec.hardening.registries_d): local changes are overwritten.\n"
 
@@ -199,7 +195,7 @@ class RegistriesD(object):
             conflicts = _registries_d.find_conflicts(after, self.path, others)
             if conflicts:
                 raise _registries_d.RegistriesDError("; ".join(conflicts))
-            text = _registries_d.render(after, yaml, HEADER)
+            text = _registries_d.render(after, HEADER)
         if params["state"] == "absent":
             changed = raw_before is not None
         else:
@@ -231,8 +227,6 @@ class RegistriesD(object):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if yaml is None:
-        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     try:
         result = RegistriesD(module).run()
     except _registries_d.RegistriesDError as exc:

@@ -29,10 +29,40 @@ def test_build_and_render_round_trip():
           "use_sigstore_attachments": True}])
     assert config == {"default-docker": {"lookaside": "file:///var/lib/containers/sigstore"},
                       "docker": {"localhost:5000/trusted": {"lookaside": "file:///srv/sigs", "use-sigstore-attachments": True}}}
-    text = rd.render(config, yaml, "# header\n")
-    assert text.startswith("# header\ndefault-docker:\n")
+    text = rd.render(config, "# header\n")
+    assert text == (
+        '# header\n'
+        'default-docker:\n'
+        '  lookaside: "file:///var/lib/containers/sigstore"\n'
+        'docker:\n'
+        '  "localhost:5000/trusted":\n'
+        '    lookaside: "file:///srv/sigs"\n'
+        '    use-sigstore-attachments: true\n')
     assert rd.parse(text, yaml, "x.yaml") == config
-    assert rd.render({}, yaml, "# h\n") == "# h\n{}\n"
+    assert rd.parse(text, None, "x.yaml") == config
+    assert rd.render({}, "# h\n") == "# h\n{}\n"
+    assert rd.render({"docker": {"quay.io": {}}}, "") == 'docker:\n  "quay.io": {}\n'
+    assert yaml.safe_load(rd.render({"docker": {"quay.io": {}}}, "")) == {"docker": {"quay.io": {}}}
+
+
+SUBSET_CASES = [
+    "docker:\n  quay.io:\n    lookaside: https://sigs.example/x  # comment\n    use-sigstore-attachments: yes\n",
+    "# leading comment\n---\ndefault-docker:\n  lookaside: 'file:///var/lib/containers/sigstore'\n"
+    "  sigstore-staging: file:///s\ndocker:\n  \"registry.example.com:5000/ns\":\n      lookaside-staging: file:///x\n",
+    "docker:\n  quay.io:\n  ghcr.io: {}\ndefault-docker:\n",
+]
+
+
+@pytest.mark.parametrize("text", SUBSET_CASES)
+def test_subset_reader_agrees_with_pyyaml(text):
+    assert rd.parse_subset(text, "f.yaml") == yaml.safe_load(text)
+
+
+def test_subset_reader_refuses_what_it_cannot_read():
+    with pytest.raises(rd.RegistriesDError, match="beyond the YAML subset"):
+        rd.parse_subset("docker:\n  - quay.io\n", "f.yaml")
+    with pytest.raises(rd.RegistriesDError, match='duplicate key "quay.io"'):
+        rd.parse_subset("docker:\n  quay.io: {}\n  quay.io: {}\n", "f.yaml")
 
 
 @pytest.mark.parametrize("default,namespaces,fragment", [

@@ -96,7 +96,7 @@ def test_creates_policy_then_is_idempotent(run, tmp_path, keys):
     assert on_disk == result["policy"]
     assert on_disk["default"] == [{"type": "reject"}]
     assert on_disk["transports"]["docker"]["localhost:5000/trusted/gpg"] == [
-        {"type": "signedBy", "keyPath": keys["gpg"], "keyType": "GPGKeys"}]
+        {"type": "signedBy", "keyType": "GPGKeys", "keyPath": keys["gpg"]}]
     assert path.read_text().startswith('{\n    "default": [\n        {\n')
     assert oct(os.stat(str(path)).st_mode & 0o777) == "0o644"
     assert {c["scope"] for c in result["changed_scopes"]} == {

@@ -48,7 +48,10 @@ def args_for(directory, **extra):
     return args
 
 
-def test_create_idempotent_check_mode_and_absent(run, tmp_path):
+@pytest.mark.parametrize("with_pyyaml", [True, False], ids=["pyyaml", "subset-reader"])
+def test_create_idempotent_check_mode_and_absent(run, tmp_path, monkeypatch, with_pyyaml):
+    if not with_pyyaml:
+        monkeypatch.setattr(registries_d, "yaml", None)
     directory = tmp_path / "registries.d"
     result = run(args_for(directory), check_mode=True, diff=True)
     assert result["changed"] and not directory.exists()
@@ -67,7 +70,10 @@ def test_create_idempotent_check_mode_and_absent(run, tmp_path):
     assert run(args_for(directory, state="absent"))["changed"] is False
 
 
-def test_conflict_with_another_file_fails_naming_both(run, tmp_path):
+@pytest.mark.parametrize("with_pyyaml", [True, False], ids=["pyyaml", "subset-reader"])
+def test_conflict_with_another_file_fails_naming_both(run, tmp_path, monkeypatch, with_pyyaml):
+    if not with_pyyaml:
+        monkeypatch.setattr(registries_d, "yaml", None)
     (tmp_path / "other.yaml").write_text("docker:\n  localhost:5000/trusted:\n    lookaside: file:///srv\n")
     result = run(args_for(tmp_path))
     assert result["failed"]

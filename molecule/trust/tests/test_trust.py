@@ -1,0 +1,106 @@
+"""What a user of the trust role checks: podman pulls what the allow-list trusts and refuses the rest."""
+
+import json
+
+import pytest
+
+testinfra_hosts = ["ansible://trust_hosts"]
+
+TRUSTED = ["localhost:5000/trusted/gpg:latest", "localhost:5000/trusted/sigstore:latest"]
+REFUSED = [
+    ("localhost:5000/trusted/unsigned:latest", "A signature was required, but no signature exists"),
+    ("localhost:5000/trusted/foreign:latest", "Invalid GPG signature"),
+    # Same registry, same signed image, but under a registry name that is not on the allow-list.
+    ("127.0.0.1:5000/trusted/gpg:latest", "Running image docker://127.0.0.1:5000/trusted/gpg:latest is rejected by policy"),
+]
+
+# The arguments the role passed (molecule/trust/vars.yml), to ask the module what it reports.
+MODULE_ARGS = {
+    "default": "reject",
+    "exclusive": True,
+    "scopes": [
+        {"scope": "localhost:5000/trusted",
+         "requirements": [{"type": "signedBy", "key_path": "/etc/pki/containers/lab-trusted.asc"}]},
+        {"scope": "localhost:5000/trusted/sigstore",
+         "requirements": [{"type": "sigstoreSigned", "key_path": "/etc/pki/containers/lab-sigstore.pub"}]},
+        {"transport": "containers-storage", "scope": "", "requirements": ["accept"]},
+    ],
+}
+
+
+def policy(host):
+    return json.loads(host.file("/etc/containers/policy.json").content_string)
+
+
+def test_policy_is_default_reject_plus_allow_list(host):
+    doc = policy(host)
+    assert doc["default"] == [{"type": "reject"}]
+    assert sorted(doc["transports"]["docker"]) == ["localhost:5000/trusted", "localhost:5000/trusted/sigstore"]
+    assert doc["transports"]["docker"]["localhost:5000/trusted"] == [
+        {"type": "signedBy", "keyType": "GPGKeys", "keyPath": "/etc/pki/containers/lab-trusted.asc"}]
+    policy_file = host.file("/etc/containers/policy.json")
+    assert policy_file.mode == 0o644 and policy_file.user == "root"
+    # podman image trust set writes 4-space indented JSON; so does the module.
+    assert policy_file.content_string.startswith('{\n    "default": [\n        {\n')
+
+
+def test_keys_distributed(host):
+    gpg = host.file("/etc/pki/containers/lab-trusted.asc")
+    assert gpg.mode == 0o644
+    assert gpg.content_string.startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+    assert host.file("/etc/pki/containers/lab-sigstore.pub").content_string.startswith("-----BEGIN PUBLIC KEY-----")
+    # Only public material was distributed: the private keys stay in the lab directory.
+    assert "PRIVATE" not in host.run("cat /etc/pki/containers/*").stdout
+
+
+def test_registries_d(host):
+    content = host.file("/etc/containers/registries.d/podsec-trust.yaml").content_string
+    assert '"localhost:5000":' in content
+    assert "use-sigstore-attachments: true" in content
+    assert not host.file("/etc/containers/registries.d/zz-trust-lab-push.yaml").exists
+
+
+@pytest.mark.parametrize("image", TRUSTED)
+def test_trusted_images_pull(host, image):
+    host.run("podman rmi -i %s", image)
+    result = host.run("podman pull %s", image)
+    assert result.rc == 0, result.stderr
+    assert host.run("podman image exists %s", image).rc == 0
+
+
+@pytest.mark.parametrize("image,error", REFUSED)
+def test_other_images_are_refused_by_policy(host, image, error):
+    host.run("podman rmi -i %s", image)
+    result = host.run("podman pull %s", image)
+    assert result.rc != 0
+    assert "Source image rejected: " + error in result.stderr, result.stderr
+    assert host.run("podman image exists %s", image).rc != 0
+
+
+def test_the_unsigned_image_is_really_there(host):
+    # Negative control: the refusal above is the policy, not a missing image. Skopeo with an
+    # accept-anything policy reads the same manifest.
+    host.run("printf '%s' > /root/trust-lab/accept.json", '{"default": [{"type": "insecureAcceptAnything"}]}')
+    result = host.run("skopeo --policy /root/trust-lab/accept.json inspect --tls-verify=false "
+                      "docker://localhost:5000/trusted/unsigned:latest")
+    assert result.rc == 0, result.stderr
+    assert json.loads(result.stdout)["Name"] == "localhost:5000/trusted/unsigned"
+
+
+def test_podman_image_trust_show_agrees_with_the_module(host):
+    report = host.ansible("podsec.hardening.image_trust", json.dumps(MODULE_ARGS), check=True)
+    assert report["changed"] is False
+    assert report["policy"] == policy(host)
+    shown = json.loads(host.run("podman image trust show --json").stdout)
+    by_name = dict(((e["transport"], e.get("name", "")), e) for e in shown)
+    assert by_name[("all", "* (default)")]["type"] == "reject"
+    assert by_name[("containers-storage", "")]["type"] == "accept"
+    kinds = {"signedBy": "signed", "sigstoreSigned": "sigstoreSigned",
+             "insecureAcceptAnything": "accept", "reject": "reject"}
+    docker = report["policy"]["transports"]["docker"]
+    assert {name for (transport, name) in by_name if transport == "repository"} == set(docker)
+    for scope, reqs in docker.items():
+        entry = by_name[("repository", scope)]
+        assert entry["type"] == kinds[reqs[0]["type"]]
+        # podman reads the lookaside from the registries.d file the role wrote.
+        assert entry["sigstore"] == "file:///var/lib/containers/trust-lab-sigstore"
