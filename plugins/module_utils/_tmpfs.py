@@ -1,0 +1,399 @@
+# -*- coding: utf-8 -*-
+# Copyright: podsec.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This module_utils is PRIVATE and should only be used by this collection. Breaking changes can occur any time.
+
+"""Pure logic of tmpfs_secret: mount table parsing, path checks, option rendering, digests.
+
+parse (``/proc/self/mounts``, kernel release, sizes) -> validate (names, paths, noswap) ->
+render (mount options, podman shell driver options) -> diff (summaries without values).
+Nothing here touches the file system or runs a command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import posixpath
+import re
+
+MEMORY_FSTYPES = ("tmpfs", "ramfs")
+NOSWAP_MIN_KERNEL = (6, 4)
+PAGE_SIZE = 4096
+PODMAN_MAX_SECRET_BYTES = 512000
+PODMAN_STORE_DIRNAME = ".podman"
+ON_NO_NOSWAP_CHOICES = ("fail", "ramfs", "allow_swap")
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$")
+# Characters allowed in the mount path: it is embedded in podman's --driver-opts (comma separated,
+# parsed as CSV, so no comma and no double quote) and in /bin/sh commands (single quoted).
+_SAFE_PATH_RE = re.compile(r"^/[A-Za-z0-9_.@+/-]*$")
+_SECRET_ID_RE = re.compile(r"^[0-9a-f]{1,64}$")
+_SIZE_RE = re.compile(r"^([0-9]+)([kKmMgGtT]?)$")
+_PERCENT_RE = re.compile(r"^([0-9]+)%$")
+_MOUNT_ESCAPE_RE = re.compile(r"\\([0-7]{3})")
+
+
+class MountEntry(object):
+    """One line of /proc/mounts."""
+
+    __slots__ = ("device", "mountpoint", "fstype", "options")
+
+    def __init__(self, device, mountpoint, fstype, options):
+        self.device = device
+        self.mountpoint = mountpoint
+        self.fstype = fstype
+        self.options = options
+
+    def option(self, key):
+        """Value of ``key=value`` in the options, ``True`` for a flag, ``None`` when absent."""
+        for opt in self.options:
+            if opt == key:
+                return True
+            if opt.startswith(key + "="):
+                return opt[len(key) + 1:]
+        return None
+
+    @property
+    def noswap(self):
+        return "noswap" in self.options
+
+    @property
+    def in_memory(self):
+        return self.fstype in MEMORY_FSTYPES
+
+    def as_dict(self):
+        return {"path": self.mountpoint, "fstype": self.fstype, "noswap": self.noswap, "options": list(self.options)}
+
+
+# ---------------------------------------------------------------------------------------------- parse
+
+def unescape_mount_field(field):
+    """Undo the octal escapes (``\\040`` space, ``\\011`` tab, ``\\012`` newline, ``\\134`` backslash)."""
+    return _MOUNT_ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 8)), field)
+
+
+def parse_mounts(text):
+    """Parse /proc/mounts (or /proc/self/mounts) text into a list of MountEntry, in mount order."""
+    entries = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        entries.append(MountEntry(
+            device=unescape_mount_field(fields[0]),
+            mountpoint=unescape_mount_field(fields[1]),
+            fstype=fields[2],
+            options=fields[3].split(","),
+        ))
+    return entries
+
+
+def parse_mountinfo(text):
+    """Parse /proc/self/mountinfo text into MountEntry objects (per-mount and super block options merged)."""
+    entries = []
+    for line in text.splitlines():
+        fields = line.split()
+        if "-" not in fields:
+            continue
+        sep = fields.index("-")
+        if sep < 6 or len(fields) < sep + 4:
+            continue
+        options = fields[5].split(",")
+        for opt in fields[sep + 3].split(","):
+            if opt not in options:
+                options.append(opt)
+        entries.append(MountEntry(
+            device=unescape_mount_field(fields[sep + 2]),
+            mountpoint=unescape_mount_field(fields[4]),
+            fstype=fields[sep + 1],
+            options=options,
+        ))
+    return entries
+
+
+def parse_kernel_release(release):
+    """``'6.18.44-fc-v669'`` -> ``(6, 18)``; ``None`` when the release is not ``MAJOR.MINOR...``."""
+    match = re.match(r"^(\d+)\.(\d+)", release or "")
+    if not match:
+        return None
+    return int(match.group(1)), int(match.group(2))
+
+
+def parse_size(size, mem_total_bytes=None):
+    """Bytes wanted by a tmpfs ``size=`` value (``1m``, ``512k``, ``1048576``, ``10%``).
+
+    Raises ValueError for anything else. A percentage needs ``mem_total_bytes``.
+    """
+    size = str(size).strip()
+    match = _SIZE_RE.fullmatch(size)
+    if match:
+        factor = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[match.group(2).lower()]
+        value = int(match.group(1)) * factor
+    else:
+        match = _PERCENT_RE.fullmatch(size)
+        if not match:
+            raise ValueError("size %r is not a number with an optional k/m/g/t suffix or a percentage" % size)
+        if mem_total_bytes is None:
+            raise ValueError("size %r is a percentage but the memory size is unknown" % size)
+        value = mem_total_bytes * int(match.group(1)) // 100
+    if value <= 0:
+        raise ValueError("size %r must be larger than zero" % size)
+    return value
+
+
+def size_pages(num_bytes):
+    """Pages the kernel reserves for ``num_bytes`` (it rounds up to whole pages)."""
+    return (num_bytes + PAGE_SIZE - 1) // PAGE_SIZE
+
+
+def mounted_size_bytes(entry):
+    """``size=`` of a tmpfs as shown in /proc/mounts (always ``<n>k``), or None (unlimited/ramfs)."""
+    value = entry.option("size")
+    if not isinstance(value, str):
+        return None
+    return parse_size(value)
+
+
+# -------------------------------------------------------------------------------------------- validate
+
+def is_within(path, root):
+    """True when ``path`` is ``root`` or below it, by whole path components (``/run/sec-evil`` is not in ``/run/sec``)."""
+    path = posixpath.normpath(path)
+    root = posixpath.normpath(root)
+    if root == "/":
+        return path.startswith("/")
+    return path == root or path.startswith(root + "/")
+
+
+def find_mount(entries, path):
+    """The mount that holds ``path``: longest mount point prefix; the last one wins when stacked."""
+    best = None
+    for entry in entries:
+        if is_within(path, entry.mountpoint):
+            if best is None or len(posixpath.normpath(entry.mountpoint)) >= len(posixpath.normpath(best.mountpoint)):
+                best = entry
+    return best
+
+
+def mount_at(entries, path):
+    """The top-most mount whose mount point is exactly ``path``, or None."""
+    found = None
+    path = posixpath.normpath(path)
+    for entry in entries:
+        if posixpath.normpath(entry.mountpoint) == path:
+            found = entry
+    return found
+
+
+def validate_mount_path(path):
+    """Error message for an unusable mount point, or None."""
+    if not path or not path.startswith("/"):
+        return "path %r must be absolute" % (path,)
+    if posixpath.normpath(path) != path.rstrip("/") or "//" in path:
+        return "path %r must be normalised (no '.', '..', '//' or trailing '/')" % (path,)
+    if path.rstrip("/") in ("", "/"):
+        return "path must not be /"
+    if not _SAFE_PATH_RE.fullmatch(path):
+        return "path %r may only contain letters, digits and _ . @ + - /" % (path,)
+    return None
+
+
+def validate_secret_name(name):
+    """Error message for a secret name that is not a plain file name in the mount, or None."""
+    if not isinstance(name, str) or not name:
+        return "secret name must be a non-empty string"
+    if name.startswith("/"):
+        return "secret name %r must not be an absolute path" % (name,)
+    if "/" in name or "\\" in name:
+        return "secret name %r must not contain '/' (no sub-directories, no traversal)" % (name,)
+    if ".." in name:
+        return "secret name %r must not contain '..'" % (name,)
+    if not _NAME_RE.fullmatch(name):
+        return ("secret name %r must be 1-253 characters of [A-Za-z0-9_.-] and start with a letter or digit"
+                % (name,))
+    return None
+
+
+def resolve_secret_path(mount_path, name):
+    """Absolute path of secret ``name`` directly inside ``mount_path``; ValueError if it would escape."""
+    error = validate_secret_name(name)
+    if error:
+        raise ValueError(error)
+    root = posixpath.normpath(mount_path)
+    target = posixpath.normpath(posixpath.join(root, name))
+    if posixpath.dirname(target) != root or not is_within(target, root) or target == root:
+        raise ValueError("secret name %r escapes the mount %s" % (name, mount_path))
+    return target
+
+
+def kernel_supports_noswap(release):
+    """True when the kernel release is 6.4 or later (tmpfs ``noswap``)."""
+    version = parse_kernel_release(release)
+    return version is not None and version >= NOSWAP_MIN_KERNEL
+
+
+def choose_fstype(noswap_wanted, kernel_release, on_no_noswap):
+    """Decide how to mount: returns ``(fstype, use_noswap, problem)``.
+
+    ``problem`` is a message when noswap is wanted but unavailable: the caller fails with it for
+    ``on_no_noswap=fail`` and warns with it for ``allow_swap``.
+    """
+    if not noswap_wanted:
+        return "tmpfs", False, None
+    if kernel_supports_noswap(kernel_release):
+        return "tmpfs", True, None
+    problem = ("tmpfs noswap needs Linux %d.%d or later, this kernel is %r"
+               % (NOSWAP_MIN_KERNEL[0], NOSWAP_MIN_KERNEL[1], kernel_release))
+    if on_no_noswap == "ramfs":
+        return "ramfs", False, problem
+    return "tmpfs", False, problem
+
+
+def normalize_mode(mode):
+    """``'0700'``, ``'700'``, ``0o700`` -> ``0o700``; ValueError for symbolic or out of range modes."""
+    if isinstance(mode, int):
+        value = mode
+    else:
+        text = str(mode).strip()
+        if not re.fullmatch(r"0?[0-7]{3,4}", text):
+            raise ValueError("mode %r must be octal digits such as '0400'" % (mode,))
+        value = int(text, 8)
+    if value < 0 or value > 0o7777:
+        raise ValueError("mode %r is out of range" % (mode,))
+    return value
+
+
+def format_mode(mode):
+    return "%04o" % mode
+
+
+# ---------------------------------------------------------------------------------------------- render
+
+def render_mount_options(fstype, size_bytes=None, nr_inodes=None, mode=0o700, uid=None, gid=None, noswap=False):
+    """The ``-o`` argument of mount(8) for a fresh tmpfs or ramfs."""
+    options = []
+    if fstype == "tmpfs":
+        if size_bytes is not None:
+            options.append("size=%dk" % (size_pages(size_bytes) * PAGE_SIZE // 1024))
+        if nr_inodes is not None:
+            options.append("nr_inodes=%d" % nr_inodes)
+    options.append("mode=%s" % format_mode(mode))
+    if fstype == "tmpfs":
+        if uid is not None:
+            options.append("uid=%d" % uid)
+        if gid is not None:
+            options.append("gid=%d" % gid)
+        if noswap:
+            options.append("noswap")
+    options.extend(["nosuid", "nodev", "noexec"])
+    return ",".join(options)
+
+
+def remount_options(entry, size_bytes=None, nr_inodes=None):
+    """Options for ``mount -o remount,...`` that bring an existing tmpfs to the wanted limits, or None."""
+    if entry.fstype != "tmpfs":
+        return None
+    changes = []
+    if size_bytes is not None and mounted_size_bytes(entry) != size_pages(size_bytes) * PAGE_SIZE:
+        changes.append("size=%dk" % (size_pages(size_bytes) * PAGE_SIZE // 1024))
+    if nr_inodes is not None:
+        current = entry.option("nr_inodes")
+        if current is None or str(current) != str(nr_inodes):
+            changes.append("nr_inodes=%d" % nr_inodes)
+    if not changes:
+        return None
+    return "remount," + ",".join(changes)
+
+
+def missing_hardening_flags(entry):
+    """The nosuid/nodev/noexec flags an existing mount lacks (they can be added by remount)."""
+    return [flag for flag in ("nosuid", "nodev", "noexec") if flag not in entry.options]
+
+
+def _sh_quote(text):
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def podman_store_dir(mount_path):
+    return posixpath.join(mount_path, PODMAN_STORE_DIRNAME)
+
+
+def shell_driver_options(store_dir):
+    """Commands for podman's ``shell`` secret driver keeping values in ``store_dir`` (in the tmpfs).
+
+    podman runs each with ``/bin/sh -c`` and passes its own secret id (not the name) in $SECRET_ID;
+    store gets the value on stdin. No command contains a comma or a double quote, so the options
+    survive podman's CSV parsing of ``--driver-opts``.
+    """
+    error = validate_mount_path(store_dir)
+    if error:
+        raise ValueError(error)
+    quoted = _sh_quote(store_dir)
+    return {
+        "delete": "rm -f %s/$SECRET_ID" % quoted,
+        "list": "ls -1 %s" % quoted,
+        "lookup": "cat %s/$SECRET_ID" % quoted,
+        "store": "umask 077 && cat > %s/.$SECRET_ID.tmp && mv -f %s/.$SECRET_ID.tmp %s/$SECRET_ID"
+                 % (quoted, quoted, quoted),
+    }
+
+
+def render_driver_opts(options):
+    """``{'list': 'ls', ...}`` -> ``'delete=...,list=...'`` for ``podman secret create --driver-opts``."""
+    for key, value in options.items():
+        if "," in value or '"' in value or "\n" in value:
+            raise ValueError("shell driver option %s must not contain a comma, a double quote or a newline" % key)
+    return ",".join("%s=%s" % (key, options[key]) for key in sorted(options))
+
+
+def parse_podman_secret_inspect(text):
+    """``podman secret inspect NAME`` JSON -> ``{'id', 'driver', 'options'}`` or None."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(data, list):
+        if not data:
+            return None
+        data = data[0]
+    if not isinstance(data, dict):
+        return None
+    spec = data.get("Spec") or {}
+    driver = spec.get("Driver") or {}
+    return {
+        "id": data.get("ID") or "",
+        "driver": driver.get("Name") or "",
+        "options": dict(driver.get("Options") or {}),
+    }
+
+
+def valid_secret_id(secret_id):
+    return bool(_SECRET_ID_RE.fullmatch(secret_id or ""))
+
+
+# ------------------------------------------------------------------------------------------------ diff
+
+def sha256_digest(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def digests_equal(left, right):
+    """Constant-time comparison of two hex digests (either may be None)."""
+    if left is None or right is None:
+        return False
+    return hmac.compare_digest(left, right)
+
+
+def secret_summary(name, owner, group, mode, state="present"):
+    """One diff line for a secret: never the value, never a digest."""
+    if state == "absent":
+        return "%s (absent)" % name
+    return "%s %s:%s %s" % (name, owner, group, format_mode(mode) if isinstance(mode, int) else mode)
+
+
+def render_state_text(mount_line, secret_lines):
+    lines = [mount_line] + ["  " + line for line in sorted(secret_lines)]
+    return "\n".join(lines) + "\n"
