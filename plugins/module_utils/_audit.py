@@ -326,8 +326,20 @@ def validate_watches(items, default_permissions="wa"):
 # ---------------------------------------------------------------------------------------------
 
 
+_AFTER_CHILDREN = chr(0x10FFFF)
+
+
+def load_order_key(watch):
+    """Sort key: by path, but every path after the paths below it.
+
+    The kernel records an event under the first loaded rule that matches, so a watch on
+    /etc/containers/policy.json must come before the watch on /etc/containers for its own key to show.
+    """
+    return (watch.path.strip("/").split("/") + [_AFTER_CHILDREN], watch.keys, watch.permissions)
+
+
 def sort_watches(watches):
-    return sorted(set(watches), key=lambda watch: (watch.path, watch.keys, watch.permissions))
+    return sorted(set(watches), key=load_order_key)
 
 
 def render_rules_file(watches, preserved_lines=()):
@@ -381,7 +393,7 @@ def plan_changes(present, absent, owned, live, exclusive=False):
         if identity(watch) in absent and watch not in live_remove:
             live_remove.append(watch)
 
-    live_add = [watch for watch in present if watch not in live_set]
+    live_add = [watch for watch in sort_watches(present) if watch not in live_set]
     kept = [watch for watch in owned if watch not in file_removed]
     file_rules = sort_watches(kept + list(present))
     owned_set = set(owned)

@@ -250,6 +250,19 @@ def test_render_rules_file_is_sorted_with_header():
     assert _audit.plain_watches(_audit.parse_rules(text)) == [watch("/etc/containers", "wa", "c"), watch("/usr/bin/podman", "wxa", "p")]
 
 
+def test_more_specific_paths_load_first():
+    # The kernel records an event under the first matching rule: a file watch inside a watched
+    # directory must be loaded before the directory watch for its own key to show.
+    parent = watch("/etc/containers", "wa", "conf")
+    child = watch("/etc/containers/policy.json", "wa", "trust")
+    sibling = watch("/etc/containers-old", "wa", "old")
+    other = watch("/etc/passwd", "wa", "identity")
+    assert _audit.sort_watches([other, parent, sibling, child]) == [child, parent, sibling, other]
+    text = _audit.render_rules_file([parent, child])
+    assert text.splitlines()[2:] == ["-w /etc/containers/policy.json -p wa -k trust", "-w /etc/containers -p wa -k conf"]
+    assert _audit.plan_changes([parent, child], [], [], []).live_add == [child, parent]
+
+
 def test_auditctl_args():
     assert _audit.auditctl_args(watch("/f", "wa", "k")) == ["-w", "/f", "-p", "wa", "-k", "k"]
     assert _audit.auditctl_args(watch("/f", "r", "k"), remove=True) == ["-W", "/f", "-p", "r", "-k", "k"]
