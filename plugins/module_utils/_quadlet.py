@@ -79,6 +79,7 @@ _FALLBACK_ARG = {
     "HealthStartPeriod": "--health-start-period",
     "HealthTimeout": "--health-timeout",
     "Memory": "--memory",
+    "Mount": "--mount",
     "PidsLimit": "--pids-limit",
     "ReadOnlyTmpfs": "--read-only-tmpfs",
     "Secret": "--secret",
@@ -107,6 +108,7 @@ DEFAULTS = {
     "volumes": [],
     "security_label_level": None,
     "secrets": [],
+    "secret_files": [],
     "environment": {},
     "allow_secret_like_environment": False,
     "healthcheck": None,
@@ -124,6 +126,7 @@ DEFAULTS = {
 
 TMPFS_DEFAULTS = {"size": "64m", "mode": "1777", "exec": False}
 SECRET_DEFAULTS = {"target": None, "mode": "0400", "uid": None, "gid": None}
+SECRET_FILE_DEFAULTS = {"target": None, "idmap": False}
 SECTIONS = ("Unit", "Container", "Service", "Install")
 
 # [Container] keys an operator may not set through extra_keys, with the option to use instead.
@@ -155,7 +158,7 @@ _RESERVED_KEYS = {
     "RemapUid": "userns",
     "RemapUidSize": "userns",
     "RemapUsers": "userns",
-    "Secret": "secrets",
+    "Secret": "secrets or secret_files",
     "SecurityLabelDisable": "nothing: SELinux separation cannot be switched off here",
     "SecurityLabelLevel": "security_label_level",
     "SecurityLabelType": "nothing: the container keeps the container_t domain",
@@ -221,7 +224,7 @@ _SOCKET_NAME = re.compile(r"(^|/)(podman|docker|containerd|crio)\.sock$")
 _SECRET_NAME_WORDS = re.compile(
     r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|CREDENTIAL|PRIVATE|APIKEY|ACCESSKEY|(^|_)(PASS|PWD|KEY|AUTH)(_|$))"
 )
-_TOKEN_ALPHABET = re.compile(r"^[A-Za-z0-9+/=_\-.~]+$")
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9+]{16,}")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _UNIT_NAME = re.compile(r"^[A-Za-z0-9_.@-]+$")
 _CAPABILITY = re.compile(r"^(CAP_)?[A-Z][A-Z0-9_]*$")
@@ -255,12 +258,13 @@ def normalize(spec):
     """Return a copy of ``spec`` with every missing option set to its secure default."""
     result = dict(DEFAULTS)
     result.update({key: value for key, value in spec.items() if value is not None})
-    for key in ("add_capabilities", "ports", "volumes", "secrets", "podman_args", "tmpfs"):
+    for key in ("add_capabilities", "ports", "volumes", "secrets", "secret_files", "podman_args", "tmpfs"):
         result[key] = list(result[key] or [])
     result["environment"] = dict(result["environment"] or {})
     result["extra_keys"] = dict(result["extra_keys"] or {})
     result["tmpfs"] = [_with_defaults(entry, TMPFS_DEFAULTS) for entry in result["tmpfs"]]
     result["secrets"] = [_with_defaults(entry, SECRET_DEFAULTS) for entry in result["secrets"]]
+    result["secret_files"] = [_with_defaults(entry, SECRET_FILE_DEFAULTS) for entry in result["secret_files"]]
     result["user"] = str(result["user"])
     result["pids_limit"] = str(result["pids_limit"])
     return result
@@ -330,15 +334,20 @@ def looks_like_secret(name, value):
 
 
 def _high_entropy(value):
-    if len(value) < 20 or not _TOKEN_ALPHABET.match(value):
-        return False
-    if not (re.search(r"[A-Za-z]", value) and re.search(r"[0-9]", value)):
-        return False
-    counts = {}
-    for char in value:
-        counts[char] = counts.get(char, 0) + 1
-    entropy = -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
-    return entropy >= 3.5
+    """A run of 16+ token characters mixing letters and digits, at 3 bits per character or more.
+
+    Words joined by separators (``hc-output-control-e26d41``, UUIDs, paths, versions) have short
+    runs; API keys, hex digests, base64 blobs and JWTs have long ones.
+    """
+    for run in _TOKEN_RUN.findall(value):
+        if not (re.search(r"[A-Za-z]", run) and re.search(r"[0-9]", run)):
+            continue
+        counts = {}
+        for char in run:
+            counts[char] = counts.get(char, 0) + 1
+        if -sum(n / len(run) * math.log2(n / len(run)) for n in counts.values()) >= 3.0:
+            return True
+    return False
 
 
 def is_engine_socket(path):
@@ -380,6 +389,7 @@ def validate(spec):
     _validate_ports(spec)
     _validate_volumes(spec)
     _validate_secrets(spec["secrets"])
+    _validate_secret_files(spec["secret_files"])
     _validate_environment(spec)
     _validate_podman_args(spec)
     _validate_extra_keys(spec["extra_keys"])
@@ -430,6 +440,18 @@ def _validate_secrets(secrets):
         for key in ("target", "uid", "gid"):
             if secret[key] is not None and re.search(r"[,=\s]", str(secret[key])):
                 raise QuadletError("secrets %s: %s %r may not contain ',', '=' or spaces" % (name, key, secret[key]))
+
+
+def _validate_secret_files(files):
+    for entry in files:
+        for key in ("source", "target"):
+            value = entry.get(key)
+            if value is None and key == "target":
+                continue
+            if not value or not value.startswith("/") or re.search(r"[,\s]", value):
+                raise QuadletError("secret_files: %s %r must be an absolute path without ',' or spaces" % (key, value))
+        if is_engine_socket(entry["source"]):
+            raise QuadletError("secret_files: %r exposes a container engine socket" % entry["source"])
 
 
 def _validate_environment(spec):
@@ -570,6 +592,10 @@ def _container_pairs(spec):
         pairs.append(("SecurityLabelLevel", spec["security_label_level"]))
     for secret in spec["secrets"]:
         pairs.append(("Secret", _render_secret(secret, spec["user"], spec["group"])))
+    for entry in spec["secret_files"]:
+        target = entry["target"] or "/run/secrets/" + posixpath.basename(entry["source"])
+        mount = "type=bind,source=%s,destination=%s,readonly=true" % (entry["source"], target)
+        pairs.append(("Mount", mount + (",idmap" if entry["idmap"] else "")))
     for env_name in sorted(spec["environment"]):
         pairs.append(("Environment", quote_word(_literal("%s=%s" % (env_name, spec["environment"][env_name])))))
     pairs.extend(_health_pairs(spec["healthcheck"]))

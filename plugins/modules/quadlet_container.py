@@ -213,6 +213,28 @@ options:
       gid:
         description: Group of the file; default the numeric O(group).
         type: str
+  secret_files:
+    description:
+      - Files bind-mounted read-only into the container (C(Mount=type=bind,...,readonly=true)), for secrets kept
+        on a tmpfs by M(podsec.hardening.tmpfs_secret): nothing is copied to disk, unlike O(secrets) (podman copies
+        a C(type=mount) secret into the container's directory under the graph root while it runs).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      source:
+        description: Absolute path of the file on the host.
+        type: str
+        required: true
+      target:
+        description: Absolute path inside the container; default C(/run/secrets/) plus the source's file name.
+        type: str
+      idmap:
+        description:
+          - Mount it idmapped, so that a file owned by host uid N is owned by uid N inside the container's user
+            namespace (rootful O(userns=auto); rootless podman cannot create idmapped mounts).
+        type: bool
+        default: false
   environment:
     description:
       - Environment variables. Names or values that look like credentials (PASSWORD, SECRET, TOKEN, KEY ... in the
@@ -403,7 +425,7 @@ _SPEC_OPTIONS = (
     "image", "command", "user", "group", "allow_root_user", "userns", "allow_host_userns", "read_only",
     "no_new_privileges", "drop_all_capabilities", "add_capabilities", "tmpfs", "memory", "pids_limit", "network",
     "allow_host_network", "ports", "publish_on_all_addresses", "volumes", "allow_engine_socket",
-    "security_label_level", "secrets", "environment", "allow_secret_like_environment", "healthcheck",
+    "security_label_level", "secrets", "secret_files", "environment", "allow_secret_like_environment", "healthcheck",
     "podman_args", "allow_host_pid", "allow_host_ipc", "extra_keys", "description", "restart", "wanted_by",
 )
 
@@ -506,6 +528,9 @@ def main():
             secrets=dict(type="list", elements="dict", default=[], options=dict(
                 name=dict(type="str", required=True), target=dict(type="str"),
                 mode=dict(type="str", default="0400"), uid=dict(type="str"), gid=dict(type="str"))),
+            secret_files=dict(type="list", elements="dict", default=[], options=dict(
+                source=dict(type="str", required=True), target=dict(type="str"),
+                idmap=dict(type="bool", default=False))),
             environment=dict(type="dict", default={}),
             allow_secret_like_environment=dict(type="bool", default=False),
             healthcheck=dict(type="dict", options=dict(

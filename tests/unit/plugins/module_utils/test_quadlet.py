@@ -141,8 +141,13 @@ def test_secret_like_environment_is_refused():
         if looks_like_secret(name, value):
             with pytest.raises(QuadletError, match="allow_secret_like_environment"):
                 unit(environment={name: value})
+    for name, value in (("HASH", "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
+                        ("JWT", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2ln")):
+        assert looks_like_secret(name, value), name
     for name, value in (("LANG", "C.UTF-8"), ("PATH", "/usr/local/bin:/usr/bin:/bin"), ("MONKEY_COUNT", "3"),
-                        ("GREETING", "hello world, how are you today")):
+                        ("GREETING", "hello world, how are you today"), ("LABEL", "hc-output-control-e26d41"),
+                        ("REQUEST_ID", "123e4567-e89b-12d3-a456-426614174000"), ("DATA", "/opt/app1/data/v2/files2"),
+                        ("DATABASE_URL", "postgres://db.example.com:5432/app"), ("PADDING", "aaaaaaaaaaaaaaaa1111")):
         assert not looks_like_secret(name, value)
     text = unit(environment={"DB_PASSWORD": "x"}, allow_secret_like_environment=True)
     assert values(text, "Environment") == ["DB_PASSWORD=x"]
@@ -273,3 +278,17 @@ def test_generator_error_names_key():
     key, message = generator_error(stderr)
     assert key == "Memory"
     assert message.endswith("unsupported key 'Memory' in group 'Container' in /tmp/x/web.container")
+
+
+def test_secret_files_are_read_only_bind_mounts():
+    text = unit(secret_files=[{"source": "/run/podsec-secrets-root/web.db_password", "target": "/run/secrets/db_password",
+                               "idmap": True}, {"source": "/run/s/tls.key"}])
+    assert values(text, "Mount") == [
+        "type=bind,source=/run/podsec-secrets-root/web.db_password,destination=/run/secrets/db_password,readonly=true,idmap",
+        "type=bind,source=/run/s/tls.key,destination=/run/secrets/tls.key,readonly=true",
+    ]
+    assert "--mount=type=bind,source=/run/s/tls.key" in values(unit(OLD, secret_files=[{"source": "/run/s/tls.key"}]),
+                                                              "PodmanArgs")[0]
+    for bad in ("relative", "/run/a,b", "/run/docker.sock"):
+        with pytest.raises(QuadletError, match="secret_files"):
+            unit(secret_files=[{"source": bad}])
