@@ -14,6 +14,13 @@ if [ -f "$rootfs/.podsec-complete" ]; then
   exit 0
 fi
 mkdir -p "$cache_root"
+# One build at a time: concurrent scenarios wait for the first build instead of racing it.
+exec 9>"$cache_root/.build.lock"
+flock 9
+if [ -f "$rootfs/.podsec-complete" ]; then
+  echo "$rootfs"
+  exit 0
+fi
 work="$cache_root/.build-$key.$$"
 trap 'rm -rf "$work"' EXIT
 include=$(grep -v '^#' "$here/packages.txt" | grep -v '^$' | paste -sd, -)
@@ -26,5 +33,7 @@ touch "$work/.podsec-complete"
 rm -rf "$rootfs"
 mv "$work" "$rootfs"
 trap - EXIT
+# Older root file systems (other package lists) are dead weight: hosts boot from copies, never from these.
+find "$cache_root" -maxdepth 1 -name 'rootfs-*' ! -name "rootfs-$key" -exec rm -rf {} +
 echo "testbed: root file system built in $(( $(date +%s) - start )) s" >&2
 echo "$rootfs"

@@ -29,11 +29,17 @@ WantedBy=multi-user.target
 UNIT
 ln -sf /etc/systemd/system/podsec-testbed-network.service \
   "$root/etc/systemd/system/multi-user.target.wants/podsec-testbed-network.service"
-# Services that make no sense in a throwaway host booted by nspawn.
+# Services that make no sense in a throwaway host booted by nspawn (kernel audit and module
+# loading need the initial namespaces); the registry is started only by the scenarios that use it.
 for unit in systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer e2scrub_reap.service \
-            docker-registry.service auditd.service; do
+            docker-registry.service auditd.service audit-rules.service systemd-modules-load.service; do
   ln -sf /dev/null "$root/etc/systemd/system/$unit"
 done
+# Throwaway hosts must power off in seconds: a lingering user manager otherwise holds the
+# shutdown for the default 90 s.
+mkdir -p "$root/etc/systemd/system.conf.d" "$root/etc/systemd/system/user@.service.d"
+printf '[Manager]\nDefaultTimeoutStopSec=10s\n' >"$root/etc/systemd/system.conf.d/podsec-testbed.conf"
+printf '[Service]\nTimeoutStopSec=5s\n' >"$root/etc/systemd/system/user@.service.d/podsec-testbed.conf"
 # SSH: key-only root login; host keys are generated per host at first boot.
 mkdir -p "$root/root/.ssh" && chmod 700 "$root/root/.ssh"
 rm -f "$root"/etc/ssh/ssh_host_*

@@ -1,0 +1,423 @@
+#!/usr/bin/env python3
+"""Real test hosts for podsec.hardening: booted Debian 13 systems reached over SSH.
+
+Each host is a copy of a cached debootstrapped trixie root file system, booted by systemd-nspawn
+(systemd as PID 1, podman 5 with Quadlet, sshd). All hosts sit on one bridge inside the network
+namespace ``podsec-lab`` that this script creates; a veth uplink and one route make the lab subnet
+reachable from this machine, so Ansible, molecule and testinfra use plain SSH.
+
+Commands (run as root):
+  up NAME...        boot hosts (prints JSON: name, address, boot seconds)
+  down NAME...|--all  power hosts off and remove their copies; the lab network goes with the last host
+  restart NAME      reboot a host (same disk; tmpfs contents are lost, as on a real reboot)
+  ssh NAME -- CMD   run a command on a host
+  rootdir NAME      print the host's root directory as seen from this machine (its persistent disk)
+  list              print the running hosts as JSON
+  image             print the path of the local test image archive (built once, cached); every host
+                    also has it at /usr/local/share/podsec-testbed/busybox.tar
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import io
+import ipaddress
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+import hashlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CACHE = os.environ.get("PODSEC_TESTBED_CACHE", "/var/cache/podsec-testbed")
+HOSTS_DIR = os.environ.get("PODSEC_TESTBED_HOSTS", "/var/lib/podsec-testbed/hosts")
+STATE_DIR = "/run/podsec-testbed"
+LAB_NETNS = "podsec-lab"
+LAB_BRIDGE = "labbr0"
+LAB_SUBNET = ipaddress.ip_network("10.231.0.0/24")
+LAB_GATEWAY = "10.231.0.1"
+UPLINK_HOST, UPLINK_LAB = "podsec-up0", "uplink0"
+UPLINK_HOST_ADDR, UPLINK_LAB_ADDR = "10.231.255.1/30", "10.231.255.2/30"
+SSH_KEY = os.path.join(CACHE, "ssh", "id_ed25519")
+IMAGE_NAME = "localhost/podsec/busybox:latest"
+IMAGE_USER = 10001
+BOOT_TIMEOUT = 180
+SHUTDOWN_TIMEOUT = 30
+
+
+def log(message):
+    print("testbed: " + message, file=sys.stderr, flush=True)
+
+
+def run(cmd, check=True, **kwargs):
+    return subprocess.run(cmd, check=check, text=True, **kwargs)
+
+
+def lab(cmd, check=True):
+    return run(["ip", "netns", "exec", LAB_NETNS] + cmd, check=check, capture_output=True)
+
+
+class Lock:
+    """Serialise state changes across concurrent molecule scenarios."""
+
+    def __enter__(self):
+        os.makedirs(STATE_DIR, exist_ok=True)
+        self.handle = open(os.path.join(STATE_DIR, ".lock"), "w")
+        fcntl.flock(self.handle, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+def state_path(name):
+    return os.path.join(STATE_DIR, name + ".json")
+
+
+def load_state(name):
+    try:
+        with open(state_path(name)) as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        return None
+
+
+def running_states():
+    if not os.path.isdir(STATE_DIR):
+        return []
+    return [load_state(f[:-5]) for f in sorted(os.listdir(STATE_DIR)) if f.endswith(".json")]
+
+
+def pid_alive(pid):
+    """True while the process runs; a zombie (exited, not yet reaped by its parent) counts as gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def ensure_rootfs():
+    result = run(["bash", os.path.join(HERE, "build_rootfs.sh")], capture_output=True)
+    sys.stderr.write(result.stderr)
+    return result.stdout.strip()
+
+
+def ensure_ssh_key():
+    if not os.path.exists(SSH_KEY):
+        os.makedirs(os.path.dirname(SSH_KEY), mode=0o700, exist_ok=True)
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "podsec-testbed", "-f", SSH_KEY])
+    with open(SSH_KEY + ".pub") as handle:
+        return handle.read()
+
+
+def ensure_lab_network():
+    if os.path.exists(os.path.join("/run/netns", LAB_NETNS)):
+        return
+    log("creating network namespace %s with bridge %s (%s)" % (LAB_NETNS, LAB_BRIDGE, LAB_SUBNET))
+    run(["ip", "netns", "add", LAB_NETNS])
+    lab(["ip", "link", "set", "lo", "up"])
+    lab(["ip", "link", "add", LAB_BRIDGE, "type", "bridge"])
+    lab(["ip", "address", "add", "%s/%d" % (LAB_GATEWAY, LAB_SUBNET.prefixlen), "dev", LAB_BRIDGE])
+    lab(["ip", "link", "set", LAB_BRIDGE, "up"])
+    lab(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+    run(["ip", "link", "add", UPLINK_HOST, "type", "veth", "peer", "name", UPLINK_LAB, "netns", LAB_NETNS])
+    run(["ip", "address", "add", UPLINK_HOST_ADDR, "dev", UPLINK_HOST])
+    run(["ip", "link", "set", UPLINK_HOST, "up"])
+    lab(["ip", "address", "add", UPLINK_LAB_ADDR, "dev", UPLINK_LAB])
+    lab(["ip", "link", "set", UPLINK_LAB, "up"])
+    run(["ip", "route", "replace", str(LAB_SUBNET), "via", UPLINK_LAB_ADDR.split("/")[0], "dev", UPLINK_HOST])
+
+
+def remove_lab_network():
+    run(["ip", "route", "del", str(LAB_SUBNET)], check=False, capture_output=True)
+    run(["ip", "link", "del", UPLINK_HOST], check=False, capture_output=True)
+    if os.path.exists(os.path.join("/run/netns", LAB_NETNS)):
+        run(["ip", "netns", "del", LAB_NETNS], check=False, capture_output=True)
+        log("removed network namespace %s" % LAB_NETNS)
+
+
+def allocate_address(name):
+    used = {s["address"] for s in running_states() if s and s["name"] != name}
+    for candidate in list(LAB_SUBNET.hosts())[9:250]:
+        if str(candidate) not in used:
+            return str(candidate)
+    raise SystemExit("testbed: no free address in %s" % LAB_SUBNET)
+
+
+def ssh_base(address):
+    return ["ssh", "-i", SSH_KEY, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "root@" + address]
+
+
+def wait_for_ssh(state, process):
+    deadline = time.time() + BOOT_TIMEOUT
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("testbed: %s exited during boot (code %s); see %s"
+                             % (state["name"], process.returncode, state["console"]))
+        try:
+            with socket.create_connection((state["address"], 22), timeout=1):
+                pass
+        except OSError:
+            time.sleep(0.3)
+            continue
+        probe = run(ssh_base(state["address"]) + ["systemctl is-system-running --wait >/dev/null; true"],
+                    check=False, capture_output=True, timeout=120)
+        if probe.returncode == 0:
+            return
+        time.sleep(0.5)
+    raise SystemExit("testbed: %s not reachable over SSH after %d s; see %s"
+                     % (state["name"], BOOT_TIMEOUT, state["console"]))
+
+
+def boot(state):
+    """Start systemd-nspawn for an existing host directory and wait until SSH answers."""
+    started = time.time()
+    console = open(state["console"], "ab")
+    env = dict(os.environ, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY="1")
+    process = subprocess.Popen(
+        # nsenter, not `ip netns exec`: the latter remounts /sys and hides the cgroup hierarchy nspawn needs.
+        ["nsenter", "--net=/run/netns/" + LAB_NETNS, "systemd-nspawn", "--register=no", "--keep-unit", "--quiet",
+         "--network-bridge=" + LAB_BRIDGE, "--capability=all",
+         "--system-call-filter=bpf keyctl add_key request_key", "--console=read-only",
+         "--machine=" + state["name"], "--hostname=" + state["name"], "-b", "-D", state["root"]],
+        stdin=subprocess.DEVNULL, stdout=console, stderr=console, env=env, start_new_session=True)
+    state["pid"] = process.pid
+    with open(state_path(state["name"]), "w") as handle:
+        json.dump(state, handle)
+    wait_for_ssh(state, process)
+    state["boot_seconds"] = round(time.time() - started, 1)
+    with open(state_path(state["name"]), "w") as handle:
+        json.dump(state, handle)
+    log("%s up at %s (boot to SSH-ready %.1f s)" % (state["name"], state["address"], state["boot_seconds"]))
+    return state
+
+
+def prepare_root(name, address, rootfs, public_key):
+    host_dir = os.path.join(HOSTS_DIR, name)
+    root = os.path.join(host_dir, "root")
+    if os.path.exists(host_dir):
+        shutil.rmtree(host_dir)
+    os.makedirs(host_dir)
+    run(["cp", "-a", "--reflink=auto", rootfs, root])
+    os.makedirs(os.path.join(root, "etc/podsec-testbed"), exist_ok=True)
+    with open(os.path.join(root, "etc/podsec-testbed/network"), "w") as handle:
+        handle.write("ADDRESS=%s/%d\nGATEWAY=%s\n" % (address, LAB_SUBNET.prefixlen, LAB_GATEWAY))
+    with open(os.path.join(root, "etc/hostname"), "w") as handle:
+        handle.write(name + "\n")
+    with open(os.path.join(root, "root/.ssh/authorized_keys"), "w") as handle:
+        handle.write(public_key)
+    os.chmod(os.path.join(root, "root/.ssh/authorized_keys"), 0o600)
+    os.remove(os.path.join(root, ".podsec-complete"))
+    image_dir = os.path.join(root, "usr/local/share/podsec-testbed")
+    os.makedirs(image_dir, exist_ok=True)
+    shutil.copy(image_archive(rootfs), os.path.join(image_dir, "busybox.tar"))
+    return host_dir, root
+
+
+def cmd_up(names):
+    rootfs = ensure_rootfs()
+    public_key = ensure_ssh_key()
+    results = []
+    for name in names:
+        with Lock():
+            existing = load_state(name)
+            if existing and pid_alive(existing["pid"]):
+                results.append(existing)
+                continue
+            ensure_lab_network()
+            address = allocate_address(name)
+            copy_started = time.time()
+            host_dir, root = prepare_root(name, address, rootfs, public_key)
+            state = {"name": name, "address": address, "root": root, "host_dir": host_dir,
+                     "console": os.path.join(host_dir, "console.log"),
+                     "copy_seconds": round(time.time() - copy_started, 1)}
+            # Reserve the address before the (slow) boot so a concurrent 'up' never takes it.
+            state["pid"] = -1
+            with open(state_path(name), "w") as handle:
+                json.dump(state, handle)
+        results.append(boot(state))
+    print(json.dumps(results, indent=2))
+
+
+def kill_container(pid):
+    """End the container at once: killing its init ends its whole PID namespace, and nspawn exits.
+
+    Killing only nspawn would leave the container running, orphaned.
+    """
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as handle:
+        for child in handle.read().split():
+            os.kill(int(child), signal.SIGKILL)
+    deadline = time.time() + 10
+    while time.time() < deadline and pid_alive(pid):
+        time.sleep(0.1)
+    if pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def stop_process(state, orderly):
+    pid = state.get("pid", -1)
+    if pid <= 0 or not pid_alive(pid):
+        return
+    if orderly:
+        # systemd-nspawn turns SIGTERM into SIGRTMIN+3 for the booted init: an orderly poweroff.
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.time() + SHUTDOWN_TIMEOUT
+        while time.time() < deadline and pid_alive(pid):
+            time.sleep(0.2)
+        if not pid_alive(pid):
+            return
+        log("%s did not power off in %d s; killing it" % (state["name"], SHUTDOWN_TIMEOUT))
+    kill_container(pid)
+
+
+def unmount_below(path):
+    with open("/proc/self/mounts") as handle:
+        mounts = [line.split()[1] for line in handle]
+    for mount_point in sorted((m for m in mounts if m == path or m.startswith(path + "/")), reverse=True):
+        run(["umount", "-l", mount_point], check=False, capture_output=True)
+
+
+def cmd_down(names, down_all, keep_disk=False):
+    if down_all:
+        names = [s["name"] for s in running_states() if s]
+    for name in names:
+        state = load_state(name)
+        if state is None:
+            host_dir = os.path.join(HOSTS_DIR, name)
+            state = {"name": name, "pid": -1, "host_dir": host_dir, "root": os.path.join(host_dir, "root")}
+        # The disk is thrown away, so an orderly shutdown would only cost time.
+        stop_process(state, orderly=False)
+        unmount_below(state["host_dir"])
+        if not keep_disk and os.path.isdir(state["host_dir"]):
+            shutil.rmtree(state["host_dir"])
+        if os.path.exists(state_path(name)):
+            os.remove(state_path(name))
+        log("%s down" % name)
+    with Lock():
+        if not [s for s in running_states() if s]:
+            remove_lab_network()
+
+
+def cmd_restart(name):
+    state = load_state(name)
+    if state is None:
+        raise SystemExit("testbed: %s is not up" % name)
+    stop_process(state, orderly=True)
+    unmount_below(state["root"])
+    boot(state)
+    print(json.dumps(state, indent=2))
+
+
+def require_state(name):
+    state = load_state(name)
+    if state is None:
+        raise SystemExit("testbed: %s is not up" % name)
+    return state
+
+
+def tar_add(archive, name, data=None, mode=0o644, kind=tarfile.REGTYPE, linkname=""):
+    info = tarfile.TarInfo(name)
+    info.type, info.mode, info.mtime, info.linkname = kind, mode, 0, linkname
+    info.uname = info.gname = "root"
+    if data is not None:
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    else:
+        archive.addfile(info)
+
+
+def build_layer(busybox):
+    """One image layer: busybox-static, its applet links, and a non-root user 10001."""
+    applets = run([busybox, "--list"], capture_output=True).stdout.split()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as layer:
+        for directory, mode in (("bin", 0o755), ("etc", 0o755), ("home", 0o755), ("home/app", 0o755),
+                                ("tmp", 0o1777), ("data", 0o755), ("run", 0o755), ("var", 0o755)):
+            tar_add(layer, directory, mode=mode, kind=tarfile.DIRTYPE)
+        with open(busybox, "rb") as handle:
+            tar_add(layer, "bin/busybox", handle.read(), mode=0o755)
+        for applet in sorted(set(applets) - {"busybox"}):
+            tar_add(layer, "bin/" + applet, kind=tarfile.SYMTYPE, linkname="busybox")
+        tar_add(layer, "etc/passwd", ("root:x:0:0:root:/root:/bin/sh\n"
+                                      "app:x:%d:%d:app:/home/app:/bin/sh\n"
+                                      "nobody:x:65534:65534:nobody:/:/bin/false\n" % (IMAGE_USER, IMAGE_USER)).encode())
+        tar_add(layer, "etc/group", ("root:x:0:\napp:x:%d:\nnogroup:x:65534:\n" % IMAGE_USER).encode())
+    return buffer.getvalue()
+
+
+def image_archive(rootfs):
+    """Build (once) a docker-archive of localhost/podsec/busybox:latest that `podman load` accepts."""
+    busybox = os.path.join(rootfs, "bin/busybox")
+    with open(busybox, "rb") as handle:
+        key = hashlib.sha256(handle.read() + open(__file__, "rb").read()).hexdigest()[:16]
+    path = os.path.join(CACHE, "image-busybox-%s.tar" % key)
+    if not os.path.exists(path):
+        layer = build_layer(busybox)
+        diff_id = "sha256:" + hashlib.sha256(layer).hexdigest()
+        config = json.dumps({
+            "architecture": "amd64", "os": "linux", "created": "1970-01-01T00:00:00Z",
+            "config": {"User": str(IMAGE_USER), "Env": ["PATH=/bin"], "Cmd": ["sh"], "WorkingDir": "/home/app"},
+            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+            "history": [{"created": "1970-01-01T00:00:00Z", "created_by": "podsec testbed: busybox-static"}],
+        }, sort_keys=True).encode()
+        config_name = hashlib.sha256(config).hexdigest() + ".json"
+        layer_name = diff_id[7:] + "/layer.tar"
+        manifest = json.dumps([{"Config": config_name, "RepoTags": [IMAGE_NAME], "Layers": [layer_name]}]).encode()
+        partial = path + ".partial"
+        with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as archive:
+            tar_add(archive, diff_id[7:], mode=0o755, kind=tarfile.DIRTYPE)
+            tar_add(archive, layer_name, layer)
+            tar_add(archive, config_name, config)
+            tar_add(archive, "manifest.json", manifest)
+        os.rename(partial, path)
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up")
+    up.add_argument("names", nargs="+")
+    down = sub.add_parser("down")
+    down.add_argument("names", nargs="*")
+    down.add_argument("--all", action="store_true")
+    restart = sub.add_parser("restart")
+    restart.add_argument("name")
+    ssh = sub.add_parser("ssh")
+    ssh.add_argument("name")
+    ssh.add_argument("cmd", nargs=argparse.REMAINDER)
+    rootdir = sub.add_parser("rootdir")
+    rootdir.add_argument("name")
+    sub.add_parser("list")
+    sub.add_parser("image")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("testbed: must run as root")
+    if args.command == "up":
+        cmd_up(args.names)
+    elif args.command == "down":
+        cmd_down(args.names, args.all)
+    elif args.command == "restart":
+        cmd_restart(args.name)
+    elif args.command == "ssh":
+        command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+        os.execvp("ssh", ssh_base(require_state(args.name)["address"]) + command)
+    elif args.command == "rootdir":
+        print(require_state(args.name)["root"])
+    elif args.command == "list":
+        print(json.dumps([s for s in running_states() if s], indent=2))
+    elif args.command == "image":
+        print(image_archive(ensure_rootfs()))
+
+
+if __name__ == "__main__":
+    main()
