@@ -24,7 +24,7 @@ description:
     does not touch the kernel, writes the rules file only, and returns RV(reboot_required=true) with a warning when
     the kernel does not already have the wanted watches.
 author:
-  - podsec.hardening contributors
+  - podsec.hardening contributors (@podsec)
 extends_documentation_fragment:
   - podsec.hardening.attributes
   - podsec.hardening.attributes.ALL
@@ -54,7 +54,6 @@ options:
           - Audit key (C(ausearch -k KEY)); letters, digits, C(_) and C(-), at most 31 characters.
         type: str
         required: true
-        no_log: false
       state:
         description:
           - V(present) loads and persists the watch; V(absent) removes the watch with this path and key from the
@@ -73,7 +72,6 @@ options:
     description:
       - Audit key of the single watch given with O(path).
     type: str
-    no_log: false
   state:
     description:
       - State of the single watch given with O(path). When not set, V(present) is used.
@@ -310,7 +308,7 @@ def run_module(module, backend):
             "reboot" % ("auditctl -s shows enabled 2" if _audit.is_immutable_status(status) else "-e 2 is persisted", rules_file)
         )
     elif status.get("enabled") == 0 and present:
-        module.warn("kernel audit is disabled (enabled 0): the watches are loaded but record nothing until audit is enabled")
+        module.warn("kernel audit is disabled (enabled 0): watches record nothing until audit is enabled (auditd enables it when it starts)")
 
     if module.check_mode:
         module.exit_json(**result)

@@ -19,7 +19,7 @@ import yaml
 
 testinfra_hosts = ["local://"]
 
-with open(os.path.join(os.path.dirname(__file__), "..", "vars.yml"), encoding="utf-8") as _handle:
+with open(os.path.join(os.path.dirname(__file__), "..", "vars", "main.yml"), encoding="utf-8") as _handle:
     VARS = yaml.safe_load(_handle)
 
 ROOT = VARS["podsec_test_root"]
