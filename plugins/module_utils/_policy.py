@@ -59,7 +59,9 @@ VERSION_GATES = (
     (SIGSTORE_SIGNED, "keyDatas", (5, 3), "5.33"),
     (SIGSTORE_SIGNED, "rekorPublicKeyPaths", (5, 3), "5.33"),
     (SIGSTORE_SIGNED, "rekorPublicKeyDatas", (5, 3), "5.33"),
-    (SIGSTORE_SIGNED, "pki", (5, 5), "5.35"),
+    # reference.md said 5.35; Debian 13's podman 5.4.2 (containers/image 5.34) parses pki, checked by
+    # molecule/trust/tests/test_parser_agreement.py against the host's real parser.
+    (SIGSTORE_SIGNED, "pki", (5, 4), "5.34"),
 )
 
 # docker/distribution reference grammar (reference/regexp.go), enough to validate names.

@@ -11,7 +11,7 @@ short_description: Manage the container image trust policy (containers-policy.js
 version_added: 0.1.0
 description:
   - Manages the signature verification policy that Podman, Buildah and Skopeo enforce on every pull,
-    C(/etc/containers/policy.json) (containers-policy.json(5)): the global C(default) requirements and
+    C(/etc/containers/policy.json) (containers-policy.json(5)) - the global C(default) requirements and
     per-transport, per-scope requirements (C(insecureAcceptAnything), C(reject), C(signedBy) with GPG keys,
     C(sigstoreSigned) with sigstore keys, Fulcio or PKI).
   - Validates like containers/image before writing, and more strictly, because one bad key makes every pull on
@@ -24,7 +24,7 @@ description:
   - Reports per-user policy files (C(~/.config/containers/policy.json)) that replace the system policy for
     rootless Podman.
 author:
-  - podsec.hardening contributors
+  - podsec.hardening contributors (@podsec)
 extends_documentation_fragment:
   - podsec.hardening.attributes
   - podsec.hardening.attributes.ALL
@@ -80,8 +80,8 @@ options:
           - C(keyData)/C(keyDatas) in camelCase are base64 as in the file; the snake_case C(key_data),
             C(key_datas), C(rekor_public_key_data), C(ca_data)... take the key text itself and are encoded by the
             module.
-          - C(signed_identity) may be a string (C(matchRepository)) or a mapping
-            (C({type: exactRepository, docker_repository: quay.io/vendor/app})).
+          - C(signed_identity) may be a string (C(matchRepository)) or a mapping with C(type) and, depending on the
+            type, C(docker_reference), C(docker_repository), C(prefix) and C(signed_prefix).
         type: list
         elements: raw
   exclusive:
@@ -106,7 +106,7 @@ options:
   podman_version:
     description:
       - The podman version whose parser must accept the file, for example C(4.9.3). Fields that version cannot
-        parse (C(pki) before 5.5, C(keyPaths) for sigstore before 5.3, C(fulcio) before 4.4...) fail the task.
+        parse (C(pki) before 5.4, C(keyPaths) for sigstore before 5.3, C(fulcio) before 4.4...) fail the task.
       - When omitted, detected with C(podman version); when podman is not installed no gate applies.
     type: str
   backup:

@@ -18,7 +18,7 @@ description:
     C(.yml)), unknown keys, non-URL lookasides, and a namespace or C(default-docker) that another C(.yaml) file of
     the directory already defines (podman fails every signature operation then).
 author:
-  - podsec.hardening contributors
+  - podsec.hardening contributors (@podsec)
 extends_documentation_fragment:
   - podsec.hardening.attributes
   - podsec.hardening.attributes.ALL

@@ -282,11 +282,11 @@ def test_valid_docker_scopes(scope):
 def test_version_gates():
     doc = json.loads(json.dumps(PKI_POLICY))
     _policy.validate_policy(doc)
-    problems = _policy.version_problems(doc, _policy.parse_version("5.4.2"))
+    problems = _policy.version_problems(doc, _policy.parse_version("5.3.2"))
     assert len(problems) == 1
     assert 'scope "registry.example.com" (transport "docker"), requirement #1 (sigstoreSigned), field "pki"' in problems[0]
-    assert "podman >= 5.5" in problems[0] and "5.4.2" in problems[0]
-    assert _policy.version_problems(doc, _policy.parse_version("5.5.0")) == []
+    assert "podman >= 5.4" in problems[0] and "5.3.2" in problems[0]
+    assert _policy.version_problems(doc, _policy.parse_version("5.4.0")) == []
     assert _policy.version_problems(doc, None) == []
     sig = _policy.parse_policy(SIGSTORE)
     problems = _policy.version_problems(sig, (4, 3))

@@ -146,9 +146,9 @@ def test_exclusive_removes_unmanaged_scopes_and_absent_removes_one(run, tmp_path
      ['scope "quay.io/a" (transport "docker"): the list of requirements must not be empty']),
     ({"default": "reject", "scopes": [{"scope": "quay.io/a", "requirements": [{"type": "signedBy", "key_path": "/nonexistent/k.gpg"}]}]},
      ['scope "quay.io/a" (transport "docker"), requirement #1 (signedBy), field "keyPath": key file /nonexistent/k.gpg does not exist']),
-    ({"default": "reject", "podman_version": "5.4.2", "check_key_files": False, "scopes": [{"scope": "quay.io/a", "requirements": [
+    ({"default": "reject", "podman_version": "5.3.2", "check_key_files": False, "scopes": [{"scope": "quay.io/a", "requirements": [
         {"type": "sigstoreSigned", "pki": {"ca_roots_path": "/r.pem", "subject_email": "a@b"}}]}]},
-     ['field "pki" needs podman >= 5.5', "the host has podman 5.4.2"]),
+     ['field "pki" needs podman >= 5.4', "the host has podman 5.3.2"]),
     ({"scopes": [{"scope": "quay.io/a", "requirements": ["accept"]}]}, ['"default" is required']),
 ])
 def test_bad_requests_fail_and_write_nothing(run, tmp_path, args, fragments):
