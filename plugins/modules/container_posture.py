@@ -23,7 +23,7 @@ description:
     and variable that fixes it.
   - Never changes anything; C(changed) is always false.
 author:
-  - podsec.hardening maintainers
+  - podsec.hardening contributors (@podsec)
 extends_documentation_fragment:
   - podsec.hardening.attributes
 attributes:
@@ -75,7 +75,7 @@ options:
     elements: path
     default: [/, /etc, /root, /home, /boot, /dev, /proc, /sys, /run, /var/run, /var, /var/lib, /var/log, /usr, /bin,
               /sbin, /lib, /lib64]
-  secret_env_allow:
+  ignore_env_names:
     description: Environment variable names that look like secrets but are known not to be (not reported).
     type: list
     elements: str
@@ -246,7 +246,7 @@ class PostureBackend(object):
             return
         for info in infos:
             found = _posture.container_findings(
-                info, owner=owner, secret_allow=self.params["secret_env_allow"],
+                info, owner=owner, secret_allow=self.params["ignore_env_names"],
                 sensitive_paths=self.params["sensitive_paths"])
             self.findings.extend(found)
             self.containers.append(_posture.container_summary(info, owner, found))
@@ -342,7 +342,7 @@ def main():
             check_audit=dict(type="bool", default=True),
             expected_audit_watches=dict(type="list", elements="path", default=list(_posture.DEFAULT_AUDIT_WATCHES)),
             sensitive_paths=dict(type="list", elements="path", default=list(_posture.DEFAULT_SENSITIVE_PATHS)),
-            secret_env_allow=dict(type="list", elements="str", default=[]),
+            ignore_env_names=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )

@@ -215,8 +215,9 @@ def test_named_volume_below_storage_is_not_a_host_mount():
     assert _posture.container_findings(info) == []
 
 
-@pytest.mark.parametrize("host_ip,public", [("", True), ("0.0.0.0", True), ("::", True), ("127.0.0.1", False),
-                                             ("10.231.0.5", False), ("::1", False)])
+@pytest.mark.parametrize("host_ip,public", [
+    ("", True), ("0.0.0.0", True), ("::", True), ("127.0.0.1", False), ("10.231.0.5", False), ("::1", False),
+])
 def test_public_port(host_ip, public):
     info = copy.deepcopy(HARDENED)
     info["HostConfig"]["PortBindings"] = {"80/tcp": [{"HostIp": host_ip, "HostPort": "8000"}]}
@@ -291,7 +292,7 @@ def test_tcp_api_from_socket_units_and_ss():
 
 
 def test_no_tcp_api_on_default_host():
-    show = SOCKETS_SHOW.split("\n\n")[0]
+    show = SOCKETS_SHOW.split("\n\n", maxsplit=1)[0]
     assert _posture.tcp_api_findings(show, SS_OUT.splitlines()[0]) == []
 
 

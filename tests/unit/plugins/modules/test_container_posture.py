@@ -70,8 +70,10 @@ def run(monkeypatch, tmp_path):
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
 
     def runner(recorder, **args):
-        monkeypatch.setattr(basic.AnsibleModule, "run_command",
-                            lambda self, args, **kwargs: recorder(self, args, **kwargs))
+        def run_command(self, args, **kwargs):
+            return recorder(self, args, **kwargs)
+
+        monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
         args.setdefault("policy_path", str(policy))
         args.setdefault("socket_path", str(tmp_path / "missing.sock"))
         with patch_module_args(args):
