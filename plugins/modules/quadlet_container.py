@@ -24,7 +24,7 @@ description:
     Does not reload systemd or restart the service; the C(podsec.hardening.hardened_container) role does that
     once per run for all changed units.
 author:
-  - podsec.hardening contributors
+  - podsec.hardening contributors (@podsec)
 extends_documentation_fragment:
   - podsec.hardening.attributes
   - podsec.hardening.attributes.ALL
@@ -216,7 +216,7 @@ options:
   secret_files:
     description:
       - Files bind-mounted read-only into the container (C(Mount=type=bind,...,readonly=true)), for secrets kept
-        on a tmpfs by M(podsec.hardening.tmpfs_secret): nothing is copied to disk, unlike O(secrets) (podman copies
+        on a tmpfs by M(podsec.hardening.tmpfs_secret). Nothing is copied to disk, unlike O(secrets) (podman copies
         a C(type=mount) secret into the container's directory under the graph root while it runs).
     type: list
     elements: dict
@@ -287,8 +287,9 @@ options:
     default: false
   extra_keys:
     description:
-      - Further keys per section, C({SECTION: {KEY: VALUE or [VALUES]}}), SECTION one of C(Unit), C(Container),
-        C(Service), C(Install). Container keys that an option manages, and keys that switch a protection off
+      - "Further keys per section, C({SECTION: {KEY: VALUE or [VALUES]}}), SECTION one of C(Unit), C(Container),
+        C(Service), C(Install)."
+      - Container keys that an option manages, and keys that switch a protection off
         (C(SecurityLabelDisable), C(Unmask), unconfined profiles), are refused.
     type: dict
     default: {}
@@ -525,10 +526,11 @@ def main():
                 options=dict(type="list", elements="str", default=[]))),
             allow_engine_socket=dict(type="bool", default=False),
             security_label_level=dict(type="str"),
-            secrets=dict(type="list", elements="dict", default=[], options=dict(
+            secrets=dict(type="list", elements="dict", default=[], no_log=False, options=dict(
                 name=dict(type="str", required=True), target=dict(type="str"),
                 mode=dict(type="str", default="0400"), uid=dict(type="str"), gid=dict(type="str"))),
-            secret_files=dict(type="list", elements="dict", default=[], options=dict(
+            # secrets and secret_files name secrets and their paths; values never pass through this module.
+            secret_files=dict(type="list", elements="dict", default=[], no_log=False, options=dict(
                 source=dict(type="str", required=True), target=dict(type="str"),
                 idmap=dict(type="bool", default=False))),
             environment=dict(type="dict", default={}),
@@ -539,7 +541,7 @@ def main():
             podman_args=dict(type="list", elements="str", default=[]),
             allow_host_pid=dict(type="bool", default=False),
             allow_host_ipc=dict(type="bool", default=False),
-            extra_keys=dict(type="dict", default={}),
+            extra_keys=dict(type="dict", default={}, no_log=False),
             description=dict(type="str"),
             restart=dict(type="str", default="always"),
             wanted_by=dict(type="str"),

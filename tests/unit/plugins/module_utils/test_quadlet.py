@@ -287,8 +287,8 @@ def test_secret_files_are_read_only_bind_mounts():
         "type=bind,source=/run/podsec-secrets-root/web.db_password,destination=/run/secrets/db_password,readonly=true,idmap",
         "type=bind,source=/run/s/tls.key,destination=/run/secrets/tls.key,readonly=true",
     ]
-    assert "--mount=type=bind,source=/run/s/tls.key" in values(unit(OLD, secret_files=[{"source": "/run/s/tls.key"}]),
-                                                              "PodmanArgs")[0]
+    old = unit(OLD, secret_files=[{"source": "/run/s/tls.key"}])
+    assert "--mount=type=bind,source=/run/s/tls.key" in values(old, "PodmanArgs")[0]
     for bad in ("relative", "/run/a,b", "/run/docker.sock"):
         with pytest.raises(QuadletError, match="secret_files"):
             unit(secret_files=[{"source": bad}])
