@@ -198,6 +198,9 @@ def boot(state):
     with open(state_path(state["name"]), "w") as handle:
         json.dump(state, handle)
     log("%s up at %s (boot to SSH-ready %.1f s)" % (state["name"], state["address"], state["boot_seconds"]))
+    if os.environ.get("PODSEC_TESTBED_BOOT_LOG"):
+        with open(os.environ["PODSEC_TESTBED_BOOT_LOG"], "a") as handle:
+            handle.write("%s\t%.1f\n" % (state["name"], state["boot_seconds"]))
     return state
 
 

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs every test of podsec.hardening on a fresh Debian 12/13 machine, as root:
+#   lint (ansible-lint, production profile), ansible-test sanity, pytest unit tests, and every
+#   molecule scenario on real booted test hosts (tests/testbed). Installs what it needs itself.
+# Prints the time of each stage, the hosts' boot-to-SSH times and the total at the end.
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+run_started=$(date +%s)
+output="$repo/tests/output"
+mkdir -p "$output"
+export PODSEC_TESTBED_BOOT_LOG="$output/boot-times.tsv"
+: >"$PODSEC_TESTBED_BOOT_LOG"
+
+venv=$(bash tests/bootstrap.sh) || { echo "bootstrap failed" >&2; exit 1; }
+export PATH="$venv/bin:$PATH"
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
+
+passed=0
+failed=0
+failed_names=()
+timings=()
+stage() {
+  local name=$1
+  shift
+  local started=$(date +%s)
+  echo
+  echo "=== stage: $name"
+  if "$@"; then
+    passed=$((passed + 1))
+    result=passed
+  else
+    failed=$((failed + 1))
+    failed_names+=("$name")
+    result=FAILED
+  fi
+  timings+=("$(printf '%-32s %-7s %5d s' "$name" "$result" $(( $(date +%s) - started )))")
+}
+
+stage "ansible-lint (production)" ansible-lint --offline -q
+stage "ansible-test sanity" bash tests/sanity.sh
+stage "pytest unit" python -m pytest -q tests/unit
+for scenario_dir in molecule/*/; do
+  scenario=$(basename "$scenario_dir")
+  [ -f "$scenario_dir/molecule.yml" ] || continue
+  stage "molecule $scenario" molecule test -s "$scenario"
+done
+# Whatever a scenario left behind would be a defect of its destroy step: say so, then clean up.
+leftover=$(python3 tests/testbed/testbed.py list | python3 -c 'import json,sys; print(" ".join(h["name"] for h in json.load(sys.stdin)))')
+stage "no test host left behind" test -z "$leftover"
+[ -z "$leftover" ] || python3 tests/testbed/testbed.py down --all
+
+echo
+echo "=== timings"
+printf '%s\n' "${timings[@]}"
+echo
+echo "=== test hosts: boot to SSH-ready (seconds)"
+if [ -s "$PODSEC_TESTBED_BOOT_LOG" ]; then
+  sort -k2 -n "$PODSEC_TESTBED_BOOT_LOG" | awk '{n++; s+=$2; if ($2>m) m=$2; printf "  %-28s %6.1f\n", $1, $2} END {if (n) printf "  %d boots, mean %.1f s, max %.1f s\n", n, s/n, m}'
+fi
+echo "full test time: $(( $(date +%s) - run_started )) s"
+[ ${#failed_names[@]} -eq 0 ] || echo "failed stages: ${failed_names[*]}"
+echo "stages: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
