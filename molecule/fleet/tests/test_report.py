@@ -53,6 +53,11 @@ def test_audit_ran_through_ansible_runner_in_check_mode(audit_run):
     ok = [e for e in scans if "res" in e]
     assert sorted(e["host"] for e in ok) == ["fleet-h1", "fleet-h2"]
     assert all(e["res"]["changed"] is False for e in ok)
+    # set_stats: what an AWX job shows as its artifacts (and passes on in a workflow).
+    stats = [e for e in audit_run.events if e.get("event") == "playbook_on_stats"][0]["event_data"]
+    summary = stats["artifact_data"]["podsec_posture_summary"]
+    assert summary["fleet-h1"]["score"] == 100 and summary["fleet-h1"]["scanned"] is True
+    assert summary["fleet-h2"]["counts"]["critical"] >= 1
 
 
 def test_insecure_container_on_h2_is_reported(host_results):
