@@ -210,6 +210,15 @@ def test_exclusive_removes_only_owned_rules(kernel, rules_file):
     assert rules_file.read_text().splitlines()[2:] == []
 
 
+def test_backup_keeps_the_previous_file(kernel, rules_file):
+    rules_file.write_text("# old content\n")
+    result = run(args(rules_file, backup=True))
+    backups = [path for path in rules_file.parent.iterdir() if path.name.startswith(rules_file.name + ".")]
+    assert [str(path) for path in backups] == [result["backup_file"]]
+    assert backups[0].read_text() == "# old content\n"
+    assert "backup_file" not in run(args(rules_file, backup=True))
+
+
 def test_foreign_lines_in_owned_file_are_kept(kernel, rules_file):
     rules_file.write_text("-a always,exit -F arch=b64 -S execve -k exec\n")
     run(args(rules_file, exclusive=True))
