@@ -511,7 +511,9 @@ def validate_docker_scope(scope):
     if tag is not None and digest is not None:
         raise PolicyError('"%s": references with both a tag and a digest are not supported' % scope)
     _check_path(path, scope)
-    if host == "docker.io" and "/" not in path:
+    if host == "docker.io" and "/" not in path and (tag is not None or digest is not None):
+        # docker.io/NAME alone is a valid namespace (user NAME's repositories); with a tag it can only be
+        # meant as an image, and official images are identified as docker.io/library/NAME.
         raise PolicyError('"%s" is not fully expanded: official Docker Hub images live under docker.io/library/ '
                           '(did you mean "docker.io/library/%s"?)' % (scope, rest))
     if len(host) + 1 + len(path) > NAME_TOTAL_LENGTH_MAX:

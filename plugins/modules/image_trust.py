@@ -379,6 +379,9 @@ class ImageTrust(object):
                                        backup=self.params["backup"])
             if backup:
                 result["backup_file"] = backup
+        if raw_before is not None and os.stat(self.path).st_mode & 0o004 == 0:
+            self.warnings.append("%s is not readable by other users: rootless podman cannot read it and every "
+                                 "rootless pull fails (make it mode 0644)" % self.path)
         result["user_overrides"] = find_user_overrides(home_directories())
         for override in result["user_overrides"]:
             self.warnings.append("%s exists: rootless podman run by its owner reads it instead of %s, so this "

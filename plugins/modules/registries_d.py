@@ -203,6 +203,10 @@ class RegistriesD(object):
         result = dict(changed=changed, path=self.path, config=after or {}, ignored_files=ignored)
         for path in ignored:
             self.module.warn("%s is ignored by containers/image: only *.yaml files are read" % path)
+        directory = params["directory"]
+        if os.path.isdir(directory) and os.stat(directory).st_mode & 0o005 != 0o005:
+            self.module.warn("%s is not readable by other users: every rootless podman pull fails with "
+                             "\"permission denied\" (make it mode 0755)" % directory)
         if changed and self.module._diff:
             result["diff"] = dict(
                 before=raw_before.decode("utf-8", "replace") if raw_before is not None else "",

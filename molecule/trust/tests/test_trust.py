@@ -78,11 +78,9 @@ def test_other_images_are_refused_by_policy(host, image, error):
 
 
 def test_the_unsigned_image_is_really_there(host):
-    # Negative control: the refusal above is the policy, not a missing image. Skopeo with an
-    # accept-anything policy reads the same manifest.
-    host.run("printf '%s' > /root/trust-lab/accept.json", '{"default": [{"type": "insecureAcceptAnything"}]}')
-    result = host.run("skopeo --policy /root/trust-lab/accept.json inspect --tls-verify=false "
-                      "docker://localhost:5000/trusted/unsigned:latest")
+    # Negative control: the refusal above is the policy, not a missing image. skopeo inspect reads the
+    # manifest without evaluating signatures.
+    result = host.run("skopeo inspect --tls-verify=false docker://localhost:5000/trusted/unsigned:latest")
     assert result.rc == 0, result.stderr
     assert json.loads(result.stdout)["Name"] == "localhost:5000/trusted/unsigned"
 
@@ -104,3 +102,25 @@ def test_podman_image_trust_show_agrees_with_the_module(host):
         assert entry["type"] == kinds[reqs[0]["type"]]
         # podman reads the lookaside from the registries.d file the role wrote.
         assert entry["sigstore"] == "file:///var/lib/containers/trust-lab-sigstore"
+
+
+def test_user_override_bypasses_the_policy_and_is_reported(host):
+    # Why the module reports ~/.config/containers/policy.json: rootless podman of that user ignores
+    # /etc/containers/policy.json entirely.
+    image = "localhost:5000/trusted/unsigned:latest"
+    override = "/home/podsec/.config/containers/policy.json"
+    refused = host.run("su - podsec -c 'podman pull -q %s'" % image)
+    assert refused.rc != 0 and "A signature was required, but no signature exists" in refused.stderr, refused.stderr
+    host.run("install -d -o podsec -g podsec /home/podsec/.config /home/podsec/.config/containers")
+    host.run("printf '%%s' %s > %s", '{"default": [{"type": "insecureAcceptAnything"}]}', override)
+    host.run("chown podsec:podsec %s", override)
+    try:
+        assert host.file(override).exists
+        pulled = host.run("su - podsec -c 'podman pull -q %s'" % image)
+        assert pulled.rc == 0, pulled.stderr
+        report = host.ansible("podsec.hardening.image_trust", json.dumps(MODULE_ARGS), check=True)
+        assert report["user_overrides"] == [override]
+        assert report["changed"] is False
+    finally:
+        host.run("rm -f %s", override)
+        host.run("su - podsec -c 'podman rmi -i %s'" % image)

@@ -185,8 +185,8 @@ INVALID = [
      ['transport "docker": must map scopes to requirement lists']),
     ("short-name-scope", '{"default": [{"type": "reject"}], "transports": {"docker": {"busybox": [{"type": "reject"}]}}}',
      ['scope "busybox" (transport "docker")', "not fully expanded", "docker.io/library/busybox"]),
-    ("docker-hub-short", '{"default": [{"type": "reject"}], "transports": {"docker": {"docker.io/busybox": [{"type": "reject"}]}}}',
-     ['scope "docker.io/busybox"', "docker.io/library/busybox"]),
+    ("docker-hub-short", '{"default": [{"type": "reject"}], "transports": {"docker": {"docker.io/busybox:1.36": [{"type": "reject"}]}}}',
+     ['scope "docker.io/busybox:1.36"', "docker.io/library/busybox:1.36"]),
     ("namespace-scope", '{"default": [{"type": "reject"}], "transports": {"docker": {"library/busybox": [{"type": "reject"}]}}}',
      ['scope "library/busybox"', "not fully expanded"]),
     ("bad-wildcard", '{"default": [{"type": "reject"}], "transports": {"docker": {"example*.*.com": [{"type": "reject"}]}}}',
@@ -273,7 +273,7 @@ def test_invalid_policies_are_rejected_with_a_clear_message(text, fragments):
 @pytest.mark.parametrize("scope", [
     "docker.io/library/busybox", "docker.io/library/busybox:latest", "quay.io", "localhost:5000",
     "localhost:5000/trusted/app", "registry.example.com:5000/ns/app@sha256:" + "0" * 64, "*.example.com",
-    "[::1]:5000/app", "quay.io/a-b/c__d.e",
+    "[::1]:5000/app", "quay.io/a-b/c__d.e", "docker.io/library", "docker.io/nginx",
 ])
 def test_valid_docker_scopes(scope):
     _policy.validate_scope("docker", scope)

@@ -205,3 +205,12 @@ def test_podman_version_detected(run, tmp_path, monkeypatch):
                       "type": "sigstoreSigned", "key_paths": ["/a.pub", "/b.pub"]}]}]})
     assert calls == [["/usr/bin/podman", "version", "--format", "{{.Client.Version}}"]]
     assert result["failed"] and 'field "keyPaths" needs podman >= 5.3' in result["msg"]
+
+
+def test_unreadable_policy_is_reported(run, tmp_path):
+    path = tmp_path / "policy.json"
+    path.write_text('{"default": [{"type": "reject"}]}')
+    path.chmod(0o600)
+    result = run({"path": str(path), "default": "reject"})
+    assert result["changed"] is False
+    assert any("rootless podman cannot read it" in w for w in result["warnings"])

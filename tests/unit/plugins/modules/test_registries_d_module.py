@@ -88,3 +88,13 @@ def test_yml_name_refused_and_yml_neighbours_reported(run, tmp_path):
     result = run(args_for(tmp_path))
     assert result["ignored_files"] == [str(tmp_path / "old.yml")]
     assert any("only *.yaml files are read" in w for w in result["warnings"])
+
+
+def test_unreadable_directory_is_reported(run, tmp_path):
+    directory = tmp_path / "registries.d"
+    directory.mkdir(mode=0o700)
+    directory.chmod(0o700)
+    result = run(args_for(directory))
+    assert any("every rootless podman pull fails" in w for w in result["warnings"])
+    directory.chmod(0o755)
+    assert not any("rootless" in w for w in run(args_for(directory))["warnings"])
