@@ -643,24 +643,32 @@ class TmpfsSecret(object):
 
     # --------------------------------------------------------------------------------- podman
     def podman_argv(self, *args):
-        podman = self.module.get_bin_path("podman", required=True)
-        if self.params["podman_user"]:
-            runuser = self.module.get_bin_path("runuser", required=True)
-            return [runuser, "-u", self.params["podman_user"], "--", podman] + list(args)
-        return [podman] + list(args)
+        """podman for root, or ``runuser -u USER -- env ... podman`` for a rootless user.
 
-    def podman_env(self):
+        The user's environment is rebuilt with env(1): the variables of root's session (its
+        XDG_RUNTIME_DIR, its D-Bus address) would make rootless podman use root's runtime directory.
+        """
+        podman = self.module.get_bin_path("podman", required=True)
         if not self.params["podman_user"]:
-            return {}
+            return [podman] + list(args)
+        runuser = self.module.get_bin_path("runuser", required=True)
+        env = self.module.get_bin_path("env", required=True)
         entry = pwd.getpwuid(self.podman_uid)
-        env = {"HOME": entry.pw_dir, "USER": entry.pw_name, "LOGNAME": entry.pw_name}
         runtime_dir = "/run/user/%d" % self.podman_uid
+        argv = [runuser, "-u", entry.pw_name, "--", env, "-u", "DBUS_SESSION_BUS_ADDRESS"]
         if os.path.isdir(runtime_dir):
-            env["XDG_RUNTIME_DIR"] = runtime_dir
-        return env
+            argv.append("XDG_RUNTIME_DIR=" + runtime_dir)
+        else:
+            argv.extend(["-u", "XDG_RUNTIME_DIR"])
+        argv.extend(["HOME=" + entry.pw_dir, "USER=" + entry.pw_name, "LOGNAME=" + entry.pw_name, podman])
+        return argv + list(args)
+
+    def run_podman(self, *args, **kwargs):
+        # cwd /: rootless podman re-executes itself in a user namespace and must be able to enter the cwd
+        return self.run(self.podman_argv(*args), cwd="/", **kwargs)
 
     def podman_inspect(self, name):
-        rc, out, dummy = self.run(self.podman_argv("secret", "inspect", name), environ_update=self.podman_env())
+        rc, out, dummy = self.run_podman("secret", "inspect", name)
         if rc != 0:
             return None
         return _tmpfs.parse_podman_secret_inspect(out)
@@ -692,7 +700,7 @@ class TmpfsSecret(object):
             if info is None:
                 return False, False
             if not self.check_mode:
-                rc, dummy, err = self.run(self.podman_argv("secret", "rm", name), environ_update=self.podman_env())
+                rc, dummy, err = self.run_podman("secret", "rm", name)
                 if rc != 0:
                     self.fail("podman secret rm %s failed: %s" % (name, err.strip()))
             return True, False
@@ -707,18 +715,16 @@ class TmpfsSecret(object):
             replace = False
         if self.check_mode:
             return True, True
-        env = self.podman_env()
         if info is not None and not replace:
             # another driver (for example podman's default file driver): remove it with its own driver
             # so its stored copy goes too, then register the shell driver.
-            rc, dummy, err = self.run(self.podman_argv("secret", "rm", name), environ_update=env)
+            rc, dummy, err = self.run_podman("secret", "rm", name)
             if rc != 0:
                 self.fail("podman secret rm %s (driver %s) failed: %s" % (name, info["driver"], err.strip()))
         argv = ["secret", "create", "--driver", "shell", "--driver-opts", _tmpfs.render_driver_opts(wanted_opts)]
         if replace:
             argv.append("--replace")
-        rc, dummy, err = self.run(self.podman_argv(*(argv + [name, "-"])), data=item["data"], binary_data=True,
-                                  environ_update=env)
+        rc, dummy, err = self.run_podman(*(argv + [name, "-"]), data=item["data"], binary_data=True)
         if rc != 0:
             self.fail("podman secret create %s failed: %s" % (name, err.strip()))
         info = self.podman_inspect(name)

@@ -66,6 +66,8 @@ class FakeHost(object):
             self.stdin.append((args, data, binary_data))
         if args[0].endswith("runuser"):
             args = args[args.index("--") + 1:]
+            assert args[0].endswith("env")
+            args = args[[os.path.basename(a) for a in args].index("podman"):]
         prog = os.path.basename(args[0])
         if prog == "mount":
             return self.mount(args[1:])
@@ -491,7 +493,9 @@ def test_podman_user_runs_podman_as_that_user(host):
     status, result = run_module(args_for(host, secret(), podman_secrets=True, podman_user="nobody", owner="nobody"))
     assert status == "ok"
     create = [c for c in host.calls if "create" in c][0]
-    assert create[:5] == ["/usr/bin/runuser", "-u", "nobody", "--", "/usr/bin/podman"]
+    assert create[:6] == ["/usr/bin/runuser", "-u", "nobody", "--", "/usr/bin/env", "-u"]
+    assert "-u" in create and "XDG_RUNTIME_DIR" in create  # no /run/user/UID: root's value is dropped
+    assert create[create.index("/usr/bin/podman") + 1:create.index("/usr/bin/podman") + 3] == ["secret", "create"]
     nobody = pwd.getpwnam("nobody").pw_uid
     assert os.stat(os.path.join(host.root, ".podman")).st_uid == nobody
     assert os.stat(host.root).st_uid == nobody
