@@ -260,6 +260,16 @@ def test_secret_values_are_not_on_the_persistent_disk(host):
 # ---------------------------------------------------------------- change one, then remove one
 
 
+def test_check_mode_predicts_a_change_without_making_it(host):
+    before = all_started_at(host)
+    unit = host.file("/etc/containers/systemd/web2.container").content_string
+    output, changed = converge("changed", "--check", "--diff")
+    assert changed > 0
+    assert "+Environment=GREETING=changed" in output and "-Environment=GREETING=hello" in output
+    assert host.file("/etc/containers/systemd/web2.container").content_string == unit
+    assert all_started_at(host) == before
+
+
 def test_changing_one_parameter_restarts_exactly_that_container(host):
     before = all_started_at(host)
     assert before == STATE["started_at"]
