@@ -31,8 +31,11 @@ ln -sf /etc/systemd/system/podsec-testbed-network.service \
   "$root/etc/systemd/system/multi-user.target.wants/podsec-testbed-network.service"
 # Services that make no sense in a throwaway host booted by nspawn (kernel audit and module
 # loading need the initial namespaces); the registry is started only by the scenarios that use it.
+# debugfs/tracefs below /sys/kernel stop crun from detaching /sys/kernel for UserNS=auto containers
+# ("cannot unmount /sys/kernel: device or resource busy").
 for unit in systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer e2scrub_reap.service \
-            docker-registry.service auditd.service audit-rules.service systemd-modules-load.service; do
+            docker-registry.service auditd.service audit-rules.service systemd-modules-load.service \
+            sys-kernel-debug.mount sys-kernel-tracing.mount; do
   ln -sf /dev/null "$root/etc/systemd/system/$unit"
 done
 # Throwaway hosts must power off in seconds: a lingering user manager otherwise holds the
