@@ -17,6 +17,7 @@ HOST = "secrets-h1"
 TESTBED = os.path.join(PROJECT, "tests", "testbed", "testbed.py")
 ANSIBLE_PLAYBOOK = shutil.which("ansible-playbook") or os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 SECRETS_DIR = "/run/podsec-secrets"
+ROOTLESS_DIR = "/run/podsec-secrets-podsec"
 # Ansible output written by this scenario: molecule's runs (ANSIBLE_LOG_PATH in molecule.yml) and the
 # -vvv runs of verify (their whole stdout/stderr).
 ANSIBLE_LOG = os.path.join(EPHEMERAL, "ansible-output.log")
@@ -37,7 +38,8 @@ class SecretValues(dict):
 @pytest.fixture(scope="session")
 def values():
     found = SecretValues(db_password=read_ephemeral("secret_db_password"),
-                         api_token=read_ephemeral("secret_api_token"))
+                         api_token=read_ephemeral("secret_api_token"),
+                         rootless_token=read_ephemeral("secret_rootless_token"))
     for value in found.values():
         if len(value) < 56:
             raise AssertionError("the scenario's values must be long and random")

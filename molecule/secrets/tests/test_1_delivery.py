@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import SECRETS_DIR, assert_absent, digest, reader_digest
+from conftest import ROOTLESS_DIR, SECRETS_DIR, assert_absent, digest, reader_digest
 
 testinfra_hosts = ["ansible://secrets_hosts"]
 
@@ -37,9 +37,9 @@ def test_secret_files(host, values):
     assert db.is_file and db.mode == 0o400 and db.uid == 10001 and db.gid == 10001
     api = host.file(SECRETS_DIR + "/api_token")
     assert api.is_file and api.mode == 0o400 and api.user == "root"
-    for name, value in values.items():
+    for name in ("db_password", "api_token"):
         out = host.check_output("sha256sum %s/%s", SECRETS_DIR, name)
-        assert out.split()[0] == digest(value)
+        assert out.split()[0] == digest(values[name])
 
 
 def test_hardened_container_reads_the_secret(host, values):
@@ -55,6 +55,7 @@ def test_value_not_in_inspect_or_environment(host, values):
     inspect = host.check_output("podman inspect secrets-reader")
     environ = host.check_output("podman exec secrets-reader env")
     secret_meta = host.check_output("podman secret inspect db_password api_token")
+    secret_meta += host.check_output("su -l podsec -c 'podman secret inspect rootless_token' 2>/dev/null")
     for value in values.values():
         assert_absent(value, inspect, "podman inspect secrets-reader")
         assert_absent(value, environ, "the container's environment")
@@ -62,7 +63,8 @@ def test_value_not_in_inspect_or_environment(host, values):
 
 
 def test_podman_secrets_use_the_tmpfs_shell_driver(host, values):
-    for name, value in values.items():
+    for name in ("db_password", "api_token"):
+        value = values[name]
         info = json.loads(host.check_output("podman secret inspect %s", name))[0]
         driver = info["Spec"]["Driver"]
         assert driver["Name"] == "shell"
@@ -91,3 +93,19 @@ def test_quadlet_secret_unit(host, values):
     # Quadlet runs with --rm: the container, and podman's copy of the value under the graph root, are gone
     assert host.run("podman container exists secrets-podman").rc != 0
     assert host.check_output("systemctl stop secrets-podman.service") == ""
+
+
+def test_rootless_user_secret(host, values):
+    fields = mount_line(host, ROOTLESS_DIR)
+    assert fields is not None and fields[2] == "tmpfs" and "noswap" in fields[3].split(",")
+    root = host.file(ROOTLESS_DIR)
+    assert root.user == "podsec" and root.mode == 0o700
+    info = json.loads(host.check_output("su -l podsec -c 'podman secret inspect rootless_token' 2>/dev/null"))[0]
+    assert info["Spec"]["Driver"]["Name"] == "shell"
+    assert host.file("%s/.podman/%s" % (ROOTLESS_DIR, info["ID"])).user == "podsec"
+    # root's podman knows nothing of the user's secret
+    assert host.run("podman secret exists rootless_token").rc != 0
+    out = host.check_output(
+        "su -l podsec -c 'podman run --rm --network none --secret rootless_token,type=mount "
+        "localhost/podsec/busybox:latest sha256sum /run/secrets/rootless_token' 2>/dev/null")
+    assert out.split()[0] == digest(values["rootless_token"])

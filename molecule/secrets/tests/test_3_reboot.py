@@ -2,7 +2,7 @@
 
 import time
 
-from conftest import HOST, SECRETS_DIR, digest, reader_digest, recap, run_playbook, bed_cli
+from conftest import HOST, ROOTLESS_DIR, SECRETS_DIR, digest, reader_digest, recap, run_playbook, bed_cli
 
 testinfra_hosts = ["ansible://secrets_hosts"]
 
@@ -26,6 +26,7 @@ def test_reboot_loses_the_secrets(host):
     assert host.file("/proc/sys/kernel/random/boot_id").content_string != boot_id
     assert SECRETS_DIR not in [line.split()[1] for line in host.file("/proc/mounts").content_string.splitlines()]
     assert not host.file(SECRETS_DIR + "/db_password").exists
+    assert not host.file(ROOTLESS_DIR + "/rootless_token").exists
     assert not host.service("secrets-reader.service").is_running
     # podman's registration (metadata only) survived, but its lookup finds no value
     assert host.run("podman secret exists api_token").rc == 0
@@ -41,3 +42,7 @@ def test_next_run_restores_then_changes_nothing(host, values):
     assert second.returncode == 0, (second.stdout + second.stderr)[-5000:]
     assert recap(second.stdout)["changed"] == 0
     assert "noswap" in host.check_output("grep ' %s ' /proc/mounts", SECRETS_DIR)
+    rootless = host.check_output(
+        "su -l podsec -c 'podman run --rm --network none --secret rootless_token,type=mount "
+        "localhost/podsec/busybox:latest sha256sum /run/secrets/rootless_token' 2>/dev/null")
+    assert rootless.split()[0] == digest(values["rootless_token"])
