@@ -69,7 +69,7 @@ options:
     default: present
   recurse:
     description:
-      - V(true) writes the rule as C(PATH(/.*\)?) and labels the whole tree.
+      - V(true) writes the rule as V(PATH(/.*\)?) and labels the whole tree.
       - V(false) writes the rule for C(PATH) only and labels the path itself.
     type: bool
     default: true
