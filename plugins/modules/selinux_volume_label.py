@@ -23,7 +23,7 @@ description:
   - When the kernel runs without SELinux, O(when_disabled) decides between failing, skipping and recording
     the rule plus the on-disk label, so that enabling SELinux later keeps the label.
 author:
-  - podsec.hardening contributors
+  - podsec.hardening contributors (@podsec)
 extends_documentation_fragment:
   - podsec.hardening.attributes
   - podsec.hardening.attributes.ALL
