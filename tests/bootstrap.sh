@@ -5,8 +5,9 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache_root=${PODSEC_TESTBED_CACHE:-/var/cache/podsec-testbed}
+# chromium renders the fleet report in tests; qemu runs the SELinux-enforcing test host.
 apt_packages=(debootstrap systemd-container iproute2 openssh-client rsync auditd gnupg python3-venv
-              busybox-static git)
+              busybox-static git chromium qemu-system-x86 qemu-utils)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
