@@ -33,6 +33,16 @@ def test_reboot_loses_the_secrets(host):
     assert host.run("podman secret inspect --showsecret api_token").rc != 0
 
 
+def test_check_mode_after_reboot_predicts_without_touching(host):
+    check = run_playbook("converge.yml", "--check", "--diff", output_name="check-after-reboot.log")
+    assert check.returncode == 0, (check.stdout + check.stderr)[-5000:]
+    assert recap(check.stdout)["changed"] >= 1
+    assert "+/run/podsec-secrets: tmpfs size=2048k noswap root:root 0700" in check.stdout
+    mounts = [line.split()[1] for line in host.file("/proc/mounts").content_string.splitlines()]
+    assert SECRETS_DIR not in mounts and ROOTLESS_DIR not in mounts
+    assert host.run("podman secret inspect --showsecret api_token").rc != 0
+
+
 def test_next_run_restores_then_changes_nothing(host, values):
     first = run_playbook("converge.yml", "-vvv", output_name="vvv-after-reboot.log")
     assert first.returncode == 0, (first.stdout + first.stderr)[-5000:]

@@ -14,7 +14,7 @@ from conftest import ANSIBLE_LOG, EPHEMERAL, HOST, bed_cli
 
 testinfra_hosts = ["ansible://secrets_hosts"]
 
-OUTPUT_FILES = ["ansible-output.log", "vvv-after-reboot.log", "vvv-rerun.log", "refusals.log"]
+OUTPUT_FILES = ["ansible-output.log", "vvv-after-reboot.log", "vvv-rerun.log", "refusals.log", "check-after-reboot.log"]
 
 
 def search(paths, needles):
