@@ -2,6 +2,8 @@
 
 import json
 
+from conftest import planted_secret
+
 
 def test_site_through_ansible_runner_changes_nothing(site_run):
     assert site_run.status == "successful", site_run.process_output[-3000:]
@@ -14,3 +16,9 @@ def test_site_through_ansible_runner_changes_nothing(site_run):
     assert "trust policy: applied" in text and "trust policy: skipped (podsec_enable_trust=false)" in text
     assert "audit watches: skipped (kernel audit unusable here)" in text
     assert "fleet-web, fleet-worker, fleet-rootless" in text
+
+
+def test_site_output_has_no_secret_value(site_run):
+    # test_report.py proves the planted value is on fleet-h2 (podman inspect); the scan in site.yml must not carry it.
+    assert planted_secret() not in site_run.all_text()
+    assert planted_secret() not in site_run.process_output
