@@ -91,6 +91,7 @@ _FALLBACK_ARG = {
 DEFAULTS = {
     "state": "present",
     "command": None,
+    "run_init": True,
     "user": "10001",
     "group": None,
     "userns": "auto",
@@ -568,6 +569,8 @@ def _container_pairs(spec):
     pairs = [("Image", spec["image"]), ("ContainerName", spec["name"])]
     if spec.get("command"):
         pairs.append(("Exec", " ".join(quote_word(_literal(str(arg))) for arg in spec["command"])))
+    if spec["run_init"]:
+        pairs.append(("RunInit", "true"))
     pairs.append(("User", spec["user"]))
     if spec["group"] is not None:
         pairs.append(("Group", str(spec["group"])))

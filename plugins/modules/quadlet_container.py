@@ -54,6 +54,13 @@ options:
       - Command and arguments (C(Exec=)). Each item is one argument, passed literally (C(%) and C($) are escaped).
     type: list
     elements: str
+  run_init:
+    description:
+      - Run an init process (catatonit, C(RunInit=true)) as PID 1 that forwards signals and reaps zombies. Without
+        it, a workload that ignores SIGTERM as PID 1 (busybox httpd, many shells) is killed only when the stop
+        times out, and a timed-out stop can leave the container behind.
+    type: bool
+    default: true
   user:
     description:
       - User (and optionally C(:group)) inside the container. C(0) and C(root) are refused unless O(allow_root_user=true).
@@ -423,7 +430,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
 ROOTFUL_UNIT_DIR = "/etc/containers/systemd"
 ROOTLESS_UNIT_DIR = (".config", "containers", "systemd")
 _SPEC_OPTIONS = (
-    "image", "command", "user", "group", "allow_root_user", "userns", "allow_host_userns", "read_only",
+    "image", "command", "run_init", "user", "group", "allow_root_user", "userns", "allow_host_userns", "read_only",
     "no_new_privileges", "drop_all_capabilities", "add_capabilities", "tmpfs", "memory", "pids_limit", "network",
     "allow_host_network", "ports", "publish_on_all_addresses", "volumes", "allow_engine_socket",
     "security_label_level", "secrets", "secret_files", "environment", "allow_secret_like_environment", "healthcheck",
@@ -505,6 +512,7 @@ def main():
             rootless_user=dict(type="str"),
             image=dict(type="str"),
             command=dict(type="list", elements="str"),
+            run_init=dict(type="bool", default=True),
             user=dict(type="str", default="10001"),
             group=dict(type="str"),
             allow_root_user=dict(type="bool", default=False),

@@ -53,6 +53,7 @@ def test_secure_defaults():
     assert pairs["Tmpfs"] == "/tmp:rw,noexec,nosuid,nodev,size=64m,mode=1777"
     assert pairs["Memory"] == "256m"
     assert pairs["PidsLimit"] == "256"
+    assert pairs["RunInit"] == "true"
     assert "AddCapability" not in pairs and "PodmanArgs" not in pairs
 
 
@@ -66,6 +67,7 @@ def test_secure_defaults():
         ({"memory": "unlimited"}, "Memory"),
         ({"pids_limit": "unlimited"}, "PidsLimit"),
         ({"userns": ""}, "UserNS"),
+        ({"run_init": False}, "RunInit"),
     ],
 )
 def test_opt_outs_remove_exactly_their_key(opt_out, gone):
