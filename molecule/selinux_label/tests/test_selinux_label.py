@@ -125,6 +125,39 @@ def test_policy_reproduces_the_labels_on_disk(host):
         assert host.check_output("matchpathcon -n %s/sub/file.txt" % path) == label(host, path + "/sub/file.txt")
 
 
+SET_LABEL_PY = "import os, sys; os.setxattr(sys.argv[1], 'security.selinux', sys.argv[2].encode() + b'\\0')"
+
+
+def test_labels_survive_a_relabel_unlike_chcon(host):
+    # What :Z and chcon do: a label on disk only. A relabel (setfiles, as run when SELinux gets
+    # enabled, or restorecon on an enabled host) reverts it; the recorded rule keeps ours.
+    adhoc = ROOT + "/adhoc"
+    host.check_output("mkdir -p %s && touch %s/f", adhoc, adhoc)
+    try:
+        host.check_output("python3 -c %s %s %s", SET_LABEL_PY, adhoc + "/f", CTX + "s0:c1,c2")
+        assert label(host, adhoc + "/f") == CTX + "s0:c1,c2"
+        web = ROOT + "/web/data"
+        host.check_output("setfiles -F %s %s %s", FC, web, adhoc)
+        assert label(host, web + "/sub/file.txt") == CTX + expected_levels(host)["web"]
+        assert label(host, adhoc + "/f") == host.check_output("matchpathcon -n %s", adhoc + "/f")
+        assert "container_file_t" not in label(host, adhoc + "/f")
+    finally:
+        host.check_output("rm -rf %s", adhoc)
+
+
+def test_restorecon_does_nothing_without_selinux(host):
+    # Why the module writes security.selinux itself on these hosts: restorecon exits 0 and changes nothing.
+    probe = ROOT + "/probe-restorecon"
+    host.check_output("mkdir -p %s", probe)
+    try:
+        host.check_output("python3 -c %s %s %s", SET_LABEL_PY, probe, CTX + "s0:c3,c4")
+        cmd = host.run("restorecon -R -F -v %s", probe)
+        assert cmd.rc == 0 and cmd.stdout.strip() == "", cmd.stdout
+        assert label(host, probe) == CTX + "s0:c3,c4"
+    finally:
+        host.check_output("rm -rf %s", probe)
+
+
 def test_registry_records_the_owners(host):
     registry = json.loads(host.file("/var/lib/podsec-hardening/selinux_levels.json").content_string)
     assert registry == {"owners": {"db": expected_levels(host)["db"], "web": expected_levels(host)["web"]}}
