@@ -72,6 +72,17 @@ def converge(phase, *extra):
     return proc.stdout, int(recap.group(1))
 
 
+def adhoc(module, args, *extra):
+    """Run one module on the test host with the ansible CLI (extra: CLI flags); return (rc, output)."""
+    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible"), HOST_NAME, "-i", inventory,
+            "-m", module, "-a", json.dumps(args)] + list(extra)
+    proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=300, check=False)
+    return proc.returncode, proc.stdout
+
+
 def host_rootdir():
     """The test host's root directory on this machine: its persistent disk."""
     out = subprocess.run(["python3", os.path.join(REPO, "tests", "testbed", "testbed.py"),

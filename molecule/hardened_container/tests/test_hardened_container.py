@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import SCENARIO_VARS, Podman, converge, host_rootdir
+from conftest import SCENARIO_VARS, Podman, adhoc, converge, host_rootdir
 
 testinfra_hosts = ["ansible://hardened-container-h1"]
 
@@ -214,6 +214,24 @@ def test_limits_are_in_the_generated_service(host, rootless):
     assert "--read-only" in exec_start and "--cap-drop all" in exec_start and "--userns auto" in exec_start
     web = podman.systemctl("cat %s.service" % ("web3" if rootless else "web1")).stdout
     assert "--memory" not in web and "--pids-limit" not in web
+
+
+@pytest.mark.parametrize("rootless", [False, True])
+def test_a_unit_the_generator_rejects_is_not_installed_and_the_key_is_named(host, rootless):
+    args = {"name": "rejected", "image": "localhost/podsec/busybox:latest",
+            "extra_keys": {"Container": {"NoSuchQuadletKey": "1"}}}
+    if rootless:
+        args["rootless_user"] = "podsec"
+    rc, output = adhoc("podsec.hardening.quadlet_container", args)
+    assert rc != 0
+    assert "the Quadlet generator rejected rejected.container (key NoSuchQuadletKey)" in output
+    assert "unsupported key 'NoSuchQuadletKey'" in output
+    unit_dir = "/home/podsec/.config/containers/systemd" if rootless else "/etc/containers/systemd"
+    assert not host.file("%s/rejected.container" % unit_dir).exists
+    # The same module installs the unit once the key is gone (the failure was the key, nothing else).
+    del args["extra_keys"]
+    rc, output = adhoc("podsec.hardening.quadlet_container", args, "--check")
+    assert rc == 0 and "CHANGED" in output, output
 
 
 def test_limits_reach_the_runtime(host):
