@@ -209,9 +209,22 @@ contents = result.get("contents") or []
 kinds = {}
 for item in contents:
     kinds[item.get("content_type")] = kinds.get(item.get("content_type"), 0) + 1
-print("ok  galaxy-importer accepted it: %s" % ", ".join("%d %s" % (n, k) for k, n in sorted(kinds.items())))
 if not kinds.get("module") or not kinds.get("role"):
     sys.exit("FAIL galaxy-importer found no modules or no roles")
+# galaxy-importer accepts a module whose DOCUMENTATION ansible-doc cannot read: Galaxy then shows
+# it without any documentation. Refuse that here.
+problems = []
+for item in (result.get("docs_blob") or {}).get("contents") or []:
+    if item.get("content_type") == "module" and not item.get("doc_strings"):
+        problems.append("module %s has no documentation in the import" % item.get("content_name"))
+for item in contents:
+    if item.get("content_type") in ("module", "role") and not item.get("description"):
+        problems.append("%s %s has no description in the import" % (item.get("content_type"), item.get("name")))
+for problem in problems:
+    print("FAIL galaxy-importer: " + problem)
+if problems:
+    sys.exit(1)
+print("ok  galaxy-importer accepted it: %s" % ", ".join("%d %s" % (n, k) for k, n in sorted(kinds.items())))
 EOF
 }
 
