@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Side-by-side benchmark of the hardened_container role (a script, not a test).
 
-Boots test-bed hosts (tests/testbed/testbed.py), then measures, per ansible-playbook run: wall time, tasks
+Boots test-bed hosts (tests/testbed/testbed.py), snapshots the collection (galaxy.yml, meta, plugins, roles of
+this checkout) so that all runs measure the same code, then measures, per ansible-playbook run: wall time, tasks
 executed, module invocations (loop items count one each), changed results and systemd daemon-reloads (counted on
 the host from PID 1's "Reloading finished" journal messages during the run).
 
@@ -127,7 +128,7 @@ class Bench(object):
             "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
             "ANSIBLE_HOST_KEY_CHECKING": "False",
             "ANSIBLE_PIPELINING": "True",
-            "ANSIBLE_COLLECTIONS_PATH": self._collection_root(),
+            "ANSIBLE_COLLECTIONS_PATH": self._snapshot(workdir),
             "ANSIBLE_FORKS": "5",
             "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
         })
@@ -136,12 +137,17 @@ class Bench(object):
                 handle.write(text)
 
     @staticmethod
-    def _collection_root():
-        root = os.path.join(REPO, "tests", "output", "import-root")
-        link = os.path.join(root, "ansible_collections", "podsec", "hardening")
-        if not os.path.islink(link):
-            os.makedirs(os.path.dirname(link), exist_ok=True)
-            os.symlink(REPO, link)
+    def _snapshot(workdir):
+        """Copy the collection once, so that every run measures the same code even while the tree changes."""
+        root = os.path.join(workdir, "collections")
+        target = os.path.join(root, "ansible_collections", "podsec", "hardening")
+        os.makedirs(target)
+        for name in ("galaxy.yml", "meta", "plugins", "roles"):
+            source = os.path.join(REPO, name)
+            if os.path.isdir(source):
+                shutil.copytree(source, os.path.join(target, name), ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(source, target)
         return root
 
     def boot(self, names):
