@@ -49,8 +49,18 @@ def write_file_atomic(module, path, content, mode=None, owner=None, group=None, 
             "attributes": None,
         }
         module.set_fs_attributes_if_different(file_args, False)
-        module.atomic_move(tmp_path, path, unsafe_writes=False)
-        # atomic_move() gives a newly created file the umask default mode (0644): apply the attributes again.
+        if os.path.lexists(path):
+            # Replacing: atomic_move() keeps the destination's SELinux context; the temporary file
+            # already carries the requested mode and owner.
+            module.atomic_move(tmp_path, path, unsafe_writes=False)
+        else:
+            # Creating: atomic_move() would chmod the new file to 0666 & ~umask (0644) after the
+            # rename, so a 0600 secret-bearing file was world-readable until the attributes were
+            # applied again. The temporary file is in the same directory, so a plain rename is
+            # atomic and keeps the mode and owner set above.
+            os.rename(tmp_path, path)
+            if module.selinux_enabled():
+                module.set_context_if_different(path, module.selinux_default_context(path), False)
         file_args["path"] = path
         module.set_fs_attributes_if_different(file_args, False)
     finally:

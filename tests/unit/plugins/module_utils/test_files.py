@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""write_file_atomic(): the destination never exists with a mode other than the requested one."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.podsec.hardening.plugins.module_utils import _files
+
+
+@pytest.fixture
+def module():
+    with patch_module_args({}):
+        return basic.AnsibleModule(argument_spec={}, supports_check_mode=True)
+
+
+@pytest.fixture
+def observed_modes(monkeypatch, tmp_path):
+    """Record the destination's mode after every rename/chmod/chown made while writing it."""
+    dest = tmp_path / "secret.conf"
+    seen = []
+
+    def spy(name):
+        real = getattr(os, name)
+
+        def wrapper(*args, **kwargs):
+            result = real(*args, **kwargs)
+            if os.path.lexists(dest):
+                seen.append((name, stat.S_IMODE(os.lstat(dest).st_mode)))
+            return result
+        return wrapper
+
+    for name in ("rename", "chmod", "chown", "replace"):
+        monkeypatch.setattr(os, name, spy(name))
+    return dest, seen
+
+
+@pytest.mark.parametrize("exists", [False, True], ids=["create", "replace"])
+def test_destination_never_has_another_mode(module, observed_modes, exists):
+    dest, seen = observed_modes
+    if exists:
+        dest.write_bytes(b"old\n")
+        os.chmod(dest, 0o600)
+        seen.clear()
+    _files.write_file_atomic(module, str(dest), b"new\n", mode="0600")
+    assert dest.read_bytes() == b"new\n"
+    assert stat.S_IMODE(os.stat(dest).st_mode) == 0o600
+    # The rename itself was observed, so the list below is not vacuously empty.
+    assert any(name in ("rename", "replace") for name, _mode in seen)
+    assert {mode for _name, mode in seen} == {0o600}, seen
+    assert [p.name for p in dest.parent.iterdir()] == ["secret.conf"]
+
+
+def test_backup_keeps_old_content(module, tmp_path):
+    dest = tmp_path / "policy.json"
+    dest.write_bytes(b"old\n")
+    backup = _files.write_file_atomic(module, str(dest), b"new\n", mode="0644", backup=True)
+    assert backup and open(backup, "rb").read() == b"old\n"
+    assert dest.read_bytes() == b"new\n"
