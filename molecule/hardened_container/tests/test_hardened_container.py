@@ -3,7 +3,7 @@
 Two running rootful containers (web1, web2) and two rootless ones of the user podsec (web3, web4), each
 an httpd from busybox with a secret and a published port; a "limits" unit per owner keeps the default
 memory and pids limits (installed, not started: see test_limits_*). Tests run in file order: the last
-ones change the deployment (one parameter, then removal with prune).
+ones change the deployment (one parameter, then removal: prune for root, state absent for podsec).
 """
 
 import json
@@ -308,6 +308,7 @@ def test_changing_one_parameter_restarts_exactly_that_container(host):
 
 @pytest.mark.parametrize("gone, kept, rootless", [("web2", "web1", False), ("web4", "web3", True)])
 def test_removing_a_container_from_the_list_removes_its_unit_and_container(host, gone, kept, rootless):
+    """Rootful web2 is dropped from the list (prune); rootless web4 is declared with state: absent."""
     if "removed" not in STATE:
         STATE["removed"] = converge("removed")
     podman = podman_for(host, rootless)
