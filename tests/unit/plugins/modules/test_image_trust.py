@@ -214,3 +214,22 @@ def test_unreadable_policy_is_reported(run, tmp_path):
     result = run({"path": str(path), "default": "reject"})
     assert result["changed"] is False
     assert any("rootless podman cannot read it" in w for w in result["warnings"])
+
+
+def test_semantically_equal_request_leaves_the_file_byte_identical(run, tmp_path):
+    # A distribution file in its own formatting (tabs, no trailing newline): a request it already
+    # satisfies must not rewrite it in the module's formatting.
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(RHEL_STYLE, indent="\t"))
+    os.chmod(str(path), 0o640)
+    before = path.read_bytes()
+    result = run({"path": str(path), "default": "accept", "check_key_files": False, "scopes": [
+        {"transport": "docker-daemon", "scope": "", "requirements": ["accept"]},
+        {"scope": "registry.redhat.io", "requirements": [
+            {"type": "signedBy", "key_paths": ["/etc/pki/rpm-gpg/RPM-GPG-KEY-redhat-release"],
+             "signed_identity": {"type": "matchRepoDigestOrExact"}}]},
+    ]}, diff=True)
+    assert not result["failed"], result.get("msg")
+    assert result["changed"] is False and result["changed_scopes"] == []
+    assert path.read_bytes() == before
+    assert oct(os.stat(str(path)).st_mode & 0o777) == "0o640"
