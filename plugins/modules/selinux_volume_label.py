@@ -281,7 +281,6 @@ class VolumeLabel(object):
         self.module = module
         self.params = module.params
         self.selinux_enabled, self.enforced = self.selinux_state()
-        self.warnings = []
 
     # -------------------------------------------------------------------------------- reading
     @staticmethod
@@ -353,7 +352,7 @@ class VolumeLabel(object):
         if policy == "fail":
             self.module.fail_json(msg="SELinux is disabled on this host and when_disabled=fail")
         if policy == "skip":
-            self.warnings.append("SELinux is disabled on this host: nothing labelled (when_disabled=skip)")
+            self.module.warn("SELinux is disabled on this host: nothing labelled (when_disabled=skip)")
             return True
         if missing:
             self.module.fail_json(
@@ -581,8 +580,6 @@ def main():
     )
     backend = VolumeLabel(module)
     result = backend.present() if module.params["state"] == "present" else backend.absent()
-    if backend.warnings:
-        result["warnings"] = backend.warnings
     module.exit_json(**result)
 
 

@@ -151,8 +151,12 @@ def run(host, check_mode=False, diff=False, **args):
     if diff:
         args["_ansible_diff"] = True
 
+    warnings = []
+
     def exit_json(self, **kwargs):
-        raise ExitJson(kwargs)
+        # Warnings go through module.warn(); passing them to exit_json is deprecated in ansible-core 2.19.
+        assert "warnings" not in kwargs
+        raise ExitJson(dict(kwargs, warnings=warnings))
 
     def fail_json(self, **kwargs):
         raise FailJson(kwargs)
@@ -161,6 +165,7 @@ def run(host, check_mode=False, diff=False, **args):
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(basic.AnsibleModule, "exit_json", exit_json)
             mp.setattr(basic.AnsibleModule, "fail_json", fail_json)
+            mp.setattr(basic.AnsibleModule, "warn", lambda self, msg: warnings.append(msg))
             try:
                 mod.main()
             except ExitJson as exc:
