@@ -228,20 +228,25 @@ _ENGINE_SOCKETS = (
     "/var/lib/containers/storage",
     "/var/lib/docker",
 )
-_USER_ENGINE_SOCKET = re.compile(r"^/run/user(/[0-9]+(/podman(/podman\.sock)?|/docker\.sock)?)?$")
+_USER_ENGINE_SOCKET = re.compile(r"^/run/user(/[0-9]+(/podman(/podman\.sock)?|/docker\.sock)?)?\Z")
 _SOCKET_NAME = re.compile(r"(^|/)(podman|docker|containerd|crio)\.sock$")
 
 _SECRET_NAME_WORDS = re.compile(
     r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|CREDENTIAL|PRIVATE|APIKEY|ACCESSKEY|(^|_)(PASS|PWD|KEY|AUTH)(_|$))"
 )
 _TOKEN_RUN = re.compile(r"[A-Za-z0-9+]{16,}")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_UNIT_NAME = re.compile(r"^[A-Za-z0-9_.@-]+$")
-_CAPABILITY = re.compile(r"^(CAP_)?[A-Z][A-Z0-9_]*$")
-_SIZE = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
-_COUNT = re.compile(r"^[1-9][0-9]*$")
-_MODE = re.compile(r"^[0-7]{3,4}$")
-_PLAIN_WORD = re.compile(r"^[A-Za-z0-9_@%$+=:,./-]+$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+_UNIT_NAME = re.compile(r"^[A-Za-z0-9_.@-]+\Z")
+_CAPABILITY = re.compile(r"^(CAP_)?[A-Z][A-Z0-9_]*\Z")
+_SIZE = re.compile(r"^[1-9][0-9]*[kKmMgG]?\Z")
+_COUNT = re.compile(r"^[1-9][0-9]*\Z")
+_MOUNT_PATH = re.compile(r"^/[^\s:,]*\Z")
+_VOLUME_SOURCE = re.compile(r"^[^\s:,]+\Z")
+_VOLUME_OPTION = re.compile(r"^[A-Za-z0-9_=.-]+\Z")
+_PORT = re.compile(r"^[0-9]+(-[0-9]+)?(/(tcp|udp|sctp))?\Z")
+_HOST_PORT = re.compile(r"^[0-9]+(-[0-9]+)?\Z")
+_MODE = re.compile(r"^[0-7]{3,4}\Z")
+_PLAIN_WORD = re.compile(r"^[A-Za-z0-9_@%$+=:,./-]+\Z")
 _SYSTEMD_VALUE_FORBIDDEN = re.compile(r"[\n\r\x00]")
 
 
@@ -376,11 +381,15 @@ def _is_loopback(ip):
     return ip == "::1" or ip == "localhost" or ip.startswith("127.")
 
 
+def validate_name(name):
+    """Unit names become file names: letters, digits, _ . @ - only (no path, no line break)."""
+    if not _UNIT_NAME.match(name or "") or name.startswith("."):
+        raise QuadletError("name: %r is not a valid unit name (letters, digits, _ . @ -)" % name)
+
+
 def validate(spec):
     """Raise QuadletError for anything that weakens a secure default without its opt-out."""
-    name = spec.get("name") or ""
-    if not _UNIT_NAME.match(name):
-        raise QuadletError("name: %r is not a valid unit name (letters, digits, _ . @ -)" % name)
+    validate_name(spec.get("name"))
     if not spec.get("image"):
         raise QuadletError("image: required when state=present")
     if _is_root_user(spec["user"]) and not spec["allow_root_user"]:
@@ -409,8 +418,8 @@ def validate(spec):
 def _validate_tmpfs(mounts):
     for mount in mounts:
         path = mount.get("path") or ""
-        if not path.startswith("/"):
-            raise QuadletError("tmpfs: path %r must be absolute" % path)
+        if not _MOUNT_PATH.match(path):
+            raise QuadletError("tmpfs: path %r must be absolute, without ':', ',' or spaces" % path)
         if not _SIZE.match(str(mount["size"])):
             raise QuadletError("tmpfs %s: size %r must be a number with an optional k, m or g" % (path, mount["size"]))
         if not _MODE.match(str(mount["mode"])):
@@ -419,9 +428,9 @@ def _validate_tmpfs(mounts):
 
 def _validate_ports(spec):
     for port in spec["ports"]:
-        ip, _host_port, container_port = parse_port(port)
-        if not container_port:
-            raise QuadletError("ports: %r has no container port" % port)
+        ip, host_port, container_port = parse_port(port)
+        if not _PORT.match(container_port) or not (host_port == "" or _HOST_PORT.match(host_port)):
+            raise QuadletError("ports: %r is not [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]" % port)
         if ip and not _is_loopback(ip) and not spec["publish_on_all_addresses"]:
             raise QuadletError(
                 "ports: %r publishes on a non-loopback address; set publish_on_all_addresses: true to allow it" % port
@@ -431,8 +440,12 @@ def _validate_ports(spec):
 def _validate_volumes(spec):
     for volume in spec["volumes"]:
         source, target = volume.get("source") or "", volume.get("target") or ""
-        if not source or not target.startswith("/"):
-            raise QuadletError("volumes: each needs a source and an absolute target (got %r)" % (volume,))
+        if not _VOLUME_SOURCE.match(source) or not _MOUNT_PATH.match(target):
+            raise QuadletError("volumes: each needs a source and an absolute target, without ':' or spaces (got %r)"
+                               % (volume,))
+        for option in volume.get("options") or []:
+            if not _VOLUME_OPTION.match(option):
+                raise QuadletError("volumes %s: option %r is not a single mount option" % (target, option))
         if source.startswith("/") and is_engine_socket(source) and not spec["allow_engine_socket"]:
             raise QuadletError(
                 "volumes: %r exposes a container engine socket (root on the host); set allow_engine_socket: true "

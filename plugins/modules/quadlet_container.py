@@ -425,6 +425,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
     build_unit,
     generator_error,
     parse_version,
+    validate_name,
 )
 
 ROOTFUL_UNIT_DIR = "/etc/containers/systemd"
@@ -561,7 +562,10 @@ def main():
         supports_check_mode=True,
     )
     try:
+        validate_name(module.params["name"])
         unit = QuadletUnit(module)
+    except QuadletError as exc:
+        module.fail_json(msg=str(exc))
     except KeyError:
         module.fail_json(msg="rootless_user %r does not exist" % module.params["rootless_user"])
     result = dict(changed=False, path=unit.path, service_name="%s.service" % unit.name, rootless=unit.owner is not None)

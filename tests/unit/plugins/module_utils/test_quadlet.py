@@ -185,6 +185,12 @@ def test_refusals_name_the_item():
         ({"extra_keys": {"Service": {"ExecStartPre": "/bin/true"}}}, "ExecStartPre"),
         ({"extra_keys": {"Bogus": {"A": 1}}}, "Bogus"),
         ({"command": ["sh", "-c", "x\n[Service]"]}, "line breaks"),
+        ({"tmpfs": [{"path": "/tmp:rw,exec"}]}, "tmpfs: path"),
+        ({"tmpfs": [{"path": "/tmp\nPodmanArgs=--privileged"}]}, "tmpfs: path"),
+        ({"volumes": [{"source": "/srv", "target": "/data:suid"}]}, "volumes"),
+        ({"volumes": [{"source": "/srv", "target": "/data", "options": ["ro,suid"]}]}, "single mount option"),
+        ({"ports": ["8080:80,0.0.0.0:80:80"]}, "ports"),
+        ({"ports": ["127.0.0.1:http:80"]}, "ports"),
         ({"image": "busybox\nPodmanArgs=--privileged"}, "line breaks"),
     ]
     for spec, fragment in cases:

@@ -185,3 +185,12 @@ def test_missing_generator_fails(env, tmp_path):
 def test_unknown_rootless_user_fails(env):
     error = env.run(expect=FailJson, name="web", image=IMAGE, rootless_user="no-such-user-podsec")
     assert "no-such-user-podsec" in error["msg"]
+
+
+def test_absent_refuses_a_name_that_is_a_path(env, tmp_path):
+    victim = tmp_path / "victim.container"
+    victim.write_text("keep me")
+    for name in ("../victim", "web\n", ".hidden"):
+        error = env.run(expect=FailJson, name=name, state="absent")
+        assert "not a valid unit name" in error["msg"]
+    assert victim.read_text() == "keep me"
