@@ -144,7 +144,7 @@ latest = max(releases, key=Version)
 if latest != version:
     sys.exit("FAIL galaxy.yml version %s is not the latest release in changelogs/changelog.yaml (%s)"
              % (version, latest))
-present = set(os.listdir("changelogs/fragments"))
+present = set(os.listdir("changelogs/fragments")) if os.path.isdir("changelogs/fragments") else set()
 left = sorted((name, release) for release, data in releases.items() if release != version
               for name in data.get("fragments") or [] if name in present)
 for name, release in left:
