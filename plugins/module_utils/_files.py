@@ -48,8 +48,14 @@ def write_file_atomic(module, path, content, mode=None, owner=None, group=None, 
             "secontext": [None, None, None, None],
             "attributes": None,
         }
+        creating = not os.path.lexists(path)
+        if creating and mode is None:
+            # What atomic_move() gives a new file (0666 & ~umask), but on the temporary file, before it is visible.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp_path, 0o666 & ~umask)
         module.set_fs_attributes_if_different(file_args, False)
-        if os.path.lexists(path):
+        if not creating:
             # Replacing: atomic_move() keeps the destination's SELinux context; the temporary file
             # already carries the requested mode and owner.
             module.atomic_move(tmp_path, path, unsafe_writes=False)

@@ -63,3 +63,14 @@ def test_backup_keeps_old_content(module, tmp_path):
     backup = _files.write_file_atomic(module, str(dest), b"new\n", mode="0644", backup=True)
     assert backup and open(backup, "rb").read() == b"old\n"
     assert dest.read_bytes() == b"new\n"
+
+
+def test_new_file_without_mode_gets_the_umask_default(module, tmp_path):
+    # Same result as atomic_move() gave a created file, not mkstemp()'s 0600.
+    dest = tmp_path / "registries.yaml"
+    old = os.umask(0o022)
+    try:
+        _files.write_file_atomic(module, str(dest), b"docker: {}\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(dest).st_mode) == 0o644
