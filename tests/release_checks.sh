@@ -35,6 +35,8 @@ check_ansible_doc() {
 import json
 import sys
 
+import yaml
+
 modules_json, roles_json = sys.argv[1], sys.argv[2]
 rest = sys.argv[3:]
 modules, roles = rest[:rest.index("--")], rest[rest.index("--") + 1:]
@@ -43,6 +45,39 @@ with open(modules_json, encoding="utf-8") as handle:
 with open(roles_json, encoding="utf-8") as handle:
     role_docs = json.load(handle)
 problems = []
+
+
+def option_problems(spec_options, value, where):
+    """Options an EXAMPLES task uses that DOCUMENTATION does not know (recursing into suboptions)."""
+    if not isinstance(value, dict):
+        return []
+    found = []
+    by_name = {}
+    for option, spec in spec_options.items():
+        for alias in [option] + list(spec.get("aliases") or []):
+            by_name[alias] = spec
+    for key, item in value.items():
+        spec = by_name.get(key)
+        if spec is None:
+            found.append("%s: option %s is not documented" % (where, key))
+            continue
+        templated = isinstance(item, str) and "{{" in item
+        if spec.get("choices") and not templated and not isinstance(item, (list, dict)) and item not in spec["choices"]:
+            found.append("%s: %s=%r is not one of the documented choices" % (where, key, item))
+        if spec.get("suboptions"):
+            for index, element in enumerate(item if isinstance(item, list) else [item]):
+                found.extend(option_problems(spec["suboptions"], element, "%s.%s[%d]" % (where, key, index)))
+    return found
+
+
+def example_tasks(tasks):
+    for task in tasks if isinstance(tasks, list) else []:
+        if isinstance(task, dict):
+            yield task
+            for key in ("block", "rescue", "always"):
+                yield from example_tasks(task.get(key))
+
+
 for module in modules:
     name = "podsec.hardening." + module
     entry = docs.get(name)
@@ -57,6 +92,21 @@ for module in modules:
         problems.append("%s: DOCUMENTATION says module: %r" % (name, doc.get("module")))
     if not (entry.get("examples") or "").strip():
         problems.append("%s: EXAMPLES is empty" % name)
+    else:
+        try:
+            examples = yaml.safe_load(entry["examples"])
+        except yaml.YAMLError as error:
+            examples = None
+            problems.append("%s: EXAMPLES is not YAML: %s" % (name, error))
+        uses = 0
+        for task in example_tasks(examples):
+            for key in (name, module):
+                if key in task:
+                    uses += 1
+                    problems.extend(option_problems(doc.get("options") or {}, task[key],
+                                                    "%s EXAMPLES task %r" % (name, task.get("name"))))
+        if examples is not None and not uses:
+            problems.append("%s: no EXAMPLES task uses the module" % name)
     if not entry.get("return"):
         problems.append("%s: RETURN is empty" % name)
     for option, spec in sorted((doc.get("options") or {}).items()):
