@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: podsec.hardening contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Post-process the antsibull-docs output (simplified RST, squashed hierarchy) in DIR.

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: podsec.hardening contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Render one Markdown page per role from meta/argument_specs.yml and defaults/main.yml.
