@@ -40,15 +40,16 @@ stage() {
 stage "ansible-lint (production)" ansible-lint --offline -q
 stage "ansible-test sanity" bash tests/sanity.sh
 stage "pytest unit" python -m pytest -q tests/unit
+stage "pytest test bed lifecycle" python -m pytest -q tests/testbed
 for scenario_dir in molecule/*/; do
   scenario=$(basename "$scenario_dir")
   [ -f "$scenario_dir/molecule.yml" ] || continue
   stage "molecule $scenario" molecule test -s "$scenario"
 done
-# Whatever a scenario left behind would be a defect of its destroy step: say so, then clean up.
-leftover=$(python3 tests/testbed/testbed.py list | python3 -c 'import json,sys; print(" ".join(h["name"] for h in json.load(sys.stdin)))')
-stage "no test host left behind" test -z "$leftover"
-[ -z "$leftover" ] || python3 tests/testbed/testbed.py down --all
+# Whatever a scenario left behind (host, process, mount, disk, veth, namespace) is a defect of its
+# destroy step: say so, then clean up.
+stage "nothing left behind" python3 tests/testbed/testbed.py leftovers
+python3 tests/testbed/testbed.py leftovers >/dev/null || python3 tests/testbed/testbed.py down --all
 
 echo
 echo "=== timings"

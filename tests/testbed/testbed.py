@@ -13,6 +13,7 @@ Commands (run as root):
   ssh NAME -- CMD   run a command on a host
   rootdir NAME      print the host's root directory as seen from this machine (its persistent disk)
   list              print the running hosts as JSON
+  leftovers         list what the test bed left on this machine (exit 1 if anything)
   image             print the path of the local test image archive (built once, cached); every host
                     also has it at /usr/local/share/podsec-testbed/busybox.tar
 """
@@ -251,6 +252,28 @@ def cmd_up(names):
     print(json.dumps(results, indent=2))
 
 
+def host_inits():
+    """name -> pid of the init of every test host on this machine, also of hosts whose nspawn died.
+
+    An init is PID 1 of its own PID namespace (NSpid ends in 1) whose root holds the test-bed marker;
+    its root is read through /proc/PID/root, which works across mount namespaces.
+    """
+    inits = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/status" % pid) as handle:
+                nspid = [line.split()[1:] for line in handle if line.startswith("NSpid:")][0]
+            if len(nspid) < 2 or nspid[-1] != "1":
+                continue
+            if not os.path.exists("/proc/%s/root/etc/podsec-testbed/network" % pid):
+                continue
+            with open("/proc/%s/root/etc/hostname" % pid) as handle:
+                inits[handle.read().strip()] = int(pid)
+        except (OSError, IndexError):
+            continue
+    return inits
+
+
 def kill_container(pid):
     """End the container at once: killing its init ends its whole PID namespace, and nspawn exits.
 
@@ -299,6 +322,11 @@ def cmd_down(names, down_all, keep_disk=False):
             state = {"name": name, "pid": -1, "host_dir": host_dir, "root": os.path.join(host_dir, "root")}
         # The disk is thrown away, so an orderly shutdown would only cost time.
         stop_process(state, orderly=False)
+        # A host whose nspawn died (crash, kill) leaves its init orphaned: killing it ends the host.
+        orphan = host_inits().get(name)
+        if orphan:
+            os.kill(orphan, signal.SIGKILL)
+            time.sleep(0.5)
         unmount_below(state["host_dir"])
         if not keep_disk and os.path.isdir(state["host_dir"]):
             shutil.rmtree(state["host_dir"])
@@ -318,6 +346,29 @@ def cmd_restart(name):
     unmount_below(state["root"])
     boot(state)
     print(json.dumps(state, indent=2))
+
+
+def leftovers():
+    """Everything the test bed can leave on this machine; empty when no host is up."""
+    found = ["host state: " + s["name"] for s in running_states() if s]
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as handle:
+                argv = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"systemd-nspawn") and any(HOSTS_DIR.encode() in a for a in argv):
+            found.append("process: %s %s" % (pid, b" ".join(argv).decode(errors="replace")))
+    found += ["host init: %s (pid %d)" % item for item in sorted(host_inits().items())]
+    with open("/proc/self/mounts") as handle:
+        found += ["mount: " + line.split()[1] for line in handle if line.split()[1].startswith(HOSTS_DIR)]
+    if os.path.exists(os.path.join("/run/netns", LAB_NETNS)):
+        found.append("network namespace: " + LAB_NETNS)
+    if os.path.exists(os.path.join("/sys/class/net", UPLINK_HOST)):
+        found.append("link: " + UPLINK_HOST)
+    if os.path.isdir(HOSTS_DIR) and os.listdir(HOSTS_DIR):
+        found += ["host disk: " + os.path.join(HOSTS_DIR, d) for d in sorted(os.listdir(HOSTS_DIR))]
+    return found
 
 
 def require_state(name):
@@ -401,6 +452,7 @@ def main():
     rootdir = sub.add_parser("rootdir")
     rootdir.add_argument("name")
     sub.add_parser("list")
+    sub.add_parser("leftovers")
     sub.add_parser("image")
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -418,6 +470,10 @@ def main():
         print(require_state(args.name)["root"])
     elif args.command == "list":
         print(json.dumps([s for s in running_states() if s], indent=2))
+    elif args.command == "leftovers":
+        found = leftovers()
+        print("\n".join(found))
+        sys.exit(1 if found else 0)
     elif args.command == "image":
         print(image_archive(ensure_rootfs()))
 
