@@ -149,8 +149,16 @@ compare_tree() {
   }
 }
 
+# tests/docs/generate.sh into $RELEASE_WORK/gen, once per run of this script.
+generate() {
+  if [ ! -f "$RELEASE_WORK/gen.done" ]; then
+    bash tests/docs/generate.sh "$RELEASE_WORK/gen" >/dev/null
+    touch "$RELEASE_WORK/gen.done"
+  fi
+}
+
 check_docs() {
-  bash tests/docs/generate.sh "$RELEASE_WORK/gen" >/dev/null
+  generate
   local stale=0
   compare_tree "$RELEASE_WORK/gen/docs/modules" docs/modules || stale=1
   compare_tree "$RELEASE_WORK/gen/docs/roles" docs/roles || stale=1
@@ -168,7 +176,7 @@ check_changelog() {
   antsibull-changelog lint
   antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
   echo "ok  antsibull-changelog lint and lint-changelog-yaml"
-  bash tests/docs/generate.sh "$RELEASE_WORK/gen" >/dev/null
+  generate
   local stale=0
   compare_tree "$RELEASE_WORK/gen/changelogs/changelog.yaml" changelogs/changelog.yaml || stale=1
   compare_tree "$RELEASE_WORK/gen/CHANGELOG.rst" CHANGELOG.rst || stale=1
