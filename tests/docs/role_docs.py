@@ -48,6 +48,8 @@ def _dump(value):
 
 
 def _inline(value):
+    if isinstance(value, str) and value and value.strip() == value and "`" not in value:
+        return value
     text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10000).strip()
     if text.endswith("\n..."):
         text = text[:-4].strip()
@@ -118,7 +120,7 @@ def render_role(role_dir, role):
             continue
         out.append("| Variable | Type | Default | Description |")
         out.append("| --- | --- | --- | --- |")
-        for name in sorted(options):
+        for name in options:  # in the order of the argument specs, which groups related variables
             option = options[name] or {}
             documented.add(name)
             if "default" in option:
@@ -127,7 +129,7 @@ def render_role(role_dir, role):
             if name in defaults:
                 value = defaults[name]
                 text = _inline(value)
-                if len(text) > INLINE_LIMIT or "\n" in text:
+                if isinstance(value, (list, dict)) and (len(text) > INLINE_LIMIT or "\n" in text):
                     long_defaults.append(name)
                     default = "see [below](#default-%s)" % name.replace("_", "-")
                 else:
