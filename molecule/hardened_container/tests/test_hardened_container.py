@@ -186,6 +186,41 @@ def test_attack_reaching_the_port_from_a_non_loopback_address_fails(host, name, 
     assert "127.0.0.1:%d" % port in listeners and "0.0.0.0:%d" % port not in listeners
 
 
+# ---------------------------------------------------------------- volumes and SELinux levels
+
+
+def unit_keys(host, name, rootless):
+    unit_dir = "/home/podsec/.config/containers/systemd" if rootless else "/etc/containers/systemd"
+    text = host.file("%s/%s.container" % (unit_dir, name)).content_string
+    return [tuple(line.split("=", 1)) for line in text.splitlines() if "=" in line and not line.startswith("#")]
+
+
+def file_label(host, path):
+    cmd = "python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], \"security.selinux\").rstrip(b\"\\0\").decode())' %s"
+    return host.check_output(cmd % path)
+
+
+def test_private_volumes_get_their_own_level_in_the_unit_and_on_the_files(host):
+    """SELinux is disabled on the test hosts: the label is recorded (policy store, xattr), not enforced."""
+    levels = {}
+    for name, rootless, source in (("web1", False, "/srv/hc/web1"), ("web3", True, "/srv/hc/web3")):
+        level = dict(unit_keys(host, name, rootless))["SecurityLabelLevel"]
+        assert re.match(r"^s0:c\d+,c\d+$", level), level
+        assert file_label(host, source) == "system_u:object_r:container_file_t:" + level
+        assert level in host.check_output("semanage fcontext -l -C | grep -F %s" % source)
+        levels[name] = level
+    assert levels["web1"] != levels["web3"]
+    assert "SecurityLabelLevel" not in dict(unit_keys(host, "web2", False))
+    assert file_label(host, "/srv/hc/shared") == "system_u:object_r:container_file_t:s0"
+
+
+@pytest.mark.parametrize("name, rootless", [("web1", False), ("web2", False), ("web3", True)])
+def test_volumes_are_mounted_read_only(host, name, rootless):
+    podman = podman_for(host, rootless)
+    assert podman.exec(name, "test -d /data").rc == 0
+    assert "Read-only file system" in podman.exec(name, "touch /data/x", user="0").stderr
+
+
 # ---------------------------------------------------------------- generated units
 
 
