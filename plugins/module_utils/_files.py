@@ -64,9 +64,15 @@ def write_file_atomic(module, path, content, mode=None, owner=None, group=None, 
             # rename, so a 0600 secret-bearing file was world-readable until the attributes were
             # applied again. The temporary file is in the same directory, so a plain rename is
             # atomic and keeps the mode and owner set above.
-            os.rename(tmp_path, path)
-            if module.selinux_enabled():
-                module.set_context_if_different(path, module.selinux_default_context(path), False)
+            try:
+                os.rename(tmp_path, path)
+            except OSError:
+                # File systems that refuse rename(2) here (atomic_move's EPERM/EXDEV/EBUSY workarounds):
+                # keep its copy fallback; the attributes are applied again below.
+                module.atomic_move(tmp_path, path, unsafe_writes=False)
+            else:
+                if module.selinux_enabled():
+                    module.set_context_if_different(path, module.selinux_default_context(path), False)
         file_args["path"] = path
         module.set_fs_attributes_if_different(file_args, False)
     finally:

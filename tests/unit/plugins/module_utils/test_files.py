@@ -74,3 +74,22 @@ def test_new_file_without_mode_gets_the_umask_default(module, tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(dest).st_mode) == 0o644
+
+
+def test_creation_falls_back_to_atomic_move_when_rename_is_refused(module, tmp_path, monkeypatch):
+    dest = tmp_path / "policy.json"
+    real_rename = os.rename
+    moved = []
+
+    def refuse_first(src, dst):
+        if not moved:
+            moved.append(dst)
+            raise PermissionError(1, "Operation not permitted")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", refuse_first)
+    _files.write_file_atomic(module, str(dest), b"{}\n", mode="0640")
+    assert moved == [str(dest)]
+    assert dest.read_bytes() == b"{}\n"
+    assert stat.S_IMODE(os.stat(dest).st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["policy.json"]
