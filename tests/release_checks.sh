@@ -4,7 +4,8 @@
 #   ansible-doc     every module documents itself (DOCUMENTATION, non-empty EXAMPLES and RETURN) and every
 #                   role has argument specs ansible-doc can show;
 #   docs            docs/modules (antsibull-docs) and docs/roles (tests/docs/role_docs.py) are what
-#                   tests/docs/generate.sh produces now, and antsibull-docs' collection docs linter passes;
+#                   tests/docs/generate.sh produces now, antsibull-docs' collection docs linter passes, and
+#                   the relative links (and anchors) of the Markdown files resolve;
 #   changelog       antsibull-changelog lint (fragments and changelog.yaml); changelogs/changelog.yaml and
 #                   CHANGELOG.rst are up to date; the version in galaxy.yml is the latest release there;
 #                   no fragment of an earlier release is left in changelogs/fragments;
@@ -167,6 +168,10 @@ check_docs() {
     return 1
   fi
   echo "ok  docs/modules and docs/roles are up to date"
+  local markdown=()
+  mapfile -t markdown < <(git ls-files --cached --others --exclude-standard -- '*.md' | grep -v -E '^(molecule|tests)/')
+  python3 tests/docs/check_links.py "${markdown[@]}"
+  echo "ok  relative links and anchors of ${#markdown[@]} Markdown files resolve"
   (cd "$RELEASE_WORK/collections/ansible_collections/podsec/hardening" &&
     antsibull-docs lint-collection-docs --plugin-docs --output-format simplified-rst .)
   echo "ok  antsibull-docs lint-collection-docs"
