@@ -48,7 +48,7 @@ def main(argv):
         for target in LINK.findall(text):
             if re.match(r"^[a-z][a-z0-9+.-]*:", target):
                 continue
-            path, _, anchor = target.partition("#")
+            path, anchor = (target.split("#", 1) + [""])[:2]
             resolved = os.path.normpath(os.path.join(os.path.dirname(source), path)) if path else source
             if not os.path.exists(resolved):
                 broken.append("%s: %s does not exist" % (source, target))
