@@ -102,6 +102,8 @@ def test_proc_inside_shows_no_privileges_and_hardened_mounts(host, name, rootles
     for cap in ("CapEff", "CapPrm", "CapInh", "CapBnd", "CapAmb"):
         assert int(fields[cap].strip(), 16) == 0, (cap, fields[cap])
     assert fields["Uid"].split()[:4] == [str(CONTAINER_USER)] * 4
+    # RunInit: PID 1 is podman's init (catatonit), which forwards SIGTERM to the workload.
+    assert podman.exec(name, "cat /proc/1/cmdline").stdout.split("\0")[0] == "/run/podman-init"
     mounts = [line.split() for line in podman.exec(name, "cat /proc/mounts").stdout.splitlines()]
     by_target = {m[1]: m for m in mounts}
     assert "ro" in by_target["/"][3].split(",")
