@@ -46,6 +46,10 @@ LAB_GATEWAY = "10.231.0.1"
 UPLINK_HOST, UPLINK_LAB = "podsec-up0", "uplink0"
 UPLINK_HOST_ADDR, UPLINK_LAB_ADDR = "10.231.255.1/30", "10.231.255.2/30"
 SSH_KEY = os.path.join(CACHE, "ssh", "id_ed25519")
+# Prefix of the machine names (state, disk, nspawn machine) of this run's hosts, so that two runs of
+# the same scenarios (a developer's and a clean clone's) never share a host. Host names, addresses in
+# output and every command's NAME arguments stay unprefixed.
+PREFIX = os.environ.get("PODSEC_TESTBED_PREFIX", "")
 IMAGE_NAME = "localhost/podsec/busybox:latest"
 IMAGE_USER = 10001
 BOOT_TIMEOUT = 180
@@ -189,7 +193,7 @@ def boot(state):
         ["nsenter", "--net=/run/netns/" + LAB_NETNS, "systemd-nspawn", "--register=no", "--keep-unit", "--quiet",
          "--network-bridge=" + LAB_BRIDGE, "--capability=all",
          "--system-call-filter=bpf keyctl add_key request_key", "--console=read-only",
-         "--machine=" + state["name"], "--hostname=" + state["name"], "-b", "-D", state["root"]],
+         "--machine=" + state["name"], "--hostname=" + state["hostname"], "-b", "-D", state["root"]],
         stdin=subprocess.DEVNULL, stdout=console, stderr=console, env=env, start_new_session=True)
     state["pid"] = process.pid
     with open(state_path(state["name"]), "w") as handle:
@@ -216,6 +220,8 @@ def prepare_root(name, address, rootfs, public_key):
     with open(os.path.join(root, "etc/podsec-testbed/network"), "w") as handle:
         handle.write("ADDRESS=%s/%d\nGATEWAY=%s\n" % (address, LAB_SUBNET.prefixlen, LAB_GATEWAY))
     with open(os.path.join(root, "etc/hostname"), "w") as handle:
+        handle.write(name[len(PREFIX):] + "\n")
+    with open(os.path.join(root, "etc/podsec-testbed/machine"), "w") as handle:
         handle.write(name + "\n")
     with open(os.path.join(root, "root/.ssh/authorized_keys"), "w") as handle:
         handle.write(public_key)
@@ -225,6 +231,11 @@ def prepare_root(name, address, rootfs, public_key):
     os.makedirs(image_dir, exist_ok=True)
     shutil.copy(image_archive(rootfs), os.path.join(image_dir, "busybox.tar"))
     return host_dir, root
+
+
+def public(state):
+    """A host as callers know it: by its unprefixed name."""
+    return dict(state, name=state.get("hostname", state["name"]), machine=state["name"])
 
 
 def cmd_up(names):
@@ -241,7 +252,8 @@ def cmd_up(names):
             address = allocate_address(name)
             copy_started = time.time()
             host_dir, root = prepare_root(name, address, rootfs, public_key)
-            state = {"name": name, "address": address, "root": root, "host_dir": host_dir,
+            state = {"name": name, "hostname": name[len(PREFIX):], "address": address, "root": root,
+                     "host_dir": host_dir,
                      "console": os.path.join(host_dir, "console.log"),
                      "copy_seconds": round(time.time() - copy_started, 1)}
             # Reserve the address before the (slow) boot so a concurrent 'up' never takes it.
@@ -249,13 +261,14 @@ def cmd_up(names):
             with open(state_path(name), "w") as handle:
                 json.dump(state, handle)
         results.append(boot(state))
-    print(json.dumps(results, indent=2))
+    print(json.dumps([public(state) for state in results], indent=2))
 
 
 def host_inits():
     """name -> pid of the init of every test host on this machine, also of hosts whose nspawn died.
 
-    An init is PID 1 of its own PID namespace (NSpid ends in 1) whose root holds the test-bed marker;
+    An init is PID 1 of its own PID namespace (NSpid ends in 1) whose root holds the test-bed marker
+    /etc/podsec-testbed/machine;
     its root is read through /proc/PID/root, which works across mount namespaces.
     """
     inits = {}
@@ -265,9 +278,7 @@ def host_inits():
                 nspid = [line.split()[1:] for line in handle if line.startswith("NSpid:")][0]
             if len(nspid) < 2 or nspid[-1] != "1":
                 continue
-            if not os.path.exists("/proc/%s/root/etc/podsec-testbed/network" % pid):
-                continue
-            with open("/proc/%s/root/etc/hostname" % pid) as handle:
+            with open("/proc/%s/root/etc/podsec-testbed/machine" % pid) as handle:
                 inits[handle.read().strip()] = int(pid)
         except (OSError, IndexError):
             continue
@@ -314,7 +325,7 @@ def unmount_below(path):
 
 def cmd_down(names, down_all, keep_disk=False):
     if down_all:
-        names = [s["name"] for s in running_states() if s]
+        names = [s["name"] for s in running_states() if s and s["name"].startswith(PREFIX)]
     for name in names:
         state = load_state(name)
         if state is None:
@@ -345,29 +356,34 @@ def cmd_restart(name):
     stop_process(state, orderly=True)
     unmount_below(state["root"])
     boot(state)
-    print(json.dumps(state, indent=2))
+    print(json.dumps(public(state), indent=2))
 
 
 def leftovers():
-    """Everything the test bed can leave on this machine; empty when no host is up."""
-    found = ["host state: " + s["name"] for s in running_states() if s]
+    """What the test bed left on this machine for this prefix; the shared lab network counts once no
+    host of any prefix is up."""
+    found = ["host state: " + s["name"] for s in running_states() if s and s["name"].startswith(PREFIX)]
+    found += ["host init: %s (pid %d)" % item for item in sorted(host_inits().items()) if item[0].startswith(PREFIX)]
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open("/proc/%s/cmdline" % pid, "rb") as handle:
                 argv = handle.read().split(b"\0")
         except OSError:
             continue
-        if argv and argv[0].endswith(b"systemd-nspawn") and any(HOSTS_DIR.encode() in a for a in argv):
+        if argv and argv[0].endswith(b"systemd-nspawn") and any(
+                a.startswith(("--machine=" + PREFIX).encode()) for a in argv):
             found.append("process: %s %s" % (pid, b" ".join(argv).decode(errors="replace")))
-    found += ["host init: %s (pid %d)" % item for item in sorted(host_inits().items())]
+    own_dirs = os.path.join(HOSTS_DIR, PREFIX)
     with open("/proc/self/mounts") as handle:
-        found += ["mount: " + line.split()[1] for line in handle if line.split()[1].startswith(HOSTS_DIR)]
-    if os.path.exists(os.path.join("/run/netns", LAB_NETNS)):
-        found.append("network namespace: " + LAB_NETNS)
-    if os.path.exists(os.path.join("/sys/class/net", UPLINK_HOST)):
-        found.append("link: " + UPLINK_HOST)
-    if os.path.isdir(HOSTS_DIR) and os.listdir(HOSTS_DIR):
-        found += ["host disk: " + os.path.join(HOSTS_DIR, d) for d in sorted(os.listdir(HOSTS_DIR))]
+        found += ["mount: " + line.split()[1] for line in handle if line.split()[1].startswith(own_dirs)]
+    if os.path.isdir(HOSTS_DIR):
+        found += ["host disk: " + os.path.join(HOSTS_DIR, d) for d in sorted(os.listdir(HOSTS_DIR))
+                  if d.startswith(PREFIX)]
+    if not [s for s in running_states() if s]:
+        if os.path.exists(os.path.join("/run/netns", LAB_NETNS)):
+            found.append("network namespace: " + LAB_NETNS)
+        if os.path.exists(os.path.join("/sys/class/net", UPLINK_HOST)):
+            found.append("link: " + UPLINK_HOST)
     return found
 
 
@@ -457,6 +473,10 @@ def main():
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("testbed: must run as root")
+    for attribute in ("names", "name"):
+        if hasattr(args, attribute):
+            value = getattr(args, attribute)
+            setattr(args, attribute, [PREFIX + n for n in value] if isinstance(value, list) else PREFIX + value)
     if args.command == "up":
         cmd_up(args.names)
     elif args.command == "down":
