@@ -223,6 +223,9 @@ def prepare_root(name, address, rootfs, public_key):
         handle.write(name[len(PREFIX):] + "\n")
     with open(os.path.join(root, "etc/podsec-testbed/machine"), "w") as handle:
         handle.write(name + "\n")
+    # The host's own name must resolve, or every sudo/su waits for a DNS timeout first.
+    with open(os.path.join(root, "etc/hosts"), "a") as handle:
+        handle.write("127.0.1.1\t%s\n" % name[len(PREFIX):])
     with open(os.path.join(root, "root/.ssh/authorized_keys"), "w") as handle:
         handle.write(public_key)
     os.chmod(os.path.join(root, "root/.ssh/authorized_keys"), 0o600)
