@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""SELinux-enforcing test hosts for podsec.hardening: QEMU virtual machines with their own kernel.
+
+The regular test hosts (testbed.py) share this machine's kernel, which runs without SELinux: labels
+are written there, never enforced. These hosts boot Debian 13 with its own kernel under QEMU software
+emulation (TCG; KVM is not usable here) with ``security=selinux selinux=1`` and Debian's policy
+(selinux-policy-default) enforcing, plus podman, sshd and python3. They are reached over SSH as root
+on a 127.0.0.1 port forwarded by QEMU's user-mode network, with testbed.py's key.
+
+The disk image is built once by selinux_vm_build.py (debootstrap, offline labelling with setfiles,
+``mkfs.ext4 -d``) and cached in /var/cache/podsec-testbed/selinux-vm-KEY/. Each host boots from a
+disposable qcow2 overlay on top of it.
+
+Commands (run as root):
+  build           build the cached disk image if needed (prints its directory)
+  up NAME...      boot hosts (prints JSON: name, address, port, boot seconds)
+  down NAME...|--all  kill hosts and remove their overlays
+  ssh NAME -- CMD run a command on a host
+  list            print the running hosts as JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from selinux_vm_build import Lock, build, log, run  # noqa: E402  pylint: disable=wrong-import-position
+from testbed import SSH_KEY, pid_alive  # noqa: E402  pylint: disable=wrong-import-position
+
+VMS_DIR = os.environ.get("PODSEC_TESTBED_VMS", "/var/lib/podsec-testbed/selinux-vms")
+STATE_DIR = "/run/podsec-testbed-vm"
+STATE_FILE = os.path.join(STATE_DIR, "vms.json")
+STATE_LOCK = os.path.join(STATE_DIR, ".lock")
+BOOT_TIMEOUT = int(os.environ.get("PODSEC_SELINUX_VM_BOOT_TIMEOUT", "420"))
+MEMORY_MB = 3072
+KERNEL_CMDLINE = ("root=/dev/vda rw console=ttyS0 security=selinux selinux=1 net.ifnames=0 fsck.mode=skip "
+                  "systemd.show_status=error")
+
+
+def read_states():
+    """All VMs this script started, by name (one JSON file; change it only under STATE_LOCK)."""
+    try:
+        with open(STATE_FILE) as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        return {}
+
+
+def update_state(name, state=None, new_port=False):
+    """Record (or with state None, forget) one VM; new_port reserves a free port for it first."""
+    os.makedirs(STATE_DIR, exist_ok=True)
+    with Lock(STATE_LOCK):
+        states = read_states()
+        states.pop(name, None)
+        if state is not None:
+            if new_port:
+                state["port"] = free_port({s.get("port") for s in states.values()})
+            states[name] = state
+        partial = STATE_FILE + ".partial"
+        with open(partial, "w") as handle:
+            json.dump(states, handle, indent=2)
+        os.rename(partial, STATE_FILE)
+    return state
+
+
+def running_states():
+    return list(read_states().values())
+
+
+def free_port(reserved):
+    for _attempt in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port not in reserved:
+            return port
+    raise SystemExit("selinux_vm: no free port")
+
+
+def ssh_base(state):
+    return ["ssh", "-i", SSH_KEY, "-p", str(state["port"]), "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
+            "-o", "ConnectTimeout=10", "root@127.0.0.1"]
+
+
+def wait_for_ssh(state, process):
+    # QEMU accepts on the forwarded port before the guest listens, so only a real SSH login counts.
+    deadline = time.time() + BOOT_TIMEOUT
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("selinux_vm: %s: qemu exited during boot (code %s); see %s and %s"
+                             % (state["name"], process.returncode, state["console"], state["qemu_log"]))
+        try:
+            probe = run(ssh_base(state) + ["systemctl is-system-running --wait >/dev/null; getenforce"],
+                        check=False, capture_output=True, timeout=180)
+        except subprocess.TimeoutExpired:
+            continue
+        if probe.returncode == 0:
+            return probe.stdout.strip()
+        time.sleep(2)
+    raise SystemExit("selinux_vm: %s not reachable over SSH after %d s; see %s"
+                     % (state["name"], BOOT_TIMEOUT, state["console"]))
+
+
+def boot(name, base):
+    vm_dir = os.path.join(VMS_DIR, name)
+    shutil.rmtree(vm_dir, ignore_errors=True)
+    os.makedirs(vm_dir)
+    overlay = os.path.join(vm_dir, "overlay.qcow2")
+    run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(base, "disk.raw"), "-F", "raw", overlay])
+    state = update_state(name, {"name": name, "address": "127.0.0.1", "base": base, "dir": vm_dir, "pid": -1,
+                                "console": os.path.join(vm_dir, "console.log"),
+                                "qemu_log": os.path.join(vm_dir, "qemu.log")}, new_port=True)
+    started = time.time()
+    cmd = ["qemu-system-x86_64", "-name", name, "-accel", "tcg,thread=multi", "-cpu", "max", "-machine", "q35",
+           "-smp", "2", "-m", str(MEMORY_MB), "-nodefaults", "-display", "none", "-no-reboot",
+           "-kernel", os.path.join(base, "vmlinuz"), "-initrd", os.path.join(base, "initrd.img"),
+           "-append", KERNEL_CMDLINE,
+           "-drive", "file=%s,format=qcow2,if=virtio,cache=unsafe,discard=unmap" % overlay,
+           "-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:%d-:22" % state["port"],
+           "-device", "virtio-net-pci,netdev=net0,romfile=",
+           "-device", "virtio-rng-pci",
+           "-serial", "file:" + state["console"], "-monitor", "none"]
+    with open(state["qemu_log"], "ab") as qemu_log:
+        process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qemu_log, stderr=qemu_log,
+                                   start_new_session=True)
+    state["pid"] = process.pid
+    update_state(name, state)
+    state["selinux"] = wait_for_ssh(state, process)
+    state["boot_seconds"] = round(time.time() - started, 1)
+    update_state(name, state)
+    log("%s up at 127.0.0.1:%d (boot to SSH-ready %.1f s, SELinux %s)"
+        % (name, state["port"], state["boot_seconds"], state["selinux"]))
+    if os.environ.get("PODSEC_TESTBED_BOOT_LOG"):
+        with open(os.environ["PODSEC_TESTBED_BOOT_LOG"], "a") as handle:
+            handle.write("%s\t%.1f\n" % (name, state["boot_seconds"]))
+    return state
+
+
+def cmd_up(names):
+    base = build(in_use={s.get("base") for s in running_states()})
+    results = []
+    for name in names:
+        existing = read_states().get(name)
+        if existing and existing.get("pid", -1) > 0 and pid_alive(existing["pid"]):
+            results.append(existing)
+            continue
+        results.append(boot(name, base))
+    print(json.dumps(results, indent=2))
+
+
+def cmd_down(names, down_all):
+    if down_all:
+        names = [s["name"] for s in running_states()]
+    for name in names:
+        state = read_states().get(name) or {"name": name, "pid": -1, "dir": os.path.join(VMS_DIR, name)}
+        pid = state.get("pid", -1)
+        if pid > 0 and pid_alive(pid):
+            # The overlay is thrown away, so an orderly shutdown would only cost time.
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.time() + 10
+            while time.time() < deadline and pid_alive(pid):
+                time.sleep(0.1)
+        shutil.rmtree(state["dir"], ignore_errors=True)
+        update_state(name)
+        log("%s down" % name)
+
+
+def require_state(name):
+    state = read_states().get(name)
+    if state is None:
+        raise SystemExit("selinux_vm: %s is not up" % name)
+    return state
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("build")
+    up = sub.add_parser("up")
+    up.add_argument("names", nargs="+")
+    down = sub.add_parser("down")
+    down.add_argument("names", nargs="*")
+    down.add_argument("--all", action="store_true")
+    ssh = sub.add_parser("ssh")
+    ssh.add_argument("name")
+    ssh.add_argument("cmd", nargs=argparse.REMAINDER)
+    sub.add_parser("list")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("selinux_vm: must run as root")
+    if args.command == "build":
+        print(build(in_use={s.get("base") for s in running_states()}))
+    elif args.command == "up":
+        cmd_up(args.names)
+    elif args.command == "down":
+        cmd_down(args.names, args.all)
+    elif args.command == "ssh":
+        command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+        os.execvp("ssh", ssh_base(require_state(args.name)) + command)
+    elif args.command == "list":
+        print(json.dumps(running_states(), indent=2))
+
+
+if __name__ == "__main__":
+    main()
