@@ -32,8 +32,20 @@ options:
   name:
     description:
       - Unit name; the file is C(NAME.container), the service C(NAME.service) and the container C(NAME).
+      - Exactly one of O(name) and O(containers) is required.
     type: str
-    required: true
+  containers:
+    description:
+      - Several units in one call, instead of O(name) and the per-unit options. Each element is a dictionary
+        with the per-unit options of this module (O(name), O(image), O(command), ... O(wanted_by)) and is
+        validated like them; O(state), O(rootless_user), O(header), O(podman_executable) and O(generator)
+        apply to every element, the other top-level options must then be left unset.
+      - The generator's dry run runs only for elements whose rendered unit differs from the installed file
+        (an unchanged unit was validated when it was installed); every changed unit is validated before
+        any of them is written, so one rejected unit installs nothing.
+      - Results are in RV(units) and RV(changed_units); in diff mode one diff per changed unit.
+    type: list
+    elements: dict
   state:
     description:
       - V(present) installs the unit, V(absent) removes the unit file (stop the service first).
@@ -47,7 +59,7 @@ options:
     type: str
   image:
     description:
-      - Image reference. Required when O(state=present).
+      - Image reference. Required when O(state=present) (with O(name)).
     type: str
   command:
     description:
@@ -372,6 +384,19 @@ EXAMPLES = r"""
         size: 8m
         mode: "0755"
 
+- name: Install several units in one call (only changed ones run the generator's dry run)
+  podsec.hardening.quadlet_container:
+    containers:
+      - name: web
+        image: localhost/podsec/busybox:latest
+        command: [httpd, -f, -p, "8080"]
+        ports: ["8080:8080"]
+      - name: worker
+        image: localhost/podsec/busybox:latest
+        command: [sleep, infinity]
+    header: ["{{ ansible_managed }}"]
+  register: units
+
 - name: Remove a unit file (stop the service first)
   podsec.hardening.quadlet_container:
     name: web
@@ -381,22 +406,22 @@ EXAMPLES = r"""
 RETURN = r"""
 path:
   description: Path of the unit file.
-  returned: always
+  returned: with O(name)
   type: str
   sample: /etc/containers/systemd/web.container
 content:
   description: The rendered unit text (what is, or in check mode would be, in O(name).container).
-  returned: when O(state=present)
+  returned: when O(state=present), with O(name)
   type: str
   sample: "[Container]\nImage=localhost/podsec/busybox:latest\nReadOnly=true\n..."
 service:
   description: The service the generator makes of the unit, as its dry run prints it.
-  returned: when O(state=present)
+  returned: when O(state=present), with O(name)
   type: str
   sample: "[Service]\nExecStart=/usr/bin/podman run --name web --read-only ..."
 service_name:
   description: systemd service name of the container.
-  returned: always
+  returned: with O(name)
   type: str
   sample: web.service
 podman_version:
@@ -409,6 +434,42 @@ rootless:
   returned: always
   type: bool
   sample: false
+changed_units:
+  description: Names of the elements of O(containers) whose unit file was (or in check mode would be) written or removed.
+  returned: with O(containers)
+  type: list
+  elements: str
+  sample: [web]
+units:
+  description: One entry per element of O(containers), in order.
+  returned: with O(containers)
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Unit name.
+      type: str
+      sample: web
+    path:
+      description: Path of the unit file.
+      type: str
+      sample: /etc/containers/systemd/web.container
+    service_name:
+      description: systemd service name of the container.
+      type: str
+      sample: web.service
+    changed:
+      description: Whether this unit file was (or in check mode would be) written or removed.
+      type: bool
+      sample: true
+    content:
+      description: The rendered unit text; only when O(state=present).
+      type: str
+      sample: "[Container]\nImage=localhost/podsec/busybox:latest\n..."
+    service:
+      description: The service the generator's dry run made of the unit; only for a changed unit when O(state=present).
+      type: str
+      sample: "[Service]\nExecStart=/usr/bin/podman run --name web --read-only ..."
 """
 
 import os
@@ -417,6 +478,7 @@ import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
@@ -442,11 +504,11 @@ _SPEC_OPTIONS = (
 class QuadletUnit(object):
     """One unit file: where it lives, what it should contain, and how to put it there."""
 
-    def __init__(self, module):
+    def __init__(self, module, params):
         self.module = module
-        self.params = module.params
-        self.name = self.params["name"]
-        self.owner = pwd.getpwnam(self.params["rootless_user"]) if self.params["rootless_user"] else None
+        self.params = params
+        self.name = params["name"]
+        self.owner = pwd.getpwnam(params["rootless_user"]) if params["rootless_user"] else None
         base = os.path.join(self.owner.pw_dir, *ROOTLESS_UNIT_DIR) if self.owner else ROOTFUL_UNIT_DIR
         self.path = os.path.join(base, "%s.container" % self.name)
 
@@ -503,77 +565,102 @@ class QuadletUnit(object):
                           group=str(self.owner.pw_gid) if owner else None)
 
 
-def main():
+def unit_spec():
+    """Argument spec of one unit: the top-level options of the single form, and each element of containers."""
     tmpfs_spec = dict(path=dict(type="str", required=True), size=dict(type="str", default="64m"),
                       mode=dict(type="str", default="1777"), exec=dict(type="bool", default=False))
-    module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-            rootless_user=dict(type="str"),
-            image=dict(type="str"),
-            command=dict(type="list", elements="str"),
-            run_init=dict(type="bool", default=True),
-            user=dict(type="str", default="10001"),
-            group=dict(type="str"),
-            allow_root_user=dict(type="bool", default=False),
-            userns=dict(type="str", default="auto"),
-            allow_host_userns=dict(type="bool", default=False),
-            read_only=dict(type="bool", default=True),
-            no_new_privileges=dict(type="bool", default=True),
-            drop_all_capabilities=dict(type="bool", default=True),
-            add_capabilities=dict(type="list", elements="str", default=[]),
-            tmpfs=dict(type="list", elements="dict", options=tmpfs_spec, default=[{"path": "/tmp"}]),
-            memory=dict(type="str", default="256m"),
-            pids_limit=dict(type="str", default="256"),
-            network=dict(type="str"),
-            allow_host_network=dict(type="bool", default=False),
-            ports=dict(type="list", elements="str", default=[]),
-            publish_on_all_addresses=dict(type="bool", default=False),
-            volumes=dict(type="list", elements="dict", default=[], options=dict(
-                source=dict(type="str", required=True), target=dict(type="str", required=True),
-                options=dict(type="list", elements="str", default=[]))),
-            allow_engine_socket=dict(type="bool", default=False),
-            security_label_level=dict(type="str"),
-            secrets=dict(type="list", elements="dict", default=[], no_log=False, options=dict(
-                name=dict(type="str", required=True), target=dict(type="str"),
-                mode=dict(type="str", default="0400"), uid=dict(type="str"), gid=dict(type="str"))),
-            # secrets and secret_files name secrets and their paths; values never pass through this module.
-            secret_files=dict(type="list", elements="dict", default=[], no_log=False, options=dict(
-                source=dict(type="str", required=True), target=dict(type="str"),
-                idmap=dict(type="bool", default=False))),
-            environment=dict(type="dict", default={}),
-            allow_secret_like_environment=dict(type="bool", default=False),
-            healthcheck=dict(type="dict", options=dict(
-                cmd=dict(type="str", required=True), interval=dict(type="str"), timeout=dict(type="str"),
-                retries=dict(type="int"), start_period=dict(type="str"))),
-            podman_args=dict(type="list", elements="str", default=[]),
-            allow_host_pid=dict(type="bool", default=False),
-            allow_host_ipc=dict(type="bool", default=False),
-            extra_keys=dict(type="dict", default={}, no_log=False),
-            description=dict(type="str"),
-            restart=dict(type="str", default="always"),
-            wanted_by=dict(type="str"),
-            header=dict(type="list", elements="str", default=[]),
-            podman_executable=dict(type="str", default="podman"),
-            generator=dict(type="str", default="/usr/libexec/podman/quadlet"),
-        ),
-        required_if=[("state", "present", ["image"])],
-        supports_check_mode=True,
+    return dict(
+        name=dict(type="str"),
+        image=dict(type="str"),
+        command=dict(type="list", elements="str"),
+        run_init=dict(type="bool", default=True),
+        user=dict(type="str", default="10001"),
+        group=dict(type="str"),
+        allow_root_user=dict(type="bool", default=False),
+        userns=dict(type="str", default="auto"),
+        allow_host_userns=dict(type="bool", default=False),
+        read_only=dict(type="bool", default=True),
+        no_new_privileges=dict(type="bool", default=True),
+        drop_all_capabilities=dict(type="bool", default=True),
+        add_capabilities=dict(type="list", elements="str", default=[]),
+        tmpfs=dict(type="list", elements="dict", options=tmpfs_spec, default=[{"path": "/tmp"}]),
+        memory=dict(type="str", default="256m"),
+        pids_limit=dict(type="str", default="256"),
+        network=dict(type="str"),
+        allow_host_network=dict(type="bool", default=False),
+        ports=dict(type="list", elements="str", default=[]),
+        publish_on_all_addresses=dict(type="bool", default=False),
+        volumes=dict(type="list", elements="dict", default=[], options=dict(
+            source=dict(type="str", required=True), target=dict(type="str", required=True),
+            options=dict(type="list", elements="str", default=[]))),
+        allow_engine_socket=dict(type="bool", default=False),
+        security_label_level=dict(type="str"),
+        secrets=dict(type="list", elements="dict", default=[], no_log=False, options=dict(
+            name=dict(type="str", required=True), target=dict(type="str"),
+            mode=dict(type="str", default="0400"), uid=dict(type="str"), gid=dict(type="str"))),
+        # secrets and secret_files name secrets and their paths; values never pass through this module.
+        secret_files=dict(type="list", elements="dict", default=[], no_log=False, options=dict(
+            source=dict(type="str", required=True), target=dict(type="str"),
+            idmap=dict(type="bool", default=False))),
+        environment=dict(type="dict", default={}),
+        allow_secret_like_environment=dict(type="bool", default=False),
+        healthcheck=dict(type="dict", options=dict(
+            cmd=dict(type="str", required=True), interval=dict(type="str"), timeout=dict(type="str"),
+            retries=dict(type="int"), start_period=dict(type="str"))),
+        podman_args=dict(type="list", elements="str", default=[]),
+        allow_host_pid=dict(type="bool", default=False),
+        allow_host_ipc=dict(type="bool", default=False),
+        extra_keys=dict(type="dict", default={}, no_log=False),
+        description=dict(type="str"),
+        restart=dict(type="str", default="always"),
+        wanted_by=dict(type="str"),
     )
+
+
+_SHARED_OPTIONS = ("state", "rootless_user", "header", "podman_executable", "generator")
+
+
+def element_params(module, index, element):
+    """Validate one element of containers like the single form and merge in the shared options."""
+    spec = unit_spec()
+    label = element.get("name") or "#%d" % index
+    unknown = sorted(set(element) - set(spec))
+    if unknown:
+        module.fail_json(msg="containers[%s]: unsupported option %s" % (label, ", ".join(unknown)))
+    spec["name"]["required"] = True
+    spec["state"] = dict(type="str", default=module.params["state"])
+    required_if = [("state", "present", ["image"])]
+    result = ArgumentSpecValidator(spec, required_if=required_if).validate(dict(element, state=module.params["state"]))
+    if result.error_messages:
+        module.fail_json(msg="containers[%s]: %s" % (label, "; ".join(result.error_messages)))
+    params = dict(result.validated_parameters)
+    for key in _SHARED_OPTIONS:
+        params[key] = module.params[key]
+    return params
+
+
+def make_unit(module, params):
     try:
-        validate_name(module.params["name"])
-        unit = QuadletUnit(module)
+        validate_name(params["name"])
+        return QuadletUnit(module, params)
     except QuadletError as exc:
         module.fail_json(msg=str(exc))
     except KeyError:
-        module.fail_json(msg="rootless_user %r does not exist" % module.params["rootless_user"])
+        module.fail_json(msg="rootless_user %r does not exist" % params["rootless_user"])
+
+
+def read_text(path):
+    before_bytes = read_file_bytes(path)
+    return (to_text(before_bytes) if before_bytes is not None else ""), before_bytes is not None
+
+
+def run_one(module):
+    unit = make_unit(module, module.params)
     result = dict(changed=False, path=unit.path, service_name="%s.service" % unit.name, rootless=unit.owner is not None)
-    before_bytes = read_file_bytes(unit.path)
-    before = to_text(before_bytes) if before_bytes is not None else ""
+    before, exists = read_text(unit.path)
 
     if module.params["state"] == "absent":
-        result["changed"] = before_bytes is not None
+        result["changed"] = exists
         if result["changed"] and not module.check_mode:
             os.unlink(unit.path)
         after = ""
@@ -592,6 +679,79 @@ def main():
     if module._diff:
         result["diff"] = dict(before=before, after=after, before_header=unit.path, after_header=unit.path)
     module.exit_json(**result)
+
+
+def run_many(module):
+    """Render and compare every element; validate the changed ones; only then write or remove."""
+    defaults = ArgumentSpecValidator(unit_spec()).validate({}).validated_parameters
+    for key in _SPEC_OPTIONS:
+        if module.params[key] != defaults[key]:
+            module.fail_json(msg="%s cannot be combined with containers: set it in each element" % key)
+    units = [make_unit(module, element_params(module, index, element))
+             for index, element in enumerate(module.params["containers"])]
+    names = [unit.name for unit in units]
+    duplicates = sorted(set(name for name in names if names.count(name) > 1))
+    if duplicates:
+        module.fail_json(msg="containers: duplicate name %s" % ", ".join(duplicates))
+    present = module.params["state"] == "present"
+    result = dict(changed=False, rootless=bool(module.params["rootless_user"]), units=[], changed_units=[])
+    version = units[0].podman_version() if present and units else None
+    plans = []
+    for unit in units:
+        before, exists = read_text(unit.path)
+        entry = dict(name=unit.name, path=unit.path, service_name="%s.service" % unit.name)
+        if present:
+            try:
+                after = unit.render(version)
+            except QuadletError as exc:
+                module.fail_json(msg="%s: %s" % (unit.name, exc))
+            entry["content"] = after
+            entry["changed"] = before != after
+            if entry["changed"]:
+                entry["service"] = unit.dry_run(after)
+        else:
+            after = ""
+            entry["changed"] = exists
+        plans.append((unit, before, after, entry))
+        result["units"].append(entry)
+    for unit, before, after, entry in plans:
+        if not entry["changed"]:
+            continue
+        result["changed"] = True
+        result["changed_units"].append(unit.name)
+        if not module.check_mode:
+            if present:
+                unit.write(after)
+            else:
+                os.unlink(unit.path)
+    if version:
+        result["podman_version"] = "%d.%d" % version
+    if module._diff:
+        result["diff"] = [dict(before=before, after=after, before_header=unit.path, after_header=unit.path)
+                          for unit, before, after, entry in plans if entry["changed"]]
+    module.exit_json(**result)
+
+
+def main():
+    argument_spec = unit_spec()
+    argument_spec.update(
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        rootless_user=dict(type="str"),
+        containers=dict(type="list", elements="dict"),
+        header=dict(type="list", elements="str", default=[]),
+        podman_executable=dict(type="str", default="podman"),
+        generator=dict(type="str", default="/usr/libexec/podman/quadlet"),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        required_one_of=[("name", "containers")],
+        mutually_exclusive=[("name", "containers")],
+        required_if=[("state", "present", ["image", "containers"], True)],
+        supports_check_mode=True,
+    )
+    if module.params["containers"] is not None:
+        run_many(module)
+    run_one(module)
 
 
 if __name__ == "__main__":

@@ -194,3 +194,79 @@ def test_absent_refuses_a_name_that_is_a_path(env, tmp_path):
         error = env.run(expect=FailJson, name=name, state="absent")
         assert "not a valid unit name" in error["msg"]
     assert victim.read_text() == "keep me"
+
+
+def test_list_validates_only_changed_units(env):
+    host = Host()
+    units = [dict(name="web", image=IMAGE, ports=["8080:8080"]), dict(name="worker", image=IMAGE, command=["sleep", "1d"])]
+    result = env.run(host, containers=units, header=["Ansible managed"])
+    assert result["changed"] is True and result["changed_units"] == ["web", "worker"]
+    assert [call[1:] for call in host.calls] == [["--version"], ["-dryrun"], ["-dryrun"]]
+    web = (env.root / "web.container").read_text()
+    assert web == result["units"][0]["content"] == host.candidates[0]
+    assert "PublishPort=127.0.0.1:8080:8080\n" in web and web.startswith("# Ansible managed\n")
+    assert "Exec=sleep 1d" in (env.root / "worker.container").read_text()
+    assert "ExecStart=/usr/bin/podman run --name worker" in result["units"][1]["service"]
+
+    host = Host()
+    again = env.run(host, containers=units, header=["Ansible managed"])
+    assert again["changed"] is False and again["changed_units"] == []
+    assert [call[1:] for call in host.calls] == [["--version"]]
+    assert "service" not in again["units"][0]
+
+    host = Host()
+    units[1]["memory"] = "512m"
+    third = env.run(host, containers=units, header=["Ansible managed"], _ansible_diff=True)
+    assert third["changed_units"] == ["worker"]
+    assert host.candidates == [third["units"][1]["content"]]
+    assert len(third["diff"]) == 1 and "--memory=512m" in third["diff"][0]["after"]
+    assert third["diff"][0]["after_header"] == str(env.root / "worker.container")
+    assert (env.root / "web.container").read_text() == web
+
+
+def test_list_rejected_unit_installs_nothing(env):
+    units = [dict(name="web", image=IMAGE), dict(name="bad", image=IMAGE, extra_keys={"Container": {"Sysctl": "a=b"}})]
+    error = env.run(Host(reject="Sysctl"), expect=FailJson, containers=units)
+    assert "rejected bad.container (key Sysctl)" in error["msg"]
+    assert not env.root.exists()
+
+
+def test_list_check_mode_changes_nothing(env):
+    result = env.run(containers=[dict(name="web", image=IMAGE)], _ansible_check_mode=True, _ansible_diff=True)
+    assert result["changed_units"] == ["web"]
+    assert result["diff"][0]["before"] == "" and result["diff"][0]["after"] == result["units"][0]["content"]
+    assert not env.root.exists()
+
+
+def test_list_absent_removes_only_existing_units(env):
+    env.run(containers=[dict(name="web", image=IMAGE)])
+    host = Host()
+    result = env.run(host, state="absent", containers=[dict(name="web"), dict(name="gone")])
+    assert result["changed_units"] == ["web"]
+    assert not (env.root / "web.container").exists()
+    assert host.calls == []
+
+
+def test_list_rootless(env):
+    host = Host()
+    result = env.run(host, rootless_user="podsec", containers=[dict(name="web", image=IMAGE)])
+    assert result["rootless"] is True
+    assert (env.user_home / ".config" / "containers" / "systemd" / "web.container").is_file()
+    assert host.calls[-1][1:] == ["-dryrun", "-user"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (dict(containers=[dict(name="web", image=IMAGE)], memory="1g"), "memory cannot be combined with containers"),
+    (dict(containers=[dict(name="web")]), "containers[web]: state is present but all of the following are missing: image"),
+    (dict(containers=[dict(name="web", image=IMAGE, bogus=1)]), "containers[web]: unsupported option bogus"),
+    (dict(containers=[dict(image=IMAGE, state="absent")]), "containers[#0]: unsupported option state"),
+    (dict(containers=[dict(name="web", image=IMAGE), dict(name="web", image=IMAGE)]), "duplicate name web"),
+    (dict(containers=[dict(name="web", image=IMAGE, podman_args=["--privileged"])]), "web: podman_args: --privileged"),
+    (dict(containers=[dict(name="../web", image=IMAGE)]), "../web"),
+])
+def test_list_refusals_name_the_element(env, args, message):
+    host = Host()
+    error = env.run(host, expect=FailJson, **args)
+    assert message in error["msg"]
+    assert host.candidates == []
+    assert not env.root.exists()
