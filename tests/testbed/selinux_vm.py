@@ -33,8 +33,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from selinux_vm_build import Lock, build, log, run  # noqa: E402  pylint: disable=wrong-import-position
-from testbed import SSH_KEY, pid_alive  # noqa: E402  pylint: disable=wrong-import-position
+from selinux_vm_build import Lock, build, cache_key, log, run  # noqa: E402  pylint: disable=wrong-import-position
+from testbed import CACHE, SSH_KEY, ensure_ssh_key, pid_alive  # noqa: E402  pylint: disable=wrong-import-position
 
 VMS_DIR = os.environ.get("PODSEC_TESTBED_VMS", "/var/lib/podsec-testbed/selinux-vms")
 STATE_DIR = "/run/podsec-testbed-vm"
@@ -173,6 +173,18 @@ def cmd_down(names, down_all):
         shutil.rmtree(state["dir"], ignore_errors=True)
         update_state(name)
         log("%s down" % name)
+    prune_images()
+
+
+def prune_images():
+    """Remove disk images of other keys (left by a build while a VM still used the older one)."""
+    current = "selinux-vm-" + cache_key(ensure_ssh_key())
+    in_use = {s.get("base") for s in running_states()}
+    for name in os.listdir(CACHE):
+        path = os.path.join(CACHE, name)
+        if name.startswith("selinux-vm-") and name != current and path not in in_use:
+            shutil.rmtree(path, ignore_errors=True)
+            log("removed the unused disk image %s" % path)
 
 
 def require_state(name):
