@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of podsec.hardening on a fresh Debian 12/13 machine, as root:
-#   lint (ansible-lint, production profile), ansible-test sanity, pytest unit tests, and every
-#   molecule scenario on real booted test hosts (tests/testbed). Installs what it needs itself.
+#   lint (ansible-lint, production profile), ansible-test sanity, pytest unit tests, release checks
+#   (module and role docs, changelog, Galaxy build and import), the test bed's own lifecycle tests, and
+#   every molecule scenario on real booted test hosts (tests/testbed). Installs what it needs itself.
 # Prints the time of each stage, the hosts' boot-to-SSH times and the total at the end.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,6 +41,7 @@ stage() {
 stage "ansible-lint (production)" ansible-lint --offline -q
 stage "ansible-test sanity" bash tests/sanity.sh
 stage "pytest unit" python -m pytest -q tests/unit
+stage "release checks" bash tests/release_checks.sh
 stage "pytest test bed lifecycle" python -m pytest -q tests/testbed
 for scenario_dir in molecule/*/; do
   scenario=$(basename "$scenario_dir")
