@@ -729,3 +729,31 @@ def generator_error(stderr):
     message = lines[-1] if lines else "the Quadlet generator rejected the unit"
     match = _GENERATOR_KEY.search(message)
     return match.group(1) if match else None, message
+
+
+def carries_marker(text, marker):
+    """Whether a unit's text has the header line ``# MARKER``, as render() writes a header line."""
+    wanted = ("# %s" % marker).rstrip()
+    return any(line.rstrip() == wanted for line in text.splitlines())
+
+
+def uses_auto_userns(userns):
+    """UserNS=auto (also auto:size=N) takes a rootful container's host ids from the "containers" ranges."""
+    return userns is not None and userns.split(":", 1)[0] == "auto"
+
+
+def missing_subid_ranges(contents):
+    """The paths among ``{path: text or None}`` that have no ``containers:`` entry."""
+    return [path for path, text in contents.items()
+            if not any(line.startswith("containers:") for line in (text or "").splitlines())]
+
+
+def parse_active_states(services, output):
+    """Map each service to the state ``systemctl is-active`` printed for it, one line each in order.
+
+    When systemd could not answer (no bus, so no line per service) every state is "unknown".
+    """
+    lines = [line.strip() for line in (output or "").splitlines() if line.strip()]
+    if len(lines) != len(services):
+        lines = ["unknown"] * len(services)
+    return dict(zip(services, lines))

@@ -44,8 +44,25 @@ options:
         (an unchanged unit was validated when it was installed); every changed unit is validated before
         any of them is written, so one rejected unit installs nothing.
       - Results are in RV(units) and RV(changed_units); in diff mode one diff per changed unit.
+      - With O(state=present) for root (no O(rootless_user)) and an element whose O(userns) is V(auto), the
+        module also reports in RV(missing_subid_ranges) which of C(/etc/subuid) and C(/etc/subgid) lack the
+        C(containers) range such containers take their host ids from.
     type: list
     elements: dict
+  managed_marker:
+    description:
+      - With O(containers), a header line (one of O(header)) that marks the units this caller installs. Every
+        C(.container) file in the unit directory carrying it is listed in RV(managed_units), so that the caller
+        can remove the units it no longer declares without a separate search of the directory.
+    type: str
+  report_active_state:
+    description:
+      - With O(containers) and O(state=present), ask systemd once (C(systemctl is-active), as O(rootless_user) with
+        C(--user) for a rootless unit) for the state of every element's service and return it as
+        RV(units[].active_state), so that the caller starts only what is not running. Read-only, also in check mode.
+      - For a rootless unit the module must run as root (it uses C(runuser)) or as O(rootless_user).
+    type: bool
+    default: false
   state:
     description:
       - V(present) installs the unit, V(absent) removes the unit file (stop the service first).
@@ -394,8 +411,18 @@ EXAMPLES = r"""
       - name: worker
         image: localhost/podsec/busybox:latest
         command: [sleep, infinity]
-    header: ["{{ ansible_managed }}"]
+    header: ["{{ ansible_managed }}", "installed by my_role"]
+    managed_marker: installed by my_role
+    report_active_state: true
   register: units
+
+- name: Start the declared services that are not running (units whose file changed need a daemon-reload first)
+  ansible.builtin.systemd_service:
+    name: "{{ item.service_name }}"
+    state: started
+  loop: "{{ units.units | rejectattr('changed') | rejectattr('active_state', 'in', ['active', 'activating']) }}"
+  loop_control:
+    label: "{{ item.name }}"
 
 - name: Remove a unit file (stop the service first)
   podsec.hardening.quadlet_container:
@@ -470,6 +497,29 @@ units:
       description: The service the generator's dry run made of the unit; only for a changed unit when O(state=present).
       type: str
       sample: "[Service]\nExecStart=/usr/bin/podman run --name web --read-only ..."
+    active_state:
+      description:
+        - What C(systemctl is-active) said of the service before this task (V(active), V(activating), V(inactive),
+          V(failed), ...), or V(unknown) when systemd could not be asked (for example no user manager yet).
+        - Only with O(report_active_state=true).
+      type: str
+      sample: active
+managed_units:
+  description:
+    - Names of the units in the unit directory whose header carries O(managed_marker), sorted, as they were before
+      this task.
+  returned: with O(containers) and O(managed_marker)
+  type: list
+  elements: str
+  sample: [old_worker, web]
+missing_subid_ranges:
+  description:
+    - The subordinate id files that have no C(containers) range, which rootful C(UserNS=auto) containers need.
+      Empty when both have one.
+  returned: with O(containers), O(state=present), no O(rootless_user), and an element whose O(userns) is V(auto)
+  type: list
+  elements: str
+  sample: [/etc/subuid, /etc/subgid]
 """
 
 import os
@@ -485,13 +535,18 @@ from ansible_collections.podsec.hardening.plugins.module_utils._files import rea
 from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
     QuadletError,
     build_unit,
+    carries_marker,
     generator_error,
+    missing_subid_ranges,
+    parse_active_states,
     parse_version,
+    uses_auto_userns,
     validate_name,
 )
 
 ROOTFUL_UNIT_DIR = "/etc/containers/systemd"
 ROOTLESS_UNIT_DIR = (".config", "containers", "systemd")
+SUBID_FILES = ("/etc/subuid", "/etc/subgid")
 _SPEC_OPTIONS = (
     "image", "command", "run_init", "user", "group", "allow_root_user", "userns", "allow_host_userns", "read_only",
     "no_new_privileges", "drop_all_capabilities", "add_capabilities", "tmpfs", "memory", "pids_limit", "network",
@@ -499,6 +554,11 @@ _SPEC_OPTIONS = (
     "security_label_level", "secrets", "secret_files", "environment", "allow_secret_like_environment", "healthcheck",
     "podman_args", "allow_host_pid", "allow_host_ipc", "extra_keys", "description", "restart", "wanted_by",
 )
+
+
+def unit_directory(owner):
+    """Where the units of ``owner`` (a pwd entry, None for root) live."""
+    return os.path.join(owner.pw_dir, *ROOTLESS_UNIT_DIR) if owner else ROOTFUL_UNIT_DIR
 
 
 class QuadletUnit(object):
@@ -509,8 +569,7 @@ class QuadletUnit(object):
         self.params = params
         self.name = params["name"]
         self.owner = pwd.getpwnam(params["rootless_user"]) if params["rootless_user"] else None
-        base = os.path.join(self.owner.pw_dir, *ROOTLESS_UNIT_DIR) if self.owner else ROOTFUL_UNIT_DIR
-        self.path = os.path.join(base, "%s.container" % self.name)
+        self.path = os.path.join(unit_directory(self.owner), "%s.container" % self.name)
 
     def podman_version(self):
         rc, out, err = self.module.run_command([self.params["podman_executable"], "--version"])
@@ -649,6 +708,14 @@ def make_unit(module, params):
         module.fail_json(msg="rootless_user %r does not exist" % params["rootless_user"])
 
 
+def lookup_owner(module, user):
+    """The pwd entry of a rootless user, None for root."""
+    try:
+        return pwd.getpwnam(user) if user else None
+    except KeyError:
+        module.fail_json(msg="rootless_user %r does not exist" % user)
+
+
 def read_text(path):
     before_bytes = read_file_bytes(path)
     return (to_text(before_bytes) if before_bytes is not None else ""), before_bytes is not None
@@ -681,6 +748,32 @@ def run_one(module):
     module.exit_json(**result)
 
 
+def managed_units(directory, marker):
+    """Names of the .container files in ``directory`` whose header carries ``marker``."""
+    try:
+        names = sorted(name for name in os.listdir(directory) if name.endswith(".container"))
+    except FileNotFoundError:
+        return []
+    return [name[:-len(".container")] for name in names
+            if carries_marker(read_text(os.path.join(directory, name))[0], marker)]
+
+
+def active_states(module, services, owner):
+    """One ``systemctl is-active`` for all services, in the owner's user manager for a rootless owner."""
+    argv = [module.get_bin_path("systemctl", required=True)]
+    environ = {}
+    if owner is not None:
+        argv.append("--user")
+        environ["XDG_RUNTIME_DIR"] = "/run/user/%d" % owner.pw_uid
+        if os.geteuid() == 0:
+            argv = [module.get_bin_path("runuser", required=True), "-u", owner.pw_name, "--"] + argv
+        elif os.geteuid() != owner.pw_uid:
+            module.fail_json(msg="report_active_state for rootless_user %s needs to run as root or as %s"
+                             % (owner.pw_name, owner.pw_name))
+    out = module.run_command(argv + ["is-active"] + services, environ_update=environ)[1]
+    return parse_active_states(services, out)
+
+
 def run_many(module):
     """Render and compare every element; validate the changed ones; only then write or remove."""
     defaults = ArgumentSpecValidator(unit_spec()).validate({}).validated_parameters
@@ -696,6 +789,9 @@ def run_many(module):
     present = module.params["state"] == "present"
     result = dict(changed=False, rootless=bool(module.params["rootless_user"]), units=[], changed_units=[])
     version = units[0].podman_version() if present and units else None
+    owner = lookup_owner(module, module.params["rootless_user"])
+    if module.params["managed_marker"]:
+        result["managed_units"] = managed_units(unit_directory(owner), module.params["managed_marker"])
     plans = []
     for unit in units:
         before, exists = read_text(unit.path)
@@ -726,6 +822,12 @@ def run_many(module):
                 os.unlink(unit.path)
     if version:
         result["podman_version"] = "%d.%d" % version
+    if present and not module.params["rootless_user"] and any(uses_auto_userns(u.params["userns"]) for u in units):
+        result["missing_subid_ranges"] = missing_subid_ranges(dict((path, read_text(path)[0]) for path in SUBID_FILES))
+    if present and units and module.params["report_active_state"]:
+        states = active_states(module, [entry["service_name"] for entry in result["units"]], owner)
+        for entry in result["units"]:
+            entry["active_state"] = states[entry["service_name"]]
     if module._diff:
         result["diff"] = [dict(before=before, after=after, before_header=unit.path, after_header=unit.path)
                           for unit, before, after, entry in plans if entry["changed"]]
@@ -741,6 +843,8 @@ def main():
         header=dict(type="list", elements="str", default=[]),
         podman_executable=dict(type="str", default="podman"),
         generator=dict(type="str", default="/usr/libexec/podman/quadlet"),
+        managed_marker=dict(type="str"),
+        report_active_state=dict(type="bool", default=False),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -751,6 +855,8 @@ def main():
     )
     if module.params["containers"] is not None:
         run_many(module)
+    if module.params["managed_marker"] or module.params["report_active_state"]:
+        module.fail_json(msg="managed_marker and report_active_state need containers")
     run_one(module)
 
 

@@ -10,11 +10,15 @@ from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
     KEY_MIN_VERSION,
     QuadletError,
     build_unit,
+    carries_marker,
     generator_error,
     is_engine_socket,
     looks_like_secret,
+    missing_subid_ranges,
+    parse_active_states,
     parse_version,
     split_podman_args,
+    uses_auto_userns,
 )
 
 BASE = {"name": "web", "image": "localhost/podsec/busybox:latest"}
@@ -303,3 +307,34 @@ def test_secret_files_are_read_only_bind_mounts():
     for bad in ("relative", "/run/a,b", "/run/docker.sock"):
         with pytest.raises(QuadletError, match="secret_files"):
             unit(secret_files=[{"source": bad}])
+
+
+def test_marker_is_a_whole_header_line():
+    text = build_unit(dict(BASE), NEW, header=["Ansible managed", "installed by podsec"])
+    assert carries_marker(text, "installed by podsec")
+    assert not carries_marker(text, "installed by")
+    assert not carries_marker(unit(), "installed by podsec")
+
+
+@pytest.mark.parametrize("userns, auto", [
+    ("auto", True), ("auto:size=65536", True), ("keep-id", False), ("host", False), (None, False),
+])
+def test_auto_userns_detection(userns, auto):
+    assert uses_auto_userns(userns) is auto
+
+
+def test_missing_subid_ranges_names_each_file_without_containers_entry():
+    contents = {"/etc/subuid": "podsec:100000:65536\ncontainers:2147483647:2147483648\n",
+                "/etc/subgid": "podsec:100000:65536\n", "/etc/subxid": None}
+    assert missing_subid_ranges(contents) == ["/etc/subgid", "/etc/subxid"]
+    assert missing_subid_ranges({"/etc/subuid": "# containers:1:2\n"}) == ["/etc/subuid"]
+
+
+def test_active_states_follow_the_service_order():
+    assert parse_active_states(["a.service", "b.service"], "active\ninactive\n") == {
+        "a.service": "active", "b.service": "inactive"}
+
+
+@pytest.mark.parametrize("output", ["", "Failed to connect to bus: No medium found\n", "active\n"])
+def test_active_states_are_unknown_when_systemd_did_not_answer_for_each(output):
+    assert parse_active_states(["a.service", "b.service"], output) == {"a.service": "unknown", "b.service": "unknown"}

@@ -27,18 +27,25 @@ class FailJson(Exception):
 
 
 class Host(object):
-    """Answers `podman --version` and the generator's dry run like podman 5.4 does."""
+    """Answers `podman --version`, the generator's dry run and `systemctl is-active` like podman 5.4 and systemd do."""
 
-    def __init__(self, version="podman version 5.4.2", reject=None):
+    def __init__(self, version="podman version 5.4.2", reject=None, active=None):
         self.version = version
         self.reject = reject
+        self.active = active or {}
         self.calls = []
+        self.environments = []
         self.candidates = []
 
     def __call__(self, args, environ_update=None, **kwargs):
         self.calls.append(list(args))
+        self.environments.append(environ_update)
         if args[-1] == "--version":
             return 0, self.version + "\n", ""
+        if "is-active" in args:
+            services = args[args.index("is-active") + 1:]
+            states = [self.active.get(service, "inactive") for service in services]
+            return (0 if "active" in states else 3), "".join(state + "\n" for state in states), ""
         unit_dir = environ_update["QUADLET_UNIT_DIRS"]
         names = os.listdir(unit_dir)
         assert len(names) == 1, "the dry run must see only the candidate unit"
@@ -60,15 +67,20 @@ def env(monkeypatch, tmp_path):
     monkeypatch.setattr(quadlet_container, "ROOTFUL_UNIT_DIR", str(unit_dir))
     home = tmp_path / "home-podsec"
     home.mkdir()
+    subids = (tmp_path / "subuid", tmp_path / "subgid")
+    monkeypatch.setattr(quadlet_container, "SUBID_FILES", tuple(str(path) for path in subids))
     real_getpwnam = pwd.getpwnam
 
     def getpwnam(name):
+        me = pwd.getpwuid(os.getuid())
         if name == "podsec":
-            me = pwd.getpwuid(os.getuid())
             return pwd.struct_passwd(("podsec", "x", me.pw_uid, me.pw_gid, "", str(home), "/bin/sh"))
+        if name == "runner":
+            return pwd.struct_passwd(("runner", "x", 4321, 4321, "", str(tmp_path / "home-runner"), "/bin/sh"))
         return real_getpwnam(name)
 
     monkeypatch.setattr(quadlet_container.pwd, "getpwnam", getpwnam)
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, **kwargs: "/usr/bin/" + name)
 
     def exit_json(self, **kwargs):
         raise ExitJson(kwargs)
@@ -82,6 +94,7 @@ def env(monkeypatch, tmp_path):
     class Env(object):
         root = unit_dir
         user_home = home
+        subuid, subgid = subids
 
         @staticmethod
         def run(host=None, expect=ExitJson, **args):
@@ -270,3 +283,74 @@ def test_list_refusals_name_the_element(env, args, message):
     assert message in error["msg"]
     assert host.candidates == []
     assert not env.root.exists()
+
+
+def test_list_reports_the_units_carrying_the_marker_as_they_were(env):
+    env.root.mkdir()
+    (env.root / "foreign.container").write_text("# Ansible managed\n[Container]\nImage=x\n")
+    (env.root / "notes.txt").write_text("# mine\n")
+    env.run(containers=[dict(name="old", image=IMAGE)], header=["Ansible managed", "mine"])
+    result = env.run(containers=[dict(name="web", image=IMAGE)], header=["Ansible managed", "mine"], managed_marker="mine")
+    assert result["managed_units"] == ["old"]
+    again = env.run(containers=[], header=["Ansible managed", "mine"], managed_marker="mine")
+    assert again["managed_units"] == ["old", "web"] and again["changed"] is False
+
+
+def test_list_reports_missing_subid_ranges_for_rootful_auto_userns(env):
+    env.subuid.write_text("containers:2147483647:2147483648\n")
+    result = env.run(containers=[dict(name="web", image=IMAGE)])
+    assert result["missing_subid_ranges"] == [str(env.subgid)]
+    env.subgid.write_text("podsec:100000:65536\ncontainers:2147483647:2147483648\n")
+    assert env.run(containers=[dict(name="web", image=IMAGE)])["missing_subid_ranges"] == []
+    assert "missing_subid_ranges" not in env.run(containers=[dict(name="web", image=IMAGE, userns="keep-id")])
+    assert "missing_subid_ranges" not in env.run(rootless_user="podsec", containers=[dict(name="web", image=IMAGE)])
+
+
+def test_list_reports_active_states_with_one_systemctl_call_also_in_check_mode(env):
+    host = Host(active={"web.service": "active", "db.service": "activating"})
+    units = [dict(name="web", image=IMAGE), dict(name="db", image=IMAGE), dict(name="job", image=IMAGE)]
+    result = env.run(host, containers=units, report_active_state=True, _ansible_check_mode=True)
+    assert [unit["active_state"] for unit in result["units"]] == ["active", "activating", "inactive"]
+    assert host.calls[-1] == ["/usr/bin/systemctl", "is-active", "web.service", "db.service", "job.service"]
+    assert [call for call in host.calls if "is-active" in call] == [host.calls[-1]]
+    assert not env.root.exists()
+
+
+@pytest.mark.parametrize("euid, argv_start", [
+    (0, ["/usr/bin/runuser", "-u", "runner", "--", "/usr/bin/systemctl", "--user", "is-active"]),
+    (4321, ["/usr/bin/systemctl", "--user", "is-active"]),
+])
+def test_list_asks_the_rootless_users_manager(env, monkeypatch, euid, argv_start):
+    monkeypatch.setattr(quadlet_container.os, "geteuid", lambda: euid)
+    host = Host()
+    result = env.run(host, rootless_user="runner", containers=[dict(name="web", image=IMAGE)], report_active_state=True,
+                     _ansible_check_mode=True)
+    assert host.calls[-1] == argv_start + ["web.service"]
+    assert host.environments[-1] == {"XDG_RUNTIME_DIR": "/run/user/4321"}
+    assert result["units"][0]["active_state"] == "inactive"
+
+
+def test_list_active_state_of_another_rootless_user_needs_root(env, monkeypatch):
+    monkeypatch.setattr(quadlet_container.os, "geteuid", lambda: 999)
+    error = env.run(expect=FailJson, rootless_user="runner", containers=[dict(name="web", image=IMAGE)],
+                    report_active_state=True, _ansible_check_mode=True)
+    assert error["msg"] == "report_active_state for rootless_user runner needs to run as root or as runner"
+
+
+def test_list_active_state_unknown_when_systemd_cannot_answer(env):
+    host = Host()
+    host.active = None  # any lookup fails like a missing user manager would
+
+    def no_bus(args, environ_update=None, **kwargs):
+        if "is-active" in args:
+            return 1, "", "Failed to connect to bus: No medium found\n"
+        return Host.__call__(host, args, environ_update=environ_update, **kwargs)
+
+    result = env.run(no_bus, containers=[dict(name="web", image=IMAGE)], report_active_state=True)
+    assert result["units"][0]["active_state"] == "unknown"
+
+
+@pytest.mark.parametrize("option", [dict(managed_marker="mine"), dict(report_active_state=True)])
+def test_reporting_options_need_the_list_form(env, option):
+    error = env.run(expect=FailJson, name="web", image=IMAGE, **option)
+    assert error["msg"] == "managed_marker and report_active_state need containers"
