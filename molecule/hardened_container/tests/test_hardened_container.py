@@ -55,8 +55,9 @@ def test_rerun_reports_no_change_and_restarts_nothing(host):
     STATE["vvv_output"] = output
     assert changed == 0
     assert all_started_at(host) == before
-    reloads = task_results(output, "Reload systemd once for every changed or removed unit")
-    assert reloads == ["skipping"] * 2, reloads
+    # Rootful and rootless: the task file that reloads, restarts and starts is skipped whole.
+    assert task_results(output, "Bring the host to the declared state") == ["skipping"] * 2
+    assert task_results(output, "Reload systemd once for every changed or removed unit") == []
     STATE["started_at"] = before
 
 
