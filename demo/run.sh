@@ -34,7 +34,8 @@ cp -r demo/inventory/group_vars "$inventory/"
 python3 - "$up" >"$inventory/hosts.yml" <<'PY'
 import json, sys
 hosts = {h["name"]: {"ansible_host": h["address"], "ansible_user": "root",
-                     "ansible_ssh_private_key_file": "/var/cache/podsec-testbed/ssh/id_ed25519"}
+                     "ansible_ssh_private_key_file": "/var/cache/podsec-testbed/ssh/id_ed25519",
+                     "ansible_python_interpreter": "/usr/bin/python3"}
          for h in json.loads(sys.argv[1])}
 print(json.dumps({"podman_hosts": {"hosts": hosts}}, indent=2))
 PY
