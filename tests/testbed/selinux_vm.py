@@ -33,8 +33,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from selinux_vm_build import Lock, build, cache_key, log, run  # noqa: E402  pylint: disable=wrong-import-position
-from testbed import CACHE, SSH_KEY, ensure_ssh_key, pid_alive  # noqa: E402  pylint: disable=wrong-import-position
+from selinux_vm_build import build, cache_key, log  # noqa: E402  pylint: disable=wrong-import-position
+from testbed import CACHE, SSH_KEY, Lock, ensure_ssh_key, pid_alive, run  # noqa: E402  pylint: disable=wrong-import-position
 
 VMS_DIR = os.environ.get("PODSEC_TESTBED_VMS", "/var/lib/podsec-testbed/selinux-vms")
 STATE_DIR = "/run/podsec-testbed-vm"

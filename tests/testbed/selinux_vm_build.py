@@ -10,7 +10,7 @@ list, this file and the SSH public key, so editing selinux_vm.py never forces a 
 
 from __future__ import annotations
 
-import fcntl
+import functools
 import hashlib
 import os
 import shutil
@@ -20,7 +20,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from testbed import CACHE, ensure_ssh_key  # noqa: E402  pylint: disable=wrong-import-position
+from testbed import CACHE, Lock, ensure_ssh_key, run  # noqa: E402  pylint: disable=wrong-import-position
+from testbed import log as testbed_log  # noqa: E402  pylint: disable=wrong-import-position
 
 PACKAGES = os.path.join(HERE, "selinux_vm_packages.txt")
 MIRROR = os.environ.get("PODSEC_TESTBED_MIRROR", "http://deb.debian.org/debian")
@@ -30,30 +31,7 @@ PRELOAD_MODULES = ["overlay", "bridge", "veth", "br_netfilter", "nf_tables", "nf
                    "nft_masq", "nft_ct", "nft_fib_inet", "nft_compat"]
 
 
-def log(message):
-    print("selinux_vm: " + message, file=sys.stderr, flush=True)
-
-
-def run(cmd, check=True, **kwargs):
-    return subprocess.run(cmd, check=check, text=True, **kwargs)
-
-
-class Lock:
-    """Serialise builds and port allocation across concurrent callers."""
-
-    def __init__(self, path):
-        self.path = path
-        self.handle = None
-
-    def __enter__(self):
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        self.handle = open(self.path, "w")
-        fcntl.flock(self.handle, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()
+log = functools.partial(testbed_log, source="selinux_vm")
 
 
 def ensure_tools():

@@ -56,8 +56,8 @@ BOOT_TIMEOUT = 180
 SHUTDOWN_TIMEOUT = 30
 
 
-def log(message):
-    print("testbed: " + message, file=sys.stderr, flush=True)
+def log(message, source="testbed"):
+    print("%s: %s" % (source, message), file=sys.stderr, flush=True)
 
 
 def run(cmd, check=True, **kwargs):
@@ -69,11 +69,15 @@ def lab(cmd, check=True):
 
 
 class Lock:
-    """Serialise state changes across concurrent molecule scenarios."""
+    """Serialise state changes (by default of the test hosts) across concurrent callers."""
+
+    def __init__(self, path=os.path.join(STATE_DIR, ".lock")):
+        self.path = path
+        self.handle = None
 
     def __enter__(self):
-        os.makedirs(STATE_DIR, exist_ok=True)
-        self.handle = open(os.path.join(STATE_DIR, ".lock"), "w")
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        self.handle = open(self.path, "w")
         fcntl.flock(self.handle, fcntl.LOCK_EX)
         return self
 
