@@ -512,6 +512,18 @@ managed_units:
   type: list
   elements: str
   sample: [old_worker, web]
+rootless_uid:
+  description: The uid of O(rootless_user), whose systemd instance runs the units (C(/run/user/UID)).
+  returned: with O(containers) and O(rootless_user)
+  type: int
+  sample: 1000
+linger:
+  description:
+    - Whether lingering is enabled for O(rootless_user) (C(/var/lib/systemd/linger/USER) exists), so that the
+      user's systemd instance, and with it the units, runs without a login session.
+  returned: with O(containers) and O(rootless_user)
+  type: bool
+  sample: true
 missing_subid_ranges:
   description:
     - The subordinate id files that have no C(containers) range, which rootful C(UserNS=auto) containers need.
@@ -547,6 +559,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
 ROOTFUL_UNIT_DIR = "/etc/containers/systemd"
 ROOTLESS_UNIT_DIR = (".config", "containers", "systemd")
 SUBID_FILES = ("/etc/subuid", "/etc/subgid")
+LINGER_DIR = "/var/lib/systemd/linger"
 _SPEC_OPTIONS = (
     "image", "command", "run_init", "user", "group", "allow_root_user", "userns", "allow_host_userns", "read_only",
     "no_new_privileges", "drop_all_capabilities", "add_capabilities", "tmpfs", "memory", "pids_limit", "network",
@@ -822,6 +835,9 @@ def run_many(module):
                 os.unlink(unit.path)
     if version:
         result["podman_version"] = "%d.%d" % version
+    if owner is not None:
+        result["rootless_uid"] = owner.pw_uid
+        result["linger"] = os.path.exists(os.path.join(LINGER_DIR, owner.pw_name))
     if present and not module.params["rootless_user"] and any(uses_auto_userns(u.params["userns"]) for u in units):
         result["missing_subid_ranges"] = missing_subid_ranges(dict((path, read_text(path)[0]) for path in SUBID_FILES))
     if present and units and module.params["report_active_state"]:

@@ -69,6 +69,9 @@ def env(monkeypatch, tmp_path):
     home.mkdir()
     subids = (tmp_path / "subuid", tmp_path / "subgid")
     monkeypatch.setattr(quadlet_container, "SUBID_FILES", tuple(str(path) for path in subids))
+    linger = tmp_path / "linger"
+    linger.mkdir()
+    monkeypatch.setattr(quadlet_container, "LINGER_DIR", str(linger))
     real_getpwnam = pwd.getpwnam
 
     def getpwnam(name):
@@ -95,6 +98,7 @@ def env(monkeypatch, tmp_path):
         root = unit_dir
         user_home = home
         subuid, subgid = subids
+        linger_dir = linger
 
         @staticmethod
         def run(host=None, expect=ExitJson, **args):
@@ -354,3 +358,11 @@ def test_list_active_state_unknown_when_systemd_cannot_answer(env):
 def test_reporting_options_need_the_list_form(env, option):
     error = env.run(expect=FailJson, name="web", image=IMAGE, **option)
     assert error["msg"] == "managed_marker and report_active_state need containers"
+
+
+def test_list_reports_the_rootless_users_uid_and_lingering(env):
+    result = env.run(rootless_user="runner", containers=[dict(name="web", image=IMAGE)], _ansible_check_mode=True)
+    assert result["rootless_uid"] == 4321 and result["linger"] is False
+    (env.linger_dir / "runner").write_text("")
+    assert env.run(rootless_user="runner", containers=[], _ansible_check_mode=True)["linger"] is True
+    assert "linger" not in env.run(containers=[dict(name="web", image=IMAGE)], _ansible_check_mode=True)
