@@ -732,9 +732,14 @@ def generator_error(stderr):
 
 
 def carries_marker(text, marker):
-    """Whether a unit's text has the header line ``# MARKER``, as render() writes a header line."""
+    """Whether a unit's header (the lines before its first section) has the line ``# MARKER``, as render() writes it."""
     wanted = ("# %s" % marker).rstrip()
-    return any(line.rstrip() == wanted for line in text.splitlines())
+    for line in text.splitlines():
+        if line.startswith("["):
+            return False
+        if line.rstrip() == wanted:
+            return True
+    return False
 
 
 def uses_auto_userns(userns):
@@ -751,9 +756,9 @@ def missing_subid_ranges(contents):
 def parse_active_states(services, output):
     """Map each service to the state ``systemctl is-active`` printed for it, one line each in order.
 
-    When systemd could not answer (no bus, so no line per service) every state is "unknown".
+    None when systemd did not answer for each service (no bus, no user manager).
     """
     lines = [line.strip() for line in (output or "").splitlines() if line.strip()]
     if len(lines) != len(services):
-        lines = ["unknown"] * len(services)
+        return None
     return dict(zip(services, lines))

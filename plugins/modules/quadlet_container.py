@@ -44,23 +44,29 @@ options:
         (an unchanged unit was validated when it was installed); every changed unit is validated before
         any of them is written, so one rejected unit installs nothing.
       - Results are in RV(units) and RV(changed_units); in diff mode one diff per changed unit.
-      - With O(state=present) for root (no O(rootless_user)) and an element whose O(userns) is V(auto), the
+      - With O(state=present) for root (no O(rootless_user)) and an element whose O(userns) is V(auto) (also
+        V(auto:size=N)), the
         module also reports in RV(missing_subid_ranges) which of C(/etc/subuid) and C(/etc/subgid) lack the
         C(containers) range such containers take their host ids from.
     type: list
     elements: dict
   managed_marker:
     description:
-      - With O(containers), a header line (one of O(header)) that marks the units this caller installs. Every
-        C(.container) file in the unit directory carrying it is listed in RV(managed_units), so that the caller
-        can remove the units it no longer declares without a separate search of the directory.
+      - With O(containers), a comment line that marks the units this caller installs; make it one of the
+        O(header) lines so that the units this task writes carry it. Every regular C(.container) file in the unit
+        directory with C(# MARKER) in its header (the comment lines before the first section) is listed in
+        RV(managed_units), so that the caller can remove the units it no longer declares without a separate
+        search of the directory.
     type: str
   report_active_state:
     description:
       - With O(containers) and O(state=present), ask systemd once (C(systemctl is-active), as O(rootless_user) with
         C(--user) for a rootless unit) for the state of every element's service and return it as
         RV(units[].active_state), so that the caller starts only what is not running. Read-only, also in check mode.
-      - For a rootless unit the module must run as root (it uses C(runuser)) or as O(rootless_user).
+      - For a rootless unit the module must run as root (it uses C(runuser)) or as O(rootless_user); otherwise it
+        fails before writing anything.
+      - When systemd does not answer for each service (no bus, no user manager) every state is V(unknown) and
+        the module warns, except for a rootless user without lingering, whose manager may simply not run yet.
     type: bool
     default: false
   state:
@@ -501,7 +507,7 @@ units:
       description:
         - What C(systemctl is-active) said of the service before this task (V(active), V(activating), V(inactive),
           V(failed), ...), or V(unknown) when systemd could not be asked (for example no user manager yet).
-        - Only with O(report_active_state=true).
+        - Only with O(report_active_state=true) and O(state=present).
       type: str
       sample: active
 managed_units:
@@ -529,6 +535,7 @@ missing_subid_ranges:
     - The subordinate id files that have no C(containers) range, which rootful C(UserNS=auto) containers need.
       Empty when both have one.
   returned: with O(containers), O(state=present), no O(rootless_user), and an element whose O(userns) is V(auto)
+    or V(auto:size=N)
   type: list
   elements: str
   sample: [/etc/subuid, /etc/subgid]
@@ -761,30 +768,45 @@ def run_one(module):
     module.exit_json(**result)
 
 
-def managed_units(directory, marker):
-    """Names of the .container files in ``directory`` whose header carries ``marker``."""
+def managed_units(module, directory, marker):
+    """Names of the regular, visible .container files in ``directory`` whose header carries ``marker``."""
     try:
-        names = sorted(name for name in os.listdir(directory) if name.endswith(".container"))
+        entries = sorted((entry.name, entry.path) for entry in os.scandir(directory)
+                         if entry.name.endswith(".container") and not entry.name.startswith(".")
+                         and entry.is_file(follow_symlinks=False))
     except FileNotFoundError:
         return []
-    return [name[:-len(".container")] for name in names
-            if carries_marker(read_text(os.path.join(directory, name))[0], marker)]
+    except OSError as exc:
+        module.fail_json(msg="cannot list %s: %s" % (directory, exc))
+    return [name[:-len(".container")] for name, path in entries if carries_marker(read_text(path)[0], marker)]
 
 
-def active_states(module, services, owner):
-    """One ``systemctl is-active`` for all services, in the owner's user manager for a rootless owner."""
+def systemctl_command(module, owner):
+    """argv and environment of systemctl for the owner's units: the user's manager for a rootless owner."""
     argv = [module.get_bin_path("systemctl", required=True)]
-    environ = {}
-    if owner is not None:
-        argv.append("--user")
-        environ["XDG_RUNTIME_DIR"] = "/run/user/%d" % owner.pw_uid
-        if os.geteuid() == 0:
-            argv = [module.get_bin_path("runuser", required=True), "-u", owner.pw_name, "--"] + argv
-        elif os.geteuid() != owner.pw_uid:
-            module.fail_json(msg="report_active_state for rootless_user %s needs to run as root or as %s"
-                             % (owner.pw_name, owner.pw_name))
-    out = module.run_command(argv + ["is-active"] + services, environ_update=environ)[1]
-    return parse_active_states(services, out)
+    if owner is None:
+        return argv, {}
+    argv.append("--user")
+    euid = os.geteuid()
+    if euid not in (0, owner.pw_uid):
+        module.fail_json(msg="report_active_state for rootless_user %s needs to run as root or as %s"
+                         % (owner.pw_name, owner.pw_name))
+    if euid != owner.pw_uid:
+        argv = [module.get_bin_path("runuser", required=True), "-u", owner.pw_name, "--"] + argv
+    return argv, {"XDG_RUNTIME_DIR": "/run/user/%d" % owner.pw_uid}
+
+
+def active_states(module, services, systemctl, quiet):
+    """One ``systemctl is-active`` for all services; "unknown" for each when systemd does not answer."""
+    argv, environ = systemctl
+    rc, out, err = module.run_command(argv + ["is-active"] + services, environ_update=environ)
+    states = parse_active_states(services, out)
+    if states is None:
+        if not quiet:
+            module.warn("systemctl is-active did not answer for each service (rc=%d: %s); every service counts as "
+                        "not running" % (rc, err.strip() or "no output"))
+        states = dict((service, "unknown") for service in services)
+    return states
 
 
 def run_many(module):
@@ -803,8 +825,10 @@ def run_many(module):
     result = dict(changed=False, rootless=bool(module.params["rootless_user"]), units=[], changed_units=[])
     version = units[0].podman_version() if present and units else None
     owner = lookup_owner(module, module.params["rootless_user"])
+    # Resolved before anything is written, so that a caller who cannot ask systemd fails without a change.
+    systemctl = systemctl_command(module, owner) if present and units and module.params["report_active_state"] else None
     if module.params["managed_marker"]:
-        result["managed_units"] = managed_units(unit_directory(owner), module.params["managed_marker"])
+        result["managed_units"] = managed_units(module, unit_directory(owner), module.params["managed_marker"])
     plans = []
     for unit in units:
         before, exists = read_text(unit.path)
@@ -840,8 +864,11 @@ def run_many(module):
         result["linger"] = os.path.exists(os.path.join(LINGER_DIR, owner.pw_name))
     if present and not module.params["rootless_user"] and any(uses_auto_userns(u.params["userns"]) for u in units):
         result["missing_subid_ranges"] = missing_subid_ranges(dict((path, read_text(path)[0]) for path in SUBID_FILES))
-    if present and units and module.params["report_active_state"]:
-        states = active_states(module, [entry["service_name"] for entry in result["units"]], owner)
+    if systemctl:
+        # A rootless user without lingering and without a session has no manager to ask: expected, not a warning.
+        no_manager_expected = owner is not None and not result["linger"]
+        states = active_states(module, [entry["service_name"] for entry in result["units"]], systemctl,
+                               quiet=no_manager_expected)
         for entry in result["units"]:
             entry["active_state"] = states[entry["service_name"]]
     if module._diff:

@@ -314,6 +314,7 @@ def test_marker_is_a_whole_header_line():
     assert carries_marker(text, "installed by podsec")
     assert not carries_marker(text, "installed by")
     assert not carries_marker(unit(), "installed by podsec")
+    assert not carries_marker("[Unit]\n# installed by podsec\n", "installed by podsec")
 
 
 @pytest.mark.parametrize("userns, auto", [
@@ -336,5 +337,5 @@ def test_active_states_follow_the_service_order():
 
 
 @pytest.mark.parametrize("output", ["", "Failed to connect to bus: No medium found\n", "active\n"])
-def test_active_states_are_unknown_when_systemd_did_not_answer_for_each(output):
-    assert parse_active_states(["a.service", "b.service"], output) == {"a.service": "unknown", "b.service": "unknown"}
+def test_active_states_are_none_when_systemd_did_not_answer_for_each(output):
+    assert parse_active_states(["a.service", "b.service"], output) is None

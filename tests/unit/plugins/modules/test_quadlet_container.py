@@ -84,6 +84,8 @@ def env(monkeypatch, tmp_path):
 
     monkeypatch.setattr(quadlet_container.pwd, "getpwnam", getpwnam)
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, **kwargs: "/usr/bin/" + name)
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, message: warnings.append(message))
 
     def exit_json(self, **kwargs):
         raise ExitJson(kwargs)
@@ -98,6 +100,7 @@ def env(monkeypatch, tmp_path):
         root = unit_dir
         user_home = home
         subuid, subgid = subids
+        warned = warnings
         linger_dir = linger
 
         @staticmethod
@@ -291,8 +294,11 @@ def test_list_refusals_name_the_element(env, args, message):
 
 def test_list_reports_the_units_carrying_the_marker_as_they_were(env):
     env.root.mkdir()
-    (env.root / "foreign.container").write_text("# Ansible managed\n[Container]\nImage=x\n")
+    (env.root / "foreign.container").write_text("# Ansible managed\n[Container]\n# mine\nImage=x\n")
     (env.root / "notes.txt").write_text("# mine\n")
+    (env.root / ".hidden.container").write_text("# mine\n")
+    (env.root / "dir.container").mkdir()
+    (env.root / "link.container").symlink_to(env.root / ".hidden.container")
     env.run(containers=[dict(name="old", image=IMAGE)], header=["Ansible managed", "mine"])
     result = env.run(containers=[dict(name="web", image=IMAGE)], header=["Ansible managed", "mine"], managed_marker="mine")
     assert result["managed_units"] == ["old"]
@@ -334,11 +340,14 @@ def test_list_asks_the_rootless_users_manager(env, monkeypatch, euid, argv_start
     assert result["units"][0]["active_state"] == "inactive"
 
 
-def test_list_active_state_of_another_rootless_user_needs_root(env, monkeypatch):
+def test_list_active_state_of_another_rootless_user_needs_root_and_fails_before_writing(env, monkeypatch):
     monkeypatch.setattr(quadlet_container.os, "geteuid", lambda: 999)
+    home = env.root.parent / "home-runner"
+    home.mkdir()
     error = env.run(expect=FailJson, rootless_user="runner", containers=[dict(name="web", image=IMAGE)],
-                    report_active_state=True, _ansible_check_mode=True)
+                    report_active_state=True)
     assert error["msg"] == "report_active_state for rootless_user runner needs to run as root or as runner"
+    assert list(home.iterdir()) == []
 
 
 def test_list_active_state_unknown_when_systemd_cannot_answer(env):
@@ -352,6 +361,20 @@ def test_list_active_state_unknown_when_systemd_cannot_answer(env):
 
     result = env.run(no_bus, containers=[dict(name="web", image=IMAGE)], report_active_state=True)
     assert result["units"][0]["active_state"] == "unknown"
+    assert env.warned == ["systemctl is-active did not answer for each service (rc=1: Failed to connect to bus: "
+                          "No medium found); every service counts as not running"]
+
+
+def test_list_no_warning_when_a_rootless_user_without_lingering_has_no_manager(env):
+    def no_bus(args, environ_update=None, **kwargs):
+        if "is-active" in args:
+            return 1, "", "Failed to connect to bus: No medium found\n"
+        return Host()(args, environ_update=environ_update, **kwargs)
+
+    result = env.run(no_bus, rootless_user="podsec", containers=[dict(name="web", image=IMAGE)],
+                     report_active_state=True, _ansible_check_mode=True)
+    assert result["units"][0]["active_state"] == "unknown" and result["linger"] is False
+    assert env.warned == []
 
 
 @pytest.mark.parametrize("option", [dict(managed_marker="mine"), dict(report_active_state=True)])
