@@ -236,6 +236,20 @@ def find_conflicts(config, path, others):
     return messages
 
 
+def foreign_conflicts(others):
+    """Return messages for names defined in two of ``others`` ({path: config}), read in name order as podman does."""
+    first = {}
+    messages = []
+    for path in sorted(others):
+        for name in defined_names(others[path]):
+            if name in first:
+                messages.append("%s is defined both in %s and %s: podman already fails on every image that uses "
+                                "registries.d until one of them goes" % (name, first[name], path))
+            else:
+                first[name] = path
+    return messages
+
+
 def other_yaml_files(directory, name):
     """Other files of the directory that containers/image reads, and ignored .yml files."""
     if not os.path.isdir(directory):

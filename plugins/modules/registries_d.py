@@ -122,6 +122,14 @@ ignored_files:
   type: list
   elements: str
   sample: ["/etc/containers/registries.d/typo.yml"]
+foreign_conflicts:
+  description:
+    - Names (C(default-docker) or a docker namespace) that two other files of the directory both define. podman
+      refuses the whole directory then ("defined both in"), whatever this task writes; each is also a warning.
+  returned: always
+  type: list
+  elements: str
+  sample: ['docker namespace "quay.io" is defined both in /etc/containers/registries.d/a.yaml and ...']
 backup_file:
   description: Name of the backup file that was created.
   returned: changed and O(backup=true)
@@ -200,7 +208,10 @@ class RegistriesD(object):
             changed = raw_before is not None
         else:
             changed = raw_before is None or before != after
-        result = dict(changed=changed, path=self.path, config=after or {}, ignored_files=ignored)
+        result = dict(changed=changed, path=self.path, config=after or {}, ignored_files=ignored,
+                      foreign_conflicts=_registries_d.foreign_conflicts(others))
+        for message in result["foreign_conflicts"]:
+            self.module.warn(message + " (files this task does not manage)")
         for path in ignored:
             self.module.warn("%s is ignored by containers/image: only *.yaml files are read" % path)
         directory = params["directory"]

@@ -124,3 +124,26 @@ def test_user_override_bypasses_the_policy_and_is_reported(host):
     finally:
         host.run("rm -f %s", override)
         host.run("su - podsec -c 'podman rmi -i %s'" % image)
+
+
+def test_clash_between_two_foreign_registries_d_files_is_reported_and_really_breaks_pulls(host):
+    # Two files the role does not manage define the same namespace: podman refuses the whole directory,
+    # whatever the role wrote; registries_d says so instead of failing on a clash that is not its own.
+    clashing = ["/etc/containers/registries.d/zz-a.yaml", "/etc/containers/registries.d/zz-b.yaml"]
+    for path in clashing:
+        host.run("printf 'docker:\\n  quay.io:\\n    lookaside: file:///srv/sigs\\n' > %s", path)
+    image = TRUSTED[0]
+    try:
+        host.run("podman rmi -i %s", image)
+        broken = host.run("podman pull %s", image)
+        assert broken.rc != 0 and "defined both in" in broken.stderr, broken.stderr
+        report = host.ansible("podsec.hardening.registries_d", json.dumps({
+            "name": "podsec-trust.yaml",
+            "namespaces": [{"namespace": "localhost:5000", "lookaside": "file:///var/lib/containers/trust-lab-sigstore",
+                            "use_sigstore_attachments": True}]}), check=True)
+        assert report["foreign_conflicts"] == [
+            'docker namespace "quay.io" is defined both in %s and %s: podman already fails on every image that uses '
+            "registries.d until one of them goes" % tuple(clashing)]
+    finally:
+        host.run("rm -f %s %s", *clashing)
+    assert host.run("podman pull %s", image).rc == 0

@@ -108,3 +108,16 @@ def test_conflicts_name_both_files(tmp_path):
         '("defined both in")' % (tmp_path / "quay.yaml"),
     ]
     assert rd.find_conflicts({"docker": {"ghcr.io": {}}}, "/d/ours.yaml", others) == []
+    assert rd.foreign_conflicts(others) == []
+
+
+def test_foreign_conflicts_name_the_first_file_podman_read_and_the_second():
+    others = {"/d/b.yaml": {"docker": {"quay.io": {}}, "default-docker": {"lookaside": "file:///b"}},
+              "/d/a.yaml": {"docker": {"quay.io": {}, "ghcr.io": {}}},
+              "/d/c.yaml": {"default-docker": {"lookaside": "file:///c"}, "docker": {"ghcr.io/x": {}}}}
+    assert rd.foreign_conflicts(others) == [
+        'docker namespace "quay.io" is defined both in /d/a.yaml and /d/b.yaml: podman already fails on every image '
+        'that uses registries.d until one of them goes',
+        "default-docker is defined both in /d/b.yaml and /d/c.yaml: podman already fails on every image that uses "
+        "registries.d until one of them goes",
+    ]

@@ -81,6 +81,17 @@ def test_conflict_with_another_file_fails_naming_both(run, tmp_path, monkeypatch
     assert not (tmp_path / "podsec-trust.yaml").exists()
 
 
+def test_clash_between_two_other_files_is_reported_and_ours_still_written(run, tmp_path):
+    (tmp_path / "a.yaml").write_text("docker:\n  quay.io:\n    lookaside: file:///a\n")
+    (tmp_path / "b.yaml").write_text("docker:\n  quay.io:\n    lookaside: file:///b\n")
+    result = run(args_for(tmp_path))
+    assert not result["failed"] and (tmp_path / "podsec-trust.yaml").exists()
+    assert result["foreign_conflicts"] == [
+        'docker namespace "quay.io" is defined both in %s and %s: podman already fails on every image that uses '
+        'registries.d until one of them goes' % (tmp_path / "a.yaml", tmp_path / "b.yaml")]
+    assert result["foreign_conflicts"][0] + " (files this task does not manage)" in result["warnings"]
+
+
 def test_yml_name_refused_and_yml_neighbours_reported(run, tmp_path):
     result = run(args_for(tmp_path, name="trust.yml"))
     assert result["failed"] and "must end with \".yaml\"" in result["msg"]
