@@ -693,7 +693,7 @@ def render(spec, version, rootless=False, header=None):
     unit = [("Description", spec["description"] or "Hardened container %s" % spec["name"])]
     service = [("Restart", spec["restart"])]
     install = [("WantedBy", spec["wanted_by"] or ("default.target" if rootless else "multi-user.target"))]
-    lines = ["# %s" % line if line else "#" for line in _header_lines(header)]
+    lines = [_header_comment(line) for line in _header_lines(header)]
     for section, pairs in (("Unit", unit), ("Container", container), ("Service", service), ("Install", install)):
         if section != "Container":
             pairs = pairs + [(key, value) for key in sorted(extra.get(section, {}))
@@ -703,6 +703,10 @@ def render(spec, version, rootless=False, header=None):
         lines.append("[%s]" % section)
         lines.extend("%s=%s" % pair for pair in pairs)
     return "\n".join(lines) + "\n"
+
+
+def _header_comment(line):
+    return "# %s" % line if line else "#"
 
 
 def _header_lines(header):
@@ -733,7 +737,7 @@ def generator_error(stderr):
 
 def carries_marker(text, marker):
     """Whether a unit's header (the lines before its first section) has the line ``# MARKER``, as render() writes it."""
-    wanted = ("# %s" % marker).rstrip()
+    wanted = _header_comment(marker.rstrip())
     for line in text.splitlines():
         if line.startswith("["):
             return False

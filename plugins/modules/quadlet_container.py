@@ -584,11 +584,11 @@ def unit_directory(owner):
 class QuadletUnit(object):
     """One unit file: where it lives, what it should contain, and how to put it there."""
 
-    def __init__(self, module, params):
+    def __init__(self, module, params, owner):
         self.module = module
         self.params = params
         self.name = params["name"]
-        self.owner = pwd.getpwnam(params["rootless_user"]) if params["rootless_user"] else None
+        self.owner = owner
         self.path = os.path.join(unit_directory(self.owner), "%s.container" % self.name)
 
     def podman_version(self):
@@ -718,14 +718,12 @@ def element_params(module, index, element):
     return params
 
 
-def make_unit(module, params):
+def make_unit(module, params, owner):
     try:
         validate_name(params["name"])
-        return QuadletUnit(module, params)
     except QuadletError as exc:
         module.fail_json(msg=str(exc))
-    except KeyError:
-        module.fail_json(msg="rootless_user %r does not exist" % params["rootless_user"])
+    return QuadletUnit(module, params, owner)
 
 
 def lookup_owner(module, user):
@@ -742,7 +740,7 @@ def read_text(path):
 
 
 def run_one(module):
-    unit = make_unit(module, module.params)
+    unit = make_unit(module, module.params, lookup_owner(module, module.params["rootless_user"]))
     result = dict(changed=False, path=unit.path, service_name="%s.service" % unit.name, rootless=unit.owner is not None)
     before, exists = read_text(unit.path)
 
@@ -815,7 +813,8 @@ def run_many(module):
     for key in _SPEC_OPTIONS:
         if module.params[key] != defaults[key]:
             module.fail_json(msg="%s cannot be combined with containers: set it in each element" % key)
-    units = [make_unit(module, element_params(module, index, element))
+    owner = lookup_owner(module, module.params["rootless_user"])
+    units = [make_unit(module, element_params(module, index, element), owner)
              for index, element in enumerate(module.params["containers"])]
     names = [unit.name for unit in units]
     duplicates = sorted(set(name for name in names if names.count(name) > 1))
@@ -824,7 +823,6 @@ def run_many(module):
     present = module.params["state"] == "present"
     result = dict(changed=False, rootless=bool(module.params["rootless_user"]), units=[], changed_units=[])
     version = units[0].podman_version() if present and units else None
-    owner = lookup_owner(module, module.params["rootless_user"])
     # Resolved before anything is written, so that a caller who cannot ask systemd fails without a change.
     systemctl = systemctl_command(module, owner) if present and units and module.params["report_active_state"] else None
     if module.params["managed_marker"]:
