@@ -21,7 +21,6 @@ Commands (run as root):
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -34,7 +33,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from selinux_vm_build import build, cache_key, log  # noqa: E402  pylint: disable=wrong-import-position
-from testbed import CACHE, SSH_KEY, Lock, ensure_ssh_key, pid_alive, run  # noqa: E402  pylint: disable=wrong-import-position
+from testbed import (  # noqa: E402  pylint: disable=wrong-import-position
+    CACHE, SSH_KEY, Lock, ensure_ssh_key, host_command_parser, pid_alive, remote_command, run)
 
 VMS_DIR = os.environ.get("PODSEC_TESTBED_VMS", "/var/lib/podsec-testbed/selinux-vms")
 STATE_DIR = "/run/podsec-testbed-vm"
@@ -195,18 +195,8 @@ def require_state(name):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser, sub = host_command_parser(__doc__)
     sub.add_parser("build")
-    up = sub.add_parser("up")
-    up.add_argument("names", nargs="+")
-    down = sub.add_parser("down")
-    down.add_argument("names", nargs="*")
-    down.add_argument("--all", action="store_true")
-    ssh = sub.add_parser("ssh")
-    ssh.add_argument("name")
-    ssh.add_argument("cmd", nargs=argparse.REMAINDER)
-    sub.add_parser("list")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("selinux_vm: must run as root")
@@ -217,8 +207,7 @@ def main():
     elif args.command == "down":
         cmd_down(args.names, args.all)
     elif args.command == "ssh":
-        command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
-        os.execvp("ssh", ssh_base(require_state(args.name)) + command)
+        os.execvp("ssh", ssh_base(require_state(args.name)) + remote_command(args))
     elif args.command == "list":
         print(json.dumps(running_states(), indent=2))
 

@@ -459,22 +459,30 @@ def image_archive(rootfs):
     return path
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def host_command_parser(description):
+    """The command line both test-bed CLIs share: up NAME..., down [NAME...] [--all], ssh NAME [-- CMD...], list."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up")
-    up.add_argument("names", nargs="+")
+    sub.add_parser("up").add_argument("names", nargs="+")
     down = sub.add_parser("down")
     down.add_argument("names", nargs="*")
     down.add_argument("--all", action="store_true")
-    restart = sub.add_parser("restart")
-    restart.add_argument("name")
     ssh = sub.add_parser("ssh")
     ssh.add_argument("name")
     ssh.add_argument("cmd", nargs=argparse.REMAINDER)
-    rootdir = sub.add_parser("rootdir")
-    rootdir.add_argument("name")
     sub.add_parser("list")
+    return parser, sub
+
+
+def remote_command(args):
+    """The command of ``ssh NAME -- CMD...`` without the separator."""
+    return args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+
+
+def main():
+    parser, sub = host_command_parser(__doc__)
+    sub.add_parser("restart").add_argument("name")
+    sub.add_parser("rootdir").add_argument("name")
     sub.add_parser("leftovers")
     sub.add_parser("image")
     args = parser.parse_args()
@@ -491,8 +499,7 @@ def main():
     elif args.command == "restart":
         cmd_restart(args.name)
     elif args.command == "ssh":
-        command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
-        os.execvp("ssh", ssh_base(require_state(args.name)["address"]) + command)
+        os.execvp("ssh", ssh_base(require_state(args.name)["address"]) + remote_command(args))
     elif args.command == "rootdir":
         print(require_state(args.name)["root"])
     elif args.command == "list":
