@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright: podsec.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This module_utils is PRIVATE and should only be used by this collection. Breaking changes can occur any time.
+
+"""Checks that every input of every module passes, whatever file it ends up in.
+
+One validator per kind of input, not a list of fields: any string anywhere in a module's
+parameters (dictionary keys included) is refused when it carries a control character, and any
+host path is judged as the target resolves it (symlinks followed), not as it is written.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+
+# C0 and C1 control characters, DEL, and the Unicode line and paragraph separators: each of them ends
+# a line for some reader (systemd, auditctl, YAML, Python's splitlines) or is invisible in a log.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class InputError(ValueError):
+    """A parameter that cannot be used safely; the message names the parameter."""
+
+
+def describe(value):
+    """``repr`` of a value for a message, cut short so that a long input cannot flood the log."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def control_character(text):
+    """The first control character in ``text`` (as ``\\xNN``), or None."""
+    match = _CONTROL.search(text)
+    if match is None:
+        return None
+    code = ord(match.group(0))
+    return "\\x%02x" % code if code < 256 else "\\u%04x" % code
+
+
+def walk_strings(value, where):
+    """Yield ``(where, text)`` for every string in a nested structure of dicts and lists, keys included."""
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            inner = "%s.%s" % (where, key) if where else str(key)
+            if isinstance(key, str):
+                yield "%s (key)" % inner, key
+            for found in walk_strings(item, inner):
+                yield found
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            for found in walk_strings(item, "%s[%d]" % (where, index)):
+                yield found
+
+
+def refuse_control_characters(value, where, secret=False):
+    """Raise InputError naming the parameter when any string in ``value`` has a control character.
+
+    With ``secret`` the message names the parameter only, never the value.
+    """
+    for field, text in walk_strings(value, where):
+        found = control_character(text)
+        if found is not None:
+            shown = "" if secret else " (%s)" % describe(text)
+            raise InputError("%s: control character %s is not allowed%s" % (field, found, shown))
+
+
+def is_within(path, root):
+    """True when the normalised absolute ``path`` is ``root`` or below it."""
+    path, root = posixpath.normpath(path), posixpath.normpath(root)
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def resolve_on_target(path):
+    """``path`` as this host resolves it: absolute, normalised, every existing symlink followed."""
+    return os.path.realpath(path)
