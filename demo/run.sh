@@ -18,11 +18,10 @@ keep=false
 
 venv=$(bash tests/bootstrap.sh)
 export PATH="$venv/bin:$PATH"
-# Make this checkout importable as the collection podsec.hardening.
-collections="$repo/tests/output/import-root"
-mkdir -p "$collections/ansible_collections/podsec"
-ln -sfn "$repo" "$collections/ansible_collections/podsec/hardening"
-export ANSIBLE_COLLECTIONS_PATH="$collections:$venv/lib/python3.11/site-packages"
+# This checkout is the collection podsec.hardening, whatever copy may be installed elsewhere.
+podsec_repo=$repo
+# shellcheck source=tests/collection_env.sh
+source tests/collection_env.sh
 export ANSIBLE_HOST_KEY_CHECKING=false ANSIBLE_PIPELINING=true ANSIBLE_INTERPRETER_PYTHON=/usr/bin/python3
 $keep || trap '$testbed down "${hosts[@]}" >/dev/null 2>&1' EXIT
 

@@ -16,6 +16,16 @@ export PODSEC_TESTBED_BOOT_LOG="$output/boot-times.tsv"
 venv=$(bash tests/bootstrap.sh) || { echo "bootstrap failed" >&2; exit 1; }
 export PATH="$venv/bin:$PATH"
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
+# Nothing outside the clone and the caches this run builds may change a result: an empty HOME (so
+# nothing under the real ~/.ansible or ~/.cache is read), holding a deliberately broken stale copy of
+# podsec.hardening where a user's installed copy would be; every stage must load the checkout instead.
+export HOME="$output/home"
+rm -rf "$HOME"
+mkdir -p "$HOME"
+python3 tests/collection_guard.py plant "$HOME/.ansible/collections"
+podsec_repo=$repo
+# shellcheck source=tests/collection_env.sh
+source tests/collection_env.sh
 
 passed=0
 failed=0
@@ -38,6 +48,7 @@ stage() {
   timings+=("$(printf '%-32s %-7s %5d s' "$name" "$result" $(( $(date +%s) - started )))")
 }
 
+stage "collection resolves to this checkout" python3 tests/collection_guard.py check
 stage "ansible-lint (production)" ansible-lint --offline -q
 stage "ansible-test sanity" bash tests/sanity.sh
 stage "pytest unit" python -m pytest -q tests/unit
