@@ -6,18 +6,32 @@
 
 """Turn one container specification into a hardened Quadlet ``.container`` unit.
 
-Pure logic, no I/O: ``normalize()`` fills in the secure defaults, ``validate()`` refuses what
-would weaken them without an explicit opt-out, ``render()`` writes the unit text with a stable
-key order so that the same specification always gives the same bytes. Keys the target podman
-does not know are never written: they fall back to the equivalent ``PodmanArgs=`` argument when
-podman has one, and are refused otherwise.
+Pure logic, no I/O: ``normalize()`` fills in the secure defaults (from module_utils/_container_schema),
+``validate()`` refuses what would weaken them without an explicit opt-out and any value that would not
+mean what was written, ``render()`` writes the unit text with a stable key order so that the same
+specification always gives the same bytes; every line goes through ``unit_line()``, the one place where
+keys are checked and values escaped. Keys the target podman does not know are never written: they fall
+back to the equivalent ``PodmanArgs=`` argument when podman has one, and are refused otherwise.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import posixpath
 import re
+
+from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import (
+    CONTAINER_OPTIONS,
+    defaults,
+    sub_defaults,
+)
+from ansible_collections.podsec.hardening.plugins.module_utils._inputs import (
+    control_character,
+    describe,
+    is_within,
+    walk_strings,
+)
 
 # Quadlet [Container] keys and the podman release that taught the generator each one.
 KEY_MIN_VERSION = {
@@ -88,59 +102,25 @@ _FALLBACK_ARG = {
     "UserNS": "--userns",
 }
 
-DEFAULTS = {
-    "state": "present",
-    "command": None,
-    "run_init": True,
-    "user": "10001",
-    "group": None,
-    "userns": "auto",
-    "read_only": True,
-    "no_new_privileges": True,
-    "drop_all_capabilities": True,
-    "add_capabilities": [],
-    "allow_root_user": False,
-    "tmpfs": [{"path": "/tmp"}],
-    "memory": "256m",
-    "pids_limit": "256",
-    "network": None,
-    "ports": [],
-    "publish_on_all_addresses": False,
-    "volumes": [],
-    "security_label_level": None,
-    "secrets": [],
-    "secret_files": [],
-    "environment": {},
-    "allow_secret_like_environment": False,
-    "healthcheck": None,
-    "podman_args": [],
-    "extra_keys": {},
-    "allow_host_network": False,
-    "allow_host_pid": False,
-    "allow_host_ipc": False,
-    "allow_host_userns": False,
-    "allow_engine_socket": False,
-    "description": None,
-    "restart": "always",
-    "wanted_by": None,
-}
-
-TMPFS_DEFAULTS = {"size": "64m", "mode": "1777", "exec": False}
-SECRET_DEFAULTS = {"target": None, "mode": "0400", "uid": None, "gid": None}
-SECRET_FILE_DEFAULTS = {"target": None, "idmap": False}
+DEFAULTS = defaults()
+TMPFS_DEFAULTS = sub_defaults("tmpfs")
+SECRET_DEFAULTS = sub_defaults("secrets")
+SECRET_FILE_DEFAULTS = sub_defaults("secret_files")
+VOLUME_DEFAULTS = sub_defaults("volumes")
 SECTIONS = ("Unit", "Container", "Service", "Install")
 
-# [Container] keys an operator may not set through extra_keys, with the option to use instead.
-_RESERVED_KEYS = {
+# [Container] keys an option of this module manages, with the option to use instead. extra_keys may not
+# set them, so that no default is undone on the side.
+_MANAGED_KEYS = {
     "AddCapability": "add_capabilities",
     "ContainerName": "name",
     "DropCapability": "drop_all_capabilities",
     "Environment": "environment",
     "EnvironmentFile": "environment (values in a file cannot be checked for secrets)",
     "EnvironmentHost": "environment (the host's environment may hold secrets)",
-    "GIDMap": "userns",
     "Exec": "command",
-    "GlobalArgs": "podman_args",
+    "GIDMap": "userns",
+    "GlobalArgs": "nothing: global podman arguments choose the runtime, storage and configuration",
     "Group": "group",
     "HealthCmd": "healthcheck",
     "HealthInterval": "healthcheck",
@@ -161,60 +141,106 @@ _RESERVED_KEYS = {
     "RemapUid": "userns",
     "RemapUidSize": "userns",
     "RemapUsers": "userns",
+    "RunInit": "run_init",
+    "SeccompProfile": "seccomp_profile",
+    "Secret": "secrets or secret_files",
+    "SecurityLabelLevel": "security_label_level",
     "SubGIDMap": "userns",
     "SubUIDMap": "userns",
-    "UIDMap": "userns",
-    "Secret": "secrets or secret_files",
-    "SecurityLabelDisable": "nothing: SELinux separation cannot be switched off here",
-    "SecurityLabelLevel": "security_label_level",
-    "SecurityLabelType": "nothing: the container keeps the container_t domain",
     "Tmpfs": "tmpfs",
-    "Unmask": "nothing: masked kernel paths stay masked",
+    "UIDMap": "userns",
     "User": "user",
     "UserNS": "userns",
     "VolatileTmp": "tmpfs (VolatileTmp has no noexec)",
     "Volume": "volumes",
 }
 
-# podman run flags that podman_args may not carry, with the option to use instead (None: never).
-_RESERVED_ARGS = {
-    "--cap-add": "add_capabilities",
-    "--cap-drop": "drop_all_capabilities",
-    "--env": "environment",
-    "--env-file": "environment",
-    "--env-host": "environment (the host's environment may hold secrets)",
-    "--env-merge": "environment",
-    "--memory": "memory",
-    "--mount": "volumes or tmpfs",
-    "--name": "name",
-    "--pids-limit": "pids_limit",
-    "--privileged": None,
-    "--publish": "ports",
-    "--publish-all": "ports",
-    "--read-only": "read_only",
-    "--read-only-tmpfs": "tmpfs",
-    "--secret": "secrets",
-    "--security-opt": "the named options (no_new_privileges, security_label_level)",
-    "--tmpfs": "tmpfs",
-    "--user": "user",
-    "--userns": "userns",
-    "--uidmap": "userns",
-    "--gidmap": "userns",
-    "--subuidname": "userns",
-    "--subgidname": "userns",
-    "--volume": "volumes",
-    "--volumes-from": "volumes",
-    "--cgroupns": None,
-    "--uts": None,
+# The other [Container] keys extra_keys may set: none of them widens what the container can reach. Any
+# other key (AppArmor, SecurityLabelDisable/Type/FileType/Nested, Unmask, AddDevice, Rootfs, Pod,
+# ContainersConfModule, CgroupsMode, ...) is refused: unknown keys fail rather than pass.
+_EXTRA_CONTAINER_KEYS = frozenset((
+    "AddHost", "Annotation", "AutoUpdate", "DNS", "DNSOption", "DNSSearch", "Entrypoint", "ExposeHostPort",
+    "HealthLogDestination", "HealthMaxLogCount", "HealthMaxLogSize", "HealthOnFailure", "HealthStartupCmd",
+    "HealthStartupInterval", "HealthStartupRetries", "HealthStartupSuccess", "HealthStartupTimeout", "HostName",
+    "HttpProxy", "IP", "IP6", "Label", "LogDriver", "LogOpt", "Mask", "NetworkAlias", "Notify", "Pull", "ReloadCmd",
+    "ReloadSignal", "Retry", "RetryDelay", "ShmSize", "StopSignal", "StopTimeout", "Sysctl", "Timezone", "Ulimit",
+    "WorkingDir",
+))
+# Keys of the other sections extra_keys may set. [Service] keys that run commands or steer podman itself
+# (Exec*, Environment*, PassEnvironment, User, Group, KillMode, Type, ...) and [Install] aliases are refused.
+_EXTRA_SECTION_KEYS = {
+    "Unit": frozenset((
+        "Documentation", "After", "Before", "Requires", "Wants", "BindsTo", "PartOf", "Upholds", "Conflicts",
+        "Requisite", "OnFailure", "OnSuccess", "StartLimitIntervalSec", "StartLimitBurst", "RequiresMountsFor",
+        "WantsMountsFor",
+    )),
+    "Service": frozenset((
+        "RestartSec", "RestartSteps", "RestartMaxDelaySec", "TimeoutStartSec", "TimeoutStopSec", "TimeoutSec",
+        "TimeoutAbortSec", "RuntimeMaxSec", "WatchdogSec", "SuccessExitStatus", "RestartPreventExitStatus",
+        "RestartForceExitStatus", "OOMPolicy", "Nice", "CPUWeight", "CPUQuota", "IOWeight", "MemoryHigh", "MemoryMax",
+        "MemorySwapMax", "TasksMax", "LimitNOFILE", "LimitNPROC", "LimitCORE",
+    )),
+    "Install": frozenset(("WantedBy", "RequiredBy", "UpheldBy")),
 }
+# [Unit] conditions and assertions only decide whether the unit starts.
+_UNIT_CONDITION = re.compile(r"^(Condition|Assert)[A-Za-z]+\Z")
 
-# Namespace flags whose value "host" shares a host namespace, and the opt-out that allows it.
-_HOST_NAMESPACE_ARGS = {
-    "--network": "allow_host_network",
-    "--net": "allow_host_network",
-    "--pid": "allow_host_pid",
-    "--ipc": "allow_host_ipc",
+_LOG_DRIVERS = ("journald", "k8s-file", "none", "passthrough", "passthrough-tty")
+
+# podman run flags podman_args may carry, with the grammar of their value (None: a flag without a value).
+# Anything else is refused: flags that weaken the container (--privileged, --device, --security-opt, --rootfs,
+# --pidfile or --log-opt path= that write host files, ...) and flags an option of this module manages.
+_ARG_WORD = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+\Z")
+_ARG_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?\Z")
+_ALLOWED_ARGS = {
+    "--add-host": _ARG_WORD,
+    "--annotation": _ARG_WORD,
+    "--cpu-shares": _ARG_NUMBER,
+    "--cpus": _ARG_NUMBER,
+    "--cpuset-cpus": re.compile(r"^[0-9,-]+\Z"),
+    "--cpuset-mems": re.compile(r"^[0-9,-]+\Z"),
+    "--dns": _ARG_WORD,
+    "--dns-option": _ARG_WORD,
+    "--dns-search": _ARG_WORD,
+    "--expose": re.compile(r"^[0-9]+(-[0-9]+)?(/(tcp|udp|sctp))?\Z"),
+    "--group-add": re.compile(r"^(?!keep-groups\Z)[A-Za-z0-9_][A-Za-z0-9_.-]*\Z"),
+    "--health-on-failure": re.compile(r"^(none|kill|restart|stop)\Z"),
+    "--hostname": _ARG_WORD,
+    "--http-proxy": re.compile(r"^(true|false)\Z"),
+    "--init": None,
+    "--ipc": re.compile(r"^(private|shareable|none|host)\Z"),
+    "--label": _ARG_WORD,
+    "--log-driver": re.compile(r"^(%s)\Z" % "|".join(_LOG_DRIVERS)),
+    "--log-opt": re.compile(r"^(?!path=)[A-Za-z0-9_.-]+=[A-Za-z0-9_@%+:,./-]*\Z"),
+    "--memory-reservation": re.compile(r"^[1-9][0-9]*[kKmMgG]?\Z"),
+    "--no-healthcheck": None,
+    "--no-hosts": None,
+    "--oom-score-adj": re.compile(r"^-?[0-9]+\Z"),
+    "--pid": re.compile(r"^(private|host)\Z"),
+    "--pull": re.compile(r"^(always|missing|never|newer)\Z"),
+    "--shm-size": re.compile(r"^[1-9][0-9]*[kKmMgG]?\Z"),
+    "--stop-signal": re.compile(r"^[A-Z0-9+]+\Z"),
+    "--stop-timeout": re.compile(r"^[0-9]+\Z"),
+    "--sysctl": re.compile(r"^(net|kernel\.(msg|sem|shm|mqueue))[A-Za-z0-9_./-]*=[A-Za-z0-9_ .:/-]*\Z"),
+    "--tz": _ARG_WORD,
+    "--ulimit": re.compile(r"^[a-z]+=-?[0-9]+(:-?[0-9]+)?\Z"),
+    "--umask": re.compile(r"^[0-7]{1,4}\Z"),
+    "--workdir": re.compile(r"^/[^\s]*\Z"),
 }
+# Flags an option of this module manages, for the message (the rest are refused without an alternative).
+_MANAGED_ARGS = {
+    "--cap-add": "add_capabilities", "--cap-drop": "drop_all_capabilities", "--env": "environment",
+    "--env-file": "environment", "--env-host": "environment", "--env-merge": "environment", "--memory": "memory",
+    "--mount": "volumes or tmpfs", "--name": "name", "--network": "network", "--net": "network",
+    "--pids-limit": "pids_limit", "--publish": "ports", "--publish-all": "ports", "--read-only": "read_only",
+    "--read-only-tmpfs": "tmpfs", "--secret": "secrets", "--security-opt": "no_new_privileges, seccomp_profile or "
+    "security_label_level", "--tmpfs": "tmpfs", "--user": "user", "--userns": "userns", "--uidmap": "userns",
+    "--gidmap": "userns", "--subuidname": "userns", "--subgidname": "userns", "--volume": "volumes",
+    "--volumes-from": "volumes", "--health-cmd": "healthcheck", "--health-interval": "healthcheck",
+    "--health-retries": "healthcheck", "--health-timeout": "healthcheck", "--health-start-period": "healthcheck",
+}
+# Namespace flags whose value "host" shares a host namespace, and the opt-out that allows it.
+_HOST_NAMESPACE_ARGS = {"--pid": "allow_host_pid", "--ipc": "allow_host_ipc"}
 
 _ENGINE_SOCKETS = (
     "/run/podman/podman.sock",
@@ -231,23 +257,52 @@ _ENGINE_SOCKETS = (
 _USER_ENGINE_SOCKET = re.compile(r"^/run/user(/[0-9]+(/podman(/podman\.sock)?|/docker\.sock)?)?\Z")
 _SOCKET_NAME = re.compile(r"(^|/)(podman|docker|containerd|crio)\.sock$")
 
+# Host paths no volume may be, as written or as resolved: the directories themselves ...
+_HOST_DIRECTORIES = ("/", "/bin", "/etc", "/home", "/lib", "/lib64", "/media", "/mnt", "/opt", "/run", "/sbin",
+                     "/srv", "/tmp", "/usr", "/var", "/var/lib", "/var/run", "/var/tmp")
+# ... and these with everything below them: kernel and device interfaces, credentials, the configuration
+# of systemd, podman, SSH, PAM, sudo, audit and SELinux, logs, and the runtime directories of systemd, D-Bus
+# and users (their systemd and podman sockets).
+_HOST_TREES = ("/proc", "/sys", "/dev", "/boot", "/root", "/etc/shadow", "/etc/gshadow", "/etc/sudoers",
+               "/etc/sudoers.d", "/etc/ssh", "/etc/pam.d", "/etc/security", "/etc/audit", "/etc/selinux",
+               "/etc/systemd", "/etc/containers", "/etc/cron.d", "/etc/crontab", "/var/log", "/var/lib/containers",
+               "/var/lib/systemd", "/run/systemd", "/run/dbus", "/run/user", "/run/containers", "/run/podman",
+               "/run/lock", "/var/spool/cron")
+# Below the owner's home (rootless): its container configuration and storage, its user units, its keys.
+_HOME_TREES = (".config/containers", ".config/systemd", ".local/share/containers", ".ssh", ".gnupg")
+
 _SECRET_NAME_WORDS = re.compile(
     r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|CREDENTIAL|PRIVATE|APIKEY|ACCESSKEY|(^|_)(PASS|PWD|KEY|AUTH)(_|$))"
 )
 _TOKEN_RUN = re.compile(r"[A-Za-z0-9+]{16,}")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 _UNIT_NAME = re.compile(r"^[A-Za-z0-9_.@-]+\Z")
+_UNIT_REFERENCE = re.compile(r"^[A-Za-z0-9_.@:\\-]+\.[a-z]+\Z")
+# A unit-file key: systemd's grammar, letters, digits and "-" (no spaces, no "=").
+_UNIT_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9-]*\Z")
 _CAPABILITY = re.compile(r"^(CAP_)?[A-Z][A-Z0-9_]*\Z")
 _SIZE = re.compile(r"^[1-9][0-9]*[kKmMgG]?\Z")
 _COUNT = re.compile(r"^[1-9][0-9]*\Z")
-_MOUNT_PATH = re.compile(r"^/[^\s:,]*\Z")
-_VOLUME_SOURCE = re.compile(r"^[^\s:,]+\Z")
-_VOLUME_OPTION = re.compile(r"^[A-Za-z0-9_=.-]+\Z")
-_PORT = re.compile(r"^[0-9]+(-[0-9]+)?(/(tcp|udp|sctp))?\Z")
-_HOST_PORT = re.compile(r"^[0-9]+(-[0-9]+)?\Z")
+_MOUNT_PATH = re.compile(r"^/[^\s:,\"'\\]*\Z")
+_VOLUME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+_VOLUME_OPTIONS = re.compile(r"^(ro|rw|z|Z|U|O|nosuid|nodev|noexec|exec|bind|rbind|private|rprivate|copy|nocopy|"
+                             r"noatime|idmap)\Z")
+_IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*\Z")
+_ID_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
+_USERNS = re.compile(r"^(auto|host|keep-id|nomap|private)(:[A-Za-z0-9=,_./-]+)?\Z")
+_NETWORK = re.compile(r"^(none|private|host|bridge|slirp4netns|pasta)(:[A-Za-z0-9=,_./-]+)?\Z|"
+                      r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+_LABEL_LEVEL = re.compile(r"^s[0-9]+(-s[0-9]+)?(:c[0-9]+([.,]c[0-9]+)*)?\Z")
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}\Z")
+_SECRET_TARGET = re.compile(r"^[^\s,=:\"'\\]+\Z")
+_NUMERIC_ID = re.compile(r"^[0-9]+\Z")
+_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+\Z|^[0-9]+\Z")
+_PORT_NUMBERS = re.compile(r"^([0-9]{1,5})(-([0-9]{1,5}))?\Z")
 _MODE = re.compile(r"^[0-7]{3,4}\Z")
 _PLAIN_WORD = re.compile(r"^[A-Za-z0-9_@%$+=:,./-]+\Z")
-_SYSTEMD_VALUE_FORBIDDEN = re.compile(r"[\n\r\x00]")
+# Values of extra [Container] keys: one word. Quadlet splits some keys (Label, Annotation, ...) at white space
+# and quotes, so a value with either would not mean what was written.
+_EXTRA_CONTAINER_VALUE = re.compile(r"^[^\s\"'\\]+\Z")
 
 
 class QuadletError(ValueError):
@@ -266,33 +321,44 @@ def _version_text(version):
     return "%d.%d" % version
 
 
+def _fail(field, message, value=None):
+    """Raise QuadletError naming ``field``; ``value`` (not a secret) is shown cut short."""
+    raise QuadletError("%s: %s%s" % (field, message, "" if value is None else " (got %s)" % describe(value)))
+
+
 # ---------------------------------------------------------------------------------------- parse
 
 
 def normalize(spec):
     """Return a copy of ``spec`` with every missing option set to its secure default."""
-    result = dict(DEFAULTS)
+    result = defaults()
     result.update({key: value for key, value in spec.items() if value is not None})
     for key in ("add_capabilities", "ports", "volumes", "secrets", "secret_files", "podman_args", "tmpfs"):
         result[key] = list(result[key] or [])
     result["environment"] = dict(result["environment"] or {})
     result["extra_keys"] = dict(result["extra_keys"] or {})
     result["tmpfs"] = [_with_defaults(entry, TMPFS_DEFAULTS) for entry in result["tmpfs"]]
+    result["volumes"] = [_with_defaults(entry, VOLUME_DEFAULTS) for entry in result["volumes"]]
     result["secrets"] = [_with_defaults(entry, SECRET_DEFAULTS) for entry in result["secrets"]]
     result["secret_files"] = [_with_defaults(entry, SECRET_FILE_DEFAULTS) for entry in result["secret_files"]]
-    result["user"] = str(result["user"])
-    result["pids_limit"] = str(result["pids_limit"])
+    for key in ("user", "pids_limit", "memory"):
+        result[key] = str(result[key])
     return result
 
 
-def _with_defaults(entry, defaults):
-    merged = dict(defaults)
-    merged.update({key: value for key, value in entry.items() if value is not None})
+def _with_defaults(entry, entry_defaults):
+    merged = dict(entry_defaults)
+    if isinstance(entry, dict):
+        merged.update({key: value for key, value in entry.items() if value is not None})
     return merged
 
 
 def split_podman_args(args):
-    """Yield ``(flag, value)`` pairs from a podman argument list (value None for a bare flag)."""
+    """Yield ``(flag, value)`` pairs from a podman argument list (value None for a flag without one).
+
+    A flag listed with a value grammar takes ``--flag=value`` or the next argument; a word that is no
+    flag is yielded with flag None (podman would take it for the image).
+    """
     pending = None
     for arg in args:
         if pending is not None:
@@ -302,12 +368,10 @@ def split_podman_args(args):
         if not arg.startswith("-"):
             yield None, arg
             continue
-        if not arg.startswith("--"):
-            raise QuadletError("podman_args: use the long form of %r so that it can be checked" % arg)
         flag, sep, value = arg.partition("=")
         if sep:
             yield flag, value
-        elif flag in _HOST_NAMESPACE_ARGS:
+        elif _ALLOWED_ARGS.get(flag) is not None:
             pending = flag
         else:
             yield flag, None
@@ -315,19 +379,20 @@ def split_podman_args(args):
         yield pending, None
 
 
-def parse_port(port):
-    """Split ``[IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]`` into ``(ip, host_port, container_port)``."""
-    text = str(port).strip()
-    ip = None
+def parse_port(port, field="ports"):
+    """Split ``[IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]`` into ``(ip, host_port, container_port)``.
+
+    ``ip`` is None when none is written and ``""`` when it is written empty (``:8080:80``: every address).
+    """
+    text = str(port)
     if text.startswith("["):
         end = text.find("]:")
         if end < 0:
-            raise QuadletError("ports: cannot parse %r" % text)
-        ip, text = text[1:end], text[end + 2:]
-        parts = text.split(":")
+            _fail(field, "an IPv6 address in brackets must be followed by :HOST_PORT:CONTAINER_PORT", port)
+        parts = text[end + 2:].split(":")
         if len(parts) != 2:
-            raise QuadletError("ports: %r needs HOST_PORT:CONTAINER_PORT after the address" % port)
-        return ip, parts[0], parts[1]
+            _fail(field, "needs HOST_PORT:CONTAINER_PORT after the address", port)
+        return text[1:end], parts[0], parts[1]
     parts = text.split(":")
     if len(parts) == 1:
         return None, "", parts[0]
@@ -335,7 +400,7 @@ def parse_port(port):
         return None, parts[0], parts[1]
     if len(parts) == 3:
         return parts[0], parts[1], parts[2]
-    raise QuadletError("ports: cannot parse %r (write IPv6 addresses in brackets)" % port)
+    _fail(field, "cannot parse (write IPv6 addresses in brackets)", port)
 
 
 # ------------------------------------------------------------------------------------- validate
@@ -373,170 +438,321 @@ def is_engine_socket(path):
     return any(socket == path or socket.startswith(path.rstrip("/") + "/") for socket in _ENGINE_SOCKETS)
 
 
+def host_path_problem(path, home=None):
+    """Why the host path ``path`` (absolute, normalised) may not be mounted, or None.
+
+    ``home`` is the home directory of a rootless owner, whose container configuration and storage are as
+    sensitive as the system's.
+    """
+    if path in _HOST_DIRECTORIES or (home and path == posixpath.normpath(home)):
+        return "is a system directory (or the owner's home) itself"
+    for tree in _HOST_TREES + tuple(posixpath.join(home, below) for below in (_HOME_TREES if home else ())):
+        if is_within(path, tree):
+            return "is %s or below it (system configuration, credentials, logs or runtime sockets)" % tree
+    return None
+
+
 def _is_root_user(user):
     return user.split(":", 1)[0] in ("0", "root")
 
 
-def _is_loopback(ip):
-    return ip == "::1" or ip == "localhost" or ip.startswith("127.")
-
-
 def validate_name(name):
     """Unit names become file names: letters, digits, _ . @ - only (no path, no line break)."""
-    if not _UNIT_NAME.match(name or "") or name.startswith("."):
-        raise QuadletError("name: %r is not a valid unit name (letters, digits, _ . @ -)" % name)
+    if not isinstance(name, str) or not _UNIT_NAME.match(name) or name.startswith("."):
+        raise QuadletError("name: %s is not a valid unit name (letters, digits, _ . @ -)" % describe(name))
 
 
-def validate(spec):
-    """Raise QuadletError for anything that weakens a secure default without its opt-out."""
+class HostPaths(object):
+    """What the target says about host paths: how it resolves them, and which are sockets.
+
+    The default answers from the path as written (for a check on the controller, where the target's file
+    system cannot be seen); the module passes the target's own answers.
+    """
+
+    home = None
+
+    def resolve(self, path):
+        return posixpath.normpath(path)
+
+    def is_socket(self, path):
+        return False
+
+
+def validate(spec, host=None):
+    """Raise QuadletError, naming the field, for anything unsafe or weakening a default without its opt-out."""
+    host = host or HostPaths()
     validate_name(spec.get("name"))
+    refuse_text(spec)
     if not spec.get("image"):
         raise QuadletError("image: required when state=present")
-    if _is_root_user(spec["user"]) and not spec["allow_root_user"]:
-        raise QuadletError("user: %r runs the container as root; set allow_root_user: true to allow it" % spec["user"])
-    if spec["userns"] == "host" and not spec["allow_host_userns"]:
-        raise QuadletError("userns: host shares the host user namespace; set allow_host_userns: true to allow it")
-    if spec["network"] == "host" and not spec["allow_host_network"]:
-        raise QuadletError("network: host shares the host network; set allow_host_network: true to allow it")
+    if not _IMAGE.match(spec["image"]):
+        _fail("image", "is not an image reference", spec["image"])
+    _validate_command(spec.get("command"))
+    _validate_identity(spec)
     for cap in spec["add_capabilities"]:
         if not _CAPABILITY.match(str(cap).upper()) or str(cap).upper() in ("ALL", "CAP_ALL"):
-            raise QuadletError("add_capabilities: %r is not a single capability name" % cap)
+            _fail("add_capabilities", "is not a single capability name", cap)
     for key, pattern in (("memory", _SIZE), ("pids_limit", _COUNT)):
         if spec[key] != "unlimited" and not pattern.match(spec[key]):
-            raise QuadletError("%s: %r is not a limit (use the word 'unlimited' to opt out)" % (key, spec[key]))
+            _fail(key, "is not a limit (use the word 'unlimited' to opt out)", spec[key])
+    _validate_network(spec)
     _validate_tmpfs(spec["tmpfs"])
     _validate_ports(spec)
-    _validate_volumes(spec)
+    _validate_volumes(spec, host)
     _validate_secrets(spec["secrets"])
-    _validate_secret_files(spec["secret_files"])
+    _validate_secret_files(spec, host)
     _validate_environment(spec)
+    _validate_healthcheck(spec.get("healthcheck"))
     _validate_podman_args(spec)
     _validate_extra_keys(spec["extra_keys"])
-    _validate_free_text(spec)
+    _validate_service(spec)
+
+
+def refuse_text(spec):
+    """No control character in any string of the specification, dictionary keys included.
+
+    Environment values are named, never shown: a value refused here may be a credential.
+    """
+    for field, text in walk_strings(spec, ""):
+        found = control_character(text)
+        if found is not None:
+            shown = "" if field.startswith("environment.") else " (%s)" % describe(text)
+            raise QuadletError("%s: control character %s is not allowed%s" % (field, found, shown))
+
+
+def _validate_command(command):
+    for index, arg in enumerate(command or []):
+        if arg == "":
+            _fail("command[%d]" % index, "an empty argument is refused: Quadlet drops it and every later one")
+
+
+def _validate_identity(spec):
+    user = spec["user"]
+    if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?\Z", user):
+        _fail("user", "is not USER or USER:GROUP (names or numbers)", user)
+    if _is_root_user(user) and not spec["allow_root_user"]:
+        _fail("user", "runs the container as root; set allow_root_user: true to allow it", user)
+    if spec["group"] is not None and not _ID_NAME.match(str(spec["group"])):
+        _fail("group", "is not a group name or number", spec["group"])
+    userns = spec["userns"] or ""
+    if userns and not _USERNS.match(userns):
+        _fail("userns", "must be auto, host, keep-id, nomap or private, with options after ':' (joining a "
+              "namespace by path is refused)", userns)
+    if userns.split(":", 1)[0] == "host" and not spec["allow_host_userns"]:
+        _fail("userns", "host shares the host user namespace; set allow_host_userns: true to allow it")
+
+
+def _validate_network(spec):
+    network = spec["network"]
+    if network is None:
+        return
+    if not _NETWORK.match(network):
+        _fail("network", "must be none, private, bridge, slirp4netns, pasta, host or a network name (another "
+              "container's or a namespace path is refused)", network)
+    if network.split(":", 1)[0] == "host" and not spec["allow_host_network"]:
+        _fail("network", "host shares the host network; set allow_host_network: true to allow it")
 
 
 def _validate_tmpfs(mounts):
-    for mount in mounts:
-        path = mount.get("path") or ""
-        if not _MOUNT_PATH.match(path):
-            raise QuadletError("tmpfs: path %r must be absolute, without ':', ',' or spaces" % path)
+    for index, mount in enumerate(mounts):
+        field = "tmpfs[%d]" % index
+        if not _MOUNT_PATH.match(str(mount.get("path") or "")):
+            _fail(field + ".path", "must be absolute, without ':', ',', quotes or spaces", mount.get("path"))
         if not _SIZE.match(str(mount["size"])):
-            raise QuadletError("tmpfs %s: size %r must be a number with an optional k, m or g" % (path, mount["size"]))
+            _fail(field + ".size", "must be a number with an optional k, m or g", mount["size"])
         if not _MODE.match(str(mount["mode"])):
-            raise QuadletError("tmpfs %s: mode %r must be octal" % (path, mount["mode"]))
+            _fail(field + ".mode", "must be octal", mount["mode"])
+
+
+def _port_range(text, field, port):
+    match = _PORT_NUMBERS.match(text)
+    if not match:
+        _fail(field, "is not PORT or PORT-PORT", port)
+    first = int(match.group(1))
+    last = int(match.group(3)) if match.group(3) else first
+    if not 1 <= first <= last <= 65535:
+        _fail(field, "ports must be 1-65535, a range ascending", port)
+    return last - first
 
 
 def _validate_ports(spec):
-    for port in spec["ports"]:
-        ip, host_port, container_port = parse_port(port)
-        if not _PORT.match(container_port) or not (host_port == "" or _HOST_PORT.match(host_port)):
-            raise QuadletError("ports: %r is not [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]" % port)
-        if ip and not _is_loopback(ip) and not spec["publish_on_all_addresses"]:
-            raise QuadletError(
-                "ports: %r publishes on a non-loopback address; set publish_on_all_addresses: true to allow it" % port
-            )
+    for index, port in enumerate(spec["ports"]):
+        field = "ports[%d]" % index
+        ip, host_port, container_port = parse_port(port, field)
+        container_port, _slash, proto = container_port.partition("/")
+        if _slash and proto not in ("tcp", "udp", "sctp"):
+            _fail(field, "protocol must be tcp, udp or sctp", port)
+        width = _port_range(container_port, field, port)
+        if host_port and _port_range(host_port, field, port) != width:
+            _fail(field, "the host and container port ranges must have the same length", port)
+        if ip:
+            try:
+                address = ipaddress.ip_address(ip)
+            except ValueError:
+                _fail(field, "the address is not an IPv4 or IPv6 address", port)
+            if not address.is_loopback and not spec["publish_on_all_addresses"]:
+                _fail(field, "publishes on a non-loopback address; set publish_on_all_addresses: true to allow it",
+                      port)
+        elif ip == "" and not spec["publish_on_all_addresses"]:
+            _fail(field, "an empty address publishes on every address; set publish_on_all_addresses: true to allow "
+                  "it", port)
 
 
-def _validate_volumes(spec):
-    for volume in spec["volumes"]:
-        source, target = volume.get("source") or "", volume.get("target") or ""
-        if not _VOLUME_SOURCE.match(source) or not _MOUNT_PATH.match(target):
-            raise QuadletError("volumes: each needs a source and an absolute target, without ':' or spaces (got %r)"
-                               % (volume,))
+def _check_host_path(field, path, spec, host):
+    """Refuse a host path that is, as written or as the target resolves it, a system path or an engine socket."""
+    for candidate in (posixpath.normpath(path), host.resolve(path)):
+        problem = host_path_problem(candidate, host.home)
+        socket = is_engine_socket(candidate) or host.is_socket(candidate)
+        if socket and not spec["allow_engine_socket"]:
+            _fail(field, "%s exposes a socket or container storage (a container engine socket is root on the "
+                  "host); set allow_engine_socket: true to allow it" % candidate, path)
+        if problem and not (socket and spec["allow_engine_socket"]):
+            _fail(field, "%s %s" % (candidate, problem), path)
+
+
+def _validate_volumes(spec, host):
+    for index, volume in enumerate(spec["volumes"]):
+        field = "volumes[%d]" % index
+        source, target = str(volume.get("source") or ""), str(volume.get("target") or "")
+        if not _MOUNT_PATH.match(target):
+            _fail(field + ".target", "must be an absolute path without ':', ',', quotes or spaces", target)
         for option in volume.get("options") or []:
-            if not _VOLUME_OPTION.match(option):
-                raise QuadletError("volumes %s: option %r is not a single mount option" % (target, option))
-        if source.startswith("/") and is_engine_socket(source) and not spec["allow_engine_socket"]:
-            raise QuadletError(
-                "volumes: %r exposes a container engine socket (root on the host); set allow_engine_socket: true "
-                "to allow it" % source
-            )
+            if not _VOLUME_OPTIONS.match(str(option)):
+                _fail(field + ".options", "is not a mount option this module allows (ro, rw, z, Z, U, nosuid, "
+                      "nodev, noexec, ...)", option)
+        if source.startswith("/"):
+            if not _MOUNT_PATH.match(source):
+                _fail(field + ".source", "must be an absolute path without ':', ',', quotes or spaces", source)
+            _check_host_path(field + ".source", source, spec, host)
+        elif not _VOLUME_NAME.match(source):
+            _fail(field + ".source", "is neither an absolute host path nor a volume name (letters, digits, _ . -)",
+                  source)
 
 
 def _validate_secrets(secrets):
-    for secret in secrets:
-        name = secret.get("name") or ""
-        if not 0 < len(name) <= 253 or re.search(r"[/,=\x00]", name):
-            raise QuadletError("secrets: %r is not a valid secret name" % name)
+    for index, secret in enumerate(secrets):
+        field = "secrets[%d]" % index
+        if not _SECRET_NAME.match(str(secret.get("name") or "")):
+            _fail(field + ".name", "is not a secret name (1-253 letters, digits, _ . -)", secret.get("name"))
         if not _MODE.match(str(secret["mode"])):
-            raise QuadletError("secrets %s: mode %r must be octal" % (name, secret["mode"]))
-        for key in ("target", "uid", "gid"):
-            if secret[key] is not None and re.search(r"[,=\s]", str(secret[key])):
-                raise QuadletError("secrets %s: %s %r may not contain ',', '=' or spaces" % (name, key, secret[key]))
+            _fail(field + ".mode", "must be octal", secret["mode"])
+        if secret["target"] is not None and not _SECRET_TARGET.match(str(secret["target"])):
+            _fail(field + ".target", "may not contain ',', '=', ':', quotes or spaces", secret["target"])
+        for key in ("uid", "gid"):
+            if secret[key] is not None and not _NUMERIC_ID.match(str(secret[key])):
+                _fail("%s.%s" % (field, key), "must be a number", secret[key])
 
 
-def _validate_secret_files(files):
-    for entry in files:
+def _validate_secret_files(spec, host):
+    for index, entry in enumerate(spec["secret_files"]):
+        field = "secret_files[%d]" % index
         for key in ("source", "target"):
             value = entry.get(key)
             if value is None and key == "target":
                 continue
-            if not value or not value.startswith("/") or re.search(r"[,\s]", value):
-                raise QuadletError("secret_files: %s %r must be an absolute path without ',' or spaces" % (key, value))
-        if is_engine_socket(entry["source"]):
-            raise QuadletError("secret_files: %r exposes a container engine socket" % entry["source"])
+            if not _MOUNT_PATH.match(str(value or "")):
+                _fail("%s.%s" % (field, key), "must be an absolute path without ':', ',', quotes or spaces", value)
+        _check_host_path(field + ".source", entry["source"], dict(spec, allow_engine_socket=False), host)
 
 
 def _validate_environment(spec):
     for env_name, value in spec["environment"].items():
-        if not _ENV_NAME.match(env_name):
-            raise QuadletError("environment: %r is not a valid variable name" % env_name)
+        if not _ENV_NAME.match(str(env_name)):
+            _fail("environment", "%s is not a valid variable name" % describe(env_name))
         if not spec["allow_secret_like_environment"] and looks_like_secret(env_name, value):
             raise QuadletError(
-                "environment: %s looks like a secret (name or value); deliver it with secrets (a file under "
+                "environment.%s: looks like a secret (name or value); deliver it with secrets (a file under "
                 "/run/secrets), or set allow_secret_like_environment: true" % env_name
             )
 
 
+def _validate_healthcheck(health):
+    if not health:
+        return
+    if not str(health.get("cmd") or "").strip():
+        _fail("healthcheck.cmd", "is required")
+    for key in ("interval", "timeout", "start_period"):
+        if health.get(key) is not None and not _DURATION.match(str(health[key])):
+            _fail("healthcheck." + key, "is not a duration such as 30s, 1m30s or 500ms", health[key])
+    if health.get("retries") is not None and not _NUMERIC_ID.match(str(health["retries"])):
+        _fail("healthcheck.retries", "must be a whole number", health["retries"])
+
+
 def _validate_podman_args(spec):
     for flag, value in split_podman_args(spec["podman_args"]):
-        if flag in _HOST_NAMESPACE_ARGS:
-            if flag in ("--network", "--net"):
-                raise QuadletError("podman_args: use the network option instead of %s" % flag)
-            opt_out = _HOST_NAMESPACE_ARGS[flag]
-            if value == "host" and not spec[opt_out]:
-                raise QuadletError(
-                    "podman_args: %s=host shares a host namespace; set %s: true to allow it" % (flag, opt_out)
-                )
-        elif flag in _RESERVED_ARGS:
-            instead = _RESERVED_ARGS[flag]
-            if instead is None:
-                raise QuadletError("podman_args: %s is refused (it defeats the container's isolation)" % flag)
-            raise QuadletError("podman_args: %s is managed by this module; use %s instead" % (flag, instead))
+        if flag is None:
+            _fail("podman_args", "%s is not a flag (podman would take a plain word for the image)" % describe(value))
+        if flag not in _ALLOWED_ARGS:
+            if flag in _MANAGED_ARGS:
+                _fail("podman_args", "%s is managed by this module; use %s instead" % (flag, _MANAGED_ARGS[flag]))
+            _fail("podman_args", "%s is refused: only flags that cannot weaken the container are accepted (see the "
+                  "podman_args option)" % flag)
+        grammar = _ALLOWED_ARGS[flag]
+        if grammar is None and value is not None:
+            _fail("podman_args", "%s takes no value" % flag, value)
+        if grammar is not None and (value is None or not grammar.match(value)):
+            _fail("podman_args", "%s needs a value of its own form" % flag, value)
+        if flag in _HOST_NAMESPACE_ARGS and value == "host" and not spec[_HOST_NAMESPACE_ARGS[flag]]:
+            _fail("podman_args", "%s=host shares a host namespace; set %s: true to allow it"
+                  % (flag, _HOST_NAMESPACE_ARGS[flag]))
 
 
 def _validate_extra_keys(extra):
     for section, keys in extra.items():
         if section not in SECTIONS:
-            raise QuadletError("extra_keys: unknown section %r (one of %s)" % (section, ", ".join(SECTIONS)))
+            _fail("extra_keys", "unknown section %s (one of %s)" % (describe(section), ", ".join(SECTIONS)))
         if not isinstance(keys, dict):
-            raise QuadletError("extra_keys.%s: must be a mapping of key to value" % section)
-        for key in keys:
-            if section == "Container" and key in _RESERVED_KEYS:
-                raise QuadletError("extra_keys.Container.%s: not allowed here; use %s" % (key, _RESERVED_KEYS[key]))
-            if section == "Service" and key.startswith("Exec"):
-                raise QuadletError("extra_keys.Service.%s: not allowed; the generator writes the commands" % key)
-    for key, value in extra.get("Container", {}).items():
-        text = " ".join(_as_list(value)).lower()
-        if key in ("SeccompProfile", "AppArmor") and "unconfined" in text:
-            raise QuadletError("extra_keys.Container.%s: unconfined is refused" % key)
-
-
-def _validate_free_text(spec):
-    """Refuse line breaks anywhere a value ends up in the unit (they would inject keys)."""
-    for key in ("image", "description", "network", "user", "group", "userns", "security_label_level"):
-        if spec.get(key) is not None and _SYSTEMD_VALUE_FORBIDDEN.search(str(spec[key])):
-            raise QuadletError("%s: line breaks are not allowed" % key)
-    values = list(spec.get("command") or []) + list(spec["podman_args"]) + list(spec["environment"].values())
-    values += [str(port) for port in spec["ports"]] + [str(v) for v in (spec["healthcheck"] or {}).values()]
-    for volume in spec["volumes"]:
-        values += [str(volume.get("source")), str(volume.get("target"))] + list(volume.get("options") or [])
-    for keys in spec["extra_keys"].values():
+            _fail("extra_keys.%s" % section, "must be a mapping of key to value")
         for key, value in keys.items():
-            values += [str(key)] + _as_list(value)
-    for value in values:
-        if _SYSTEMD_VALUE_FORBIDDEN.search(str(value)):
-            raise QuadletError("line breaks are not allowed in values (found in %r)" % (value,))
+            field = "extra_keys.%s.%s" % (section, key)
+            if not isinstance(key, str) or not _UNIT_KEY.match(key):
+                _fail("extra_keys.%s" % section, "%s is not a unit-file key (letters, digits, -)" % describe(key))
+            if section == "Container":
+                _check_extra_container_key(field, key, value)
+            elif key not in _EXTRA_SECTION_KEYS[section] and not (section == "Unit" and _UNIT_CONDITION.match(key)):
+                _fail(field, "is not a [%s] key this module allows (%s)" % (
+                    section, ", ".join(sorted(_EXTRA_SECTION_KEYS[section]))))
+            for item in _as_list(value):
+                _check_value(field, item)
+
+
+def _check_extra_container_key(field, key, value):
+    if key in _MANAGED_KEYS:
+        _fail(field, "not allowed here; use %s" % _MANAGED_KEYS[key])
+    if key not in _EXTRA_CONTAINER_KEYS:
+        _fail(field, "is refused: it is not one of the [Container] keys that cannot weaken the container "
+              "(%s)" % ", ".join(sorted(_EXTRA_CONTAINER_KEYS)))
+    for item in _as_list(value):
+        if not _EXTRA_CONTAINER_VALUE.match(item):
+            _fail(field, "must be one word without spaces, quotes or backslashes", item)
+        if key == "LogOpt" and item.startswith("path="):
+            _fail(field, "path= makes podman write the log to a host file of its choosing", item)
+        if key == "LogDriver" and item not in _LOG_DRIVERS:
+            _fail(field, "must be one of %s" % ", ".join(_LOG_DRIVERS), item)
+
+
+def _check_value(field, value):
+    """What any value written to a unit must be: no leading or trailing white space (systemd strips it), no
+    final backslash (systemd would join the next line to it)."""
+    if value != value.strip():
+        _fail(field, "may not begin or end with white space", value)
+    if value.endswith("\\"):
+        _fail(field, "may not end with a backslash (systemd would join the next line)", value)
+
+
+def _validate_service(spec):
+    if spec["restart"] not in CONTAINER_OPTIONS["restart"]["choices"]:
+        _fail("restart", "must be one of %s" % ", ".join(CONTAINER_OPTIONS["restart"]["choices"]), spec["restart"])
+    if spec["wanted_by"] is not None and not _UNIT_REFERENCE.match(spec["wanted_by"]):
+        _fail("wanted_by", "is not a unit name such as multi-user.target", spec["wanted_by"])
+    if spec["description"] is not None:
+        _check_value("description", spec["description"])
+    if spec["security_label_level"] is not None and not _LABEL_LEVEL.match(spec["security_label_level"]):
+        _fail("security_label_level", "is not an MLS/MCS level such as s0:c1,c2", spec["security_label_level"])
+    profile = spec.get("seccomp_profile")
+    if profile is not None and not _MOUNT_PATH.match(profile):
+        _fail("seccomp_profile", "must be the absolute path of a profile on the host (unconfined is refused)",
+              profile)
 
 
 # --------------------------------------------------------------------------------------- render
@@ -554,11 +770,6 @@ def _scalar(value):
     return str(value)
 
 
-def _literal(value):
-    """Escape systemd specifiers and variable expansion so the value reaches podman unchanged."""
-    return value.replace("%", "%%").replace("$", "$$")
-
-
 def quote_word(word):
     """Quote one word for a Quadlet key that is split like a systemd command line."""
     if word and _PLAIN_WORD.match(word):
@@ -566,10 +777,30 @@ def quote_word(word):
     return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def unit_line(section, key, value):
+    """The one place a key and its value become a line of the unit.
+
+    The key must match the unit-file grammar; a control character in the value is refused; ``%`` becomes
+    ``%%`` everywhere (systemd expands specifiers in every section) and, in [Container], ``$`` becomes ``$$``
+    (Quadlet copies those values into ExecStart=, where systemd expands variables), so that podman receives
+    exactly what was written.
+    """
+    if not _UNIT_KEY.match(key):
+        raise QuadletError("%s: %s is not a unit-file key" % (section, describe(key)))
+    found = control_character(value)
+    if found is not None:
+        raise QuadletError("%s.%s: control character %s is not allowed" % (section, key, found))
+    _check_value("%s.%s" % (section, key), value)
+    text = value.replace("%", "%%")
+    if section == "Container":
+        text = text.replace("$", "$$")
+    return "%s=%s" % (key, text)
+
+
 def _health_pairs(health):
     if not health:
         return []
-    pairs = [("HealthCmd", _literal(str(health["cmd"])))]
+    pairs = [("HealthCmd", str(health["cmd"]).strip())]
     for option, key in (("interval", "HealthInterval"), ("timeout", "HealthTimeout"),
                         ("retries", "HealthRetries"), ("start_period", "HealthStartPeriod")):
         if health.get(option) is not None:
@@ -578,10 +809,10 @@ def _health_pairs(health):
 
 
 def _container_pairs(spec):
-    """The [Container] keys in their fixed order, before version gating."""
+    """The [Container] keys in their fixed order, before version gating; values as podman must receive them."""
     pairs = [("Image", spec["image"]), ("ContainerName", spec["name"])]
     if spec.get("command"):
-        pairs.append(("Exec", " ".join(quote_word(_literal(str(arg))) for arg in spec["command"])))
+        pairs.append(("Exec", " ".join(quote_word(str(arg)) for arg in spec["command"])))
     if spec["run_init"]:
         pairs.append(("RunInit", "true"))
     pairs.append(("User", spec["user"]))
@@ -598,6 +829,8 @@ def _container_pairs(spec):
         pairs.append(("DropCapability", "all"))
     for cap in sorted({_capability(cap) for cap in spec["add_capabilities"]}):
         pairs.append(("AddCapability", cap))
+    if spec.get("seccomp_profile"):
+        pairs.append(("SeccompProfile", spec["seccomp_profile"]))
     for mount in spec["tmpfs"]:
         flags = ["rw", "exec" if mount["exec"] else "noexec", "nosuid", "nodev"]
         flags += ["size=%s" % mount["size"], "mode=%s" % mount["mode"]]
@@ -622,7 +855,7 @@ def _container_pairs(spec):
         mount = "type=bind,source=%s,destination=%s,readonly=true" % (entry["source"], target)
         pairs.append(("Mount", mount + (",idmap" if entry["idmap"] else "")))
     for env_name in sorted(spec["environment"]):
-        pairs.append(("Environment", quote_word(_literal("%s=%s" % (env_name, spec["environment"][env_name])))))
+        pairs.append(("Environment", quote_word("%s=%s" % (env_name, _scalar(spec["environment"][env_name])))))
     pairs.extend(_health_pairs(spec["healthcheck"]))
     for key in sorted(spec["extra_keys"].get("Container", {})):
         for value in _as_list(spec["extra_keys"]["Container"][key]):
@@ -639,7 +872,7 @@ def _render_port(port, all_addresses):
     ip, host_port, container_port = parse_port(port)
     if ip is None and not all_addresses:
         ip = "127.0.0.1"
-    if ip is None:
+    if not ip:
         return "%s:%s" % (host_port, container_port) if host_port else container_port
     address = "[%s]" % ip if ":" in ip else ip
     return "%s:%s:%s" % (address, host_port, container_port)
@@ -686,7 +919,7 @@ def gate_versions(pairs, version):
 def render(spec, version, rootless=False, header=None):
     """Return the unit text for a normalized and validated ``spec`` on podman ``version``."""
     container, fallback_args = gate_versions(_container_pairs(spec), version)
-    podman_args = fallback_args + [quote_word(_literal(str(arg))) for arg in spec["podman_args"]]
+    podman_args = fallback_args + [quote_word(str(arg)) for arg in spec["podman_args"]]
     if podman_args:
         container.append(("PodmanArgs", " ".join(podman_args)))
     extra = spec["extra_keys"]
@@ -701,7 +934,7 @@ def render(spec, version, rootless=False, header=None):
         if lines:
             lines.append("")
         lines.append("[%s]" % section)
-        lines.extend("%s=%s" % pair for pair in pairs)
+        lines.extend(unit_line(section, key, value) for key, value in pairs)
     return "\n".join(lines) + "\n"
 
 
@@ -710,17 +943,23 @@ def _header_comment(line):
 
 
 def _header_lines(header):
+    """Comment lines of the header; each item may span lines, any other control character is refused."""
     if not header:
         return []
     if isinstance(header, str):
         header = [header]
-    return [line.rstrip() for item in header for line in str(item).splitlines()]
+    lines = [line.rstrip() for item in header for line in str(item).split("\n")]
+    for line in lines:
+        found = control_character(line)
+        if found is not None:
+            raise QuadletError("header: control character %s is not allowed" % found)
+    return lines
 
 
-def build_unit(spec, version, rootless=False, header=None):
-    """parse -> validate -> render in one call; raises QuadletError naming the offending item."""
+def build_unit(spec, version, rootless=False, header=None, host=None):
+    """parse -> validate -> render in one call; raises QuadletError naming the offending field."""
     normalized = normalize(spec)
-    validate(normalized)
+    validate(normalized, host)
     return render(normalized, version, rootless=rootless, header=header)
 
 

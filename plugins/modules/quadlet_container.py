@@ -80,27 +80,29 @@ options:
       - Install the unit for this user (rootless podman) instead of root, into the user's
         C(~/.config/containers/systemd/), owned by the user. Validated with C(quadlet -dryrun -user).
     type: str
+  # BEGIN generated from plugins/module_utils/_container_schema.py (tests/docs/sync_container_schema.py)
   image:
     description:
-      - Image reference. Required when O(state=present) (with O(name)).
+      - Image reference. Required when O(state=present).
     type: str
   command:
     description:
-      - Command and arguments (C(Exec=)). Each item is one argument, passed literally (C(%) and C($) are escaped).
+      - Command and arguments (C(Exec=)). Each item is one argument, passed literally (C(%) and C($) are escaped);
+        an empty argument is refused (Quadlet would drop it and every later one).
     type: list
     elements: str
   run_init:
     description:
       - Run an init process (catatonit, C(RunInit=true)) as PID 1 that forwards signals and reaps zombies. Without
-        it, a workload that ignores SIGTERM as PID 1 (busybox httpd, many shells) is killed only when the stop
-        times out, and a timed-out stop can leave the container behind.
+        it, a workload that ignores SIGTERM as PID 1 (busybox httpd, many shells) is killed only when the stop times
+        out, and a timed-out stop can leave the container behind.
     type: bool
     default: true
   user:
     description:
       - User (and optionally C(:group)) inside the container. C(0) and C(root) are refused unless O(allow_root_user=true).
     type: str
-    default: "10001"
+    default: '10001'
   group:
     description:
       - Group inside the container (C(Group=)).
@@ -113,8 +115,8 @@ options:
   userns:
     description:
       - User namespace mode (C(UserNS=)). V(auto) gives each container its own range of host ids (rootful needs a
-        C(containers) entry in C(/etc/subuid) and C(/etc/subgid)). V(host) needs O(allow_host_userns=true).
-        Empty string writes no C(UserNS=).
+        C(containers) entry in C(/etc/subuid) and C(/etc/subgid)). V(host) needs O(allow_host_userns=true). Empty
+        string writes no C(UserNS=).
     type: str
     default: auto
   allow_host_userns:
@@ -124,8 +126,8 @@ options:
     default: false
   read_only:
     description:
-      - Read-only root file system (C(ReadOnly=true), and C(ReadOnlyTmpfs=false) so the only writable places are
-        the O(tmpfs) mounts). V(false) is the opt-out.
+      - Read-only root file system (C(ReadOnly=true), and C(ReadOnlyTmpfs=false) so the only writable places are the
+        O(tmpfs) mounts). V(false) is the opt-out.
     type: bool
     default: true
   no_new_privileges:
@@ -150,22 +152,27 @@ options:
       - The default is one C(/tmp) of 64m, mode 1777. V([]) is the opt-out.
     type: list
     elements: dict
-    default: [{path: /tmp}]
+    default:
+      - path: /tmp
     suboptions:
       path:
-        description: Mount point inside the container.
+        description:
+          - Mount point inside the container.
         type: str
         required: true
       size:
-        description: Size limit (C(size=)).
+        description:
+          - Size limit (C(size=)).
         type: str
         default: 64m
       mode:
-        description: Octal mode of the mount's root.
+        description:
+          - Octal mode of the mount's root.
         type: str
-        default: "1777"
+        default: '1777'
       exec:
-        description: Opt-out that mounts it without C(noexec).
+        description:
+          - Opt-out that mounts it without C(noexec).
         type: bool
         default: false
   memory:
@@ -175,13 +182,14 @@ options:
     default: 256m
   pids_limit:
     description:
-      - Maximum number of processes (C(PidsLimit=) from podman 4.7, C(PodmanArgs=--pids-limit=) before).
-        V(unlimited) is the opt-out.
+      - Maximum number of processes (C(PidsLimit=) from podman 4.7, C(PodmanArgs=--pids-limit=) before). V(unlimited)
+        is the opt-out.
     type: str
-    default: "256"
+    default: '256'
   network:
     description:
-      - Network (C(Network=)). V(host) needs O(allow_host_network=true).
+      - 'Network (C(Network=)): V(none), V(private), V(slirp4netns), V(pasta), V(bridge), or the name of a podman
+        network. V(host) needs O(allow_host_network=true); another container''s namespace (C(container:)) is refused.'
     type: str
   allow_host_network:
     description:
@@ -190,8 +198,8 @@ options:
     default: false
   ports:
     description:
-      - Published ports, C([IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]). Without an address they are bound to
-        C(127.0.0.1). A non-loopback address, or no address at all, needs O(publish_on_all_addresses=true).
+      - Published ports, C([IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]). Without an address they are bound to C(127.0.0.1).
+        A non-loopback address, or an empty one (C(:8080:80), all addresses), needs O(publish_on_all_addresses=true).
     type: list
     elements: str
     default: []
@@ -202,34 +210,47 @@ options:
     default: false
   volumes:
     description:
-      - Volumes (C(Volume=SOURCE:TARGET[:OPTIONS])). Mounting a container engine socket (podman, docker,
-        containerd, cri-o), a directory holding one, or container storage needs O(allow_engine_socket=true).
+      - 'Volumes (C(Volume=SOURCE:TARGET[:OPTIONS])). Host paths are checked as the target resolves them: the root
+        file system, system directories (C(/etc), C(/usr), C(/var), C(/home), ... themselves, and everything below
+        C(/proc), C(/sys), C(/dev), C(/boot), C(/root), C(/etc/containers), C(/etc/systemd)) and the owner''s container
+        configuration are refused.'
+      - Mounting a container engine socket (podman, docker, containerd, cri-o), a directory holding one, or container
+        storage needs O(allow_engine_socket=true).
     type: list
     elements: dict
     default: []
     suboptions:
       source:
-        description: Host path or named volume.
+        description:
+          - Absolute host path, or the name of a podman volume (letters, digits, C(_ . -)).
+          - A host path is judged as the target resolves it (symlinks followed).
         type: str
         required: true
       target:
-        description: Absolute path inside the container.
+        description:
+          - Absolute path inside the container.
         type: str
         required: true
       options:
-        description: Mount options, for example V(ro).
+        description:
+          - Mount options, for example V(ro).
         type: list
         elements: str
         default: []
   allow_engine_socket:
     description:
-      - Opt-out that allows mounting a container engine socket (equivalent to root on the host).
+      - Opt-out that allows mounting a container engine socket or container storage (equivalent to root on the host).
     type: bool
     default: false
   security_label_level:
     description:
-      - SELinux level of the container process (C(SecurityLabelLevel=)), for example the level that
-        M(podsec.hardening.selinux_volume_label) returns for private volumes.
+      - SELinux level of the container process (C(SecurityLabelLevel=)), for example the level that M(podsec.hardening.selinux_volume_label)
+        returns for private volumes.
+    type: str
+  seccomp_profile:
+    description:
+      - Absolute path of a seccomp profile on the host (C(SeccompProfile=)) that replaces podman's default. This is
+        the only way to change the profile; C(unconfined) is refused.
     type: str
   secrets:
     description:
@@ -239,48 +260,57 @@ options:
     default: []
     suboptions:
       name:
-        description: Secret name (must exist in the owner's podman secret store when the container starts).
+        description:
+          - Secret name (must exist in the owner's podman secret store when the container starts).
         type: str
         required: true
       target:
-        description: File name or path inside the container; default C(/run/secrets/NAME).
+        description:
+          - File name or path inside the container; default C(/run/secrets/NAME).
         type: str
       mode:
-        description: Octal mode of the file.
+        description:
+          - Octal mode of the file.
         type: str
-        default: "0400"
+        default: '0400'
       uid:
-        description: Owner of the file; default the numeric O(user).
+        description:
+          - Owner of the file; default the numeric O(user).
         type: str
       gid:
-        description: Group of the file; default the numeric O(group).
+        description:
+          - Group of the file; default the numeric O(group).
         type: str
   secret_files:
     description:
-      - Files bind-mounted read-only into the container (C(Mount=type=bind,...,readonly=true)), for secrets kept
-        on a tmpfs by M(podsec.hardening.tmpfs_secret). Nothing is copied to disk, unlike O(secrets) (podman copies
-        a C(type=mount) secret into the container's directory under the graph root while it runs).
+      - Files bind-mounted read-only into the container (C(Mount=type=bind,...,readonly=true)), for secrets kept on
+        a tmpfs by M(podsec.hardening.tmpfs_secret). Nothing is copied to disk, unlike O(secrets) (podman copies a
+        C(type=mount) secret into the container's directory under the graph root while it runs).
+      - Sources are checked like host-path O(volumes).
     type: list
     elements: dict
     default: []
     suboptions:
       source:
-        description: Absolute path of the file on the host.
+        description:
+          - Absolute path of the file on the host.
         type: str
         required: true
       target:
-        description: Absolute path inside the container; default C(/run/secrets/) plus the source's file name.
+        description:
+          - Absolute path inside the container; default C(/run/secrets/) plus the source's file name.
         type: str
       idmap:
         description:
-          - Mount it idmapped, so that a file owned by host uid N is owned by uid N inside the container's user
-            namespace (rootful O(userns=auto); rootless podman cannot create idmapped mounts).
+          - Mount it idmapped, so that a file owned by host uid N is owned by uid N inside the container's user namespace
+            (rootful O(userns=auto); rootless podman cannot create idmapped mounts).
         type: bool
         default: false
   environment:
     description:
       - Environment variables. Names or values that look like credentials (PASSWORD, SECRET, TOKEN, KEY ... in the
-        name, or a long high-entropy value) are refused unless O(allow_secret_like_environment=true).
+        name, or a long high-entropy value) are refused unless O(allow_secret_like_environment=true); the refusal
+        names the variable, never the value, and happens on the controller (nothing reaches the target).
     type: dict
     default: {}
   allow_secret_like_environment:
@@ -294,26 +324,33 @@ options:
     type: dict
     suboptions:
       cmd:
-        description: Command run by C(/bin/sh -c) inside the container.
+        description:
+          - Command run by C(/bin/sh -c) inside the container.
         type: str
         required: true
       interval:
-        description: Time between checks, for example V(30s).
+        description:
+          - Time between checks, for example V(30s).
         type: str
       timeout:
-        description: Time a check may take.
+        description:
+          - Time a check may take.
         type: str
       retries:
-        description: Failures before the container is unhealthy.
+        description:
+          - Failures before the container is unhealthy.
         type: int
       start_period:
-        description: Grace period after start.
+        description:
+          - Grace period after start.
         type: str
   podman_args:
     description:
-      - Extra C(podman run) arguments, long form only. Arguments that a dedicated option manages are refused
-        (use the option), C(--privileged), C(--uts) and C(--cgroupns) are always refused, C(--pid=host) and
-        C(--ipc=host) need O(allow_host_pid) and O(allow_host_ipc).
+      - Extra C(podman run) arguments, C(--flag=value) or C(--flag value). Only flags that cannot weaken the container
+        are accepted (for example C(--hostname), C(--workdir), C(--label), C(--annotation), C(--dns), C(--add-host),
+        C(--stop-signal), C(--stop-timeout), C(--cpus), C(--shm-size), C(--ulimit), C(--tz), C(--pull), C(--log-driver)
+        and C(--log-opt) without C(path)); C(--pid=host) and C(--ipc=host) need O(allow_host_pid) and O(allow_host_ipc).
+        Every other flag is refused, naming the option to use instead where there is one.
     type: list
     elements: str
     default: []
@@ -329,10 +366,12 @@ options:
     default: false
   extra_keys:
     description:
-      - "Further keys per section, C({SECTION: {KEY: VALUE or [VALUES]}}), SECTION one of C(Unit), C(Container),
-        C(Service), C(Install)."
-      - Container keys that an option manages, and keys that switch a protection off
-        (C(SecurityLabelDisable), C(Unmask), unconfined profiles), are refused.
+      - 'Further keys per section, C({SECTION: {KEY: VALUE or [VALUES]}}), SECTION one of C(Unit), C(Container), C(Service),
+        C(Install). Key names must be unit-file keys (letters, digits, C(-)).'
+      - 'Refused: C(Container) keys that an option manages or that switch a protection off (C(SecurityLabelDisable),
+        C(SecurityLabelType), C(Unmask), C(SeccompProfile), C(AppArmor), C(GlobalArgs), ...); C(Service) keys that
+        run commands or steer podman itself (C(Exec*), C(Environment), C(EnvironmentFile), C(PassEnvironment), C(User),
+        C(Group)); C(Install) keys other than C(WantedBy), C(RequiredBy), C(UpheldBy).'
     type: dict
     default: {}
   description:
@@ -344,10 +383,19 @@ options:
       - C(Restart=) of the service.
     type: str
     default: always
+    choices:
+      - 'no'
+      - always
+      - on-success
+      - on-failure
+      - on-abnormal
+      - on-abort
+      - on-watchdog
   wanted_by:
     description:
-      - C(WantedBy=) target; default C(multi-user.target), or C(default.target) for O(rootless_user).
+      - C(WantedBy=) target (a unit name); default C(multi-user.target), or C(default.target) for a rootless owner.
     type: str
+  # END generated
   header:
     description:
       - Comment lines written at the top of the unit, for example the C(ansible_managed) string.
@@ -544,14 +592,17 @@ missing_subid_ranges:
 import os
 import pwd
 import shutil
+import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
+from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import CONTAINER_OPTIONS, argument_spec
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
 from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
+    HostPaths,
     QuadletError,
     build_unit,
     carries_marker,
@@ -567,13 +618,23 @@ ROOTFUL_UNIT_DIR = "/etc/containers/systemd"
 ROOTLESS_UNIT_DIR = (".config", "containers", "systemd")
 SUBID_FILES = ("/etc/subuid", "/etc/subgid")
 LINGER_DIR = "/var/lib/systemd/linger"
-_SPEC_OPTIONS = (
-    "image", "command", "run_init", "user", "group", "allow_root_user", "userns", "allow_host_userns", "read_only",
-    "no_new_privileges", "drop_all_capabilities", "add_capabilities", "tmpfs", "memory", "pids_limit", "network",
-    "allow_host_network", "ports", "publish_on_all_addresses", "volumes", "allow_engine_socket",
-    "security_label_level", "secrets", "secret_files", "environment", "allow_secret_like_environment", "healthcheck",
-    "podman_args", "allow_host_pid", "allow_host_ipc", "extra_keys", "description", "restart", "wanted_by",
-)
+_SPEC_OPTIONS = tuple(CONTAINER_OPTIONS)
+
+
+class TargetPaths(HostPaths):
+    """Host paths as this host resolves them (symlinks followed), for the volume and secret file checks."""
+
+    def __init__(self, owner):
+        self.home = owner.pw_dir if owner else None
+
+    def resolve(self, path):
+        return os.path.realpath(path)
+
+    def is_socket(self, path):
+        try:
+            return stat.S_ISSOCK(os.stat(path).st_mode)
+        except (OSError, ValueError):
+            return False
 
 
 def unit_directory(owner):
@@ -600,7 +661,8 @@ class QuadletUnit(object):
     def render(self, version):
         spec = {key: self.params[key] for key in _SPEC_OPTIONS}
         spec["name"] = self.name
-        return build_unit(spec, version, rootless=self.owner is not None, header=self.params["header"])
+        return build_unit(spec, version, rootless=self.owner is not None, header=self.params["header"],
+                          host=TargetPaths(self.owner))
 
     def dry_run(self, content):
         """Run the generator on the candidate alone; return the service text or fail naming the key."""
@@ -646,54 +708,9 @@ class QuadletUnit(object):
 
 def unit_spec():
     """Argument spec of one unit: the top-level options of the single form, and each element of containers."""
-    tmpfs_spec = dict(path=dict(type="str", required=True), size=dict(type="str", default="64m"),
-                      mode=dict(type="str", default="1777"), exec=dict(type="bool", default=False))
-    return dict(
-        name=dict(type="str"),
-        image=dict(type="str"),
-        command=dict(type="list", elements="str"),
-        run_init=dict(type="bool", default=True),
-        user=dict(type="str", default="10001"),
-        group=dict(type="str"),
-        allow_root_user=dict(type="bool", default=False),
-        userns=dict(type="str", default="auto"),
-        allow_host_userns=dict(type="bool", default=False),
-        read_only=dict(type="bool", default=True),
-        no_new_privileges=dict(type="bool", default=True),
-        drop_all_capabilities=dict(type="bool", default=True),
-        add_capabilities=dict(type="list", elements="str", default=[]),
-        tmpfs=dict(type="list", elements="dict", options=tmpfs_spec, default=[{"path": "/tmp"}]),
-        memory=dict(type="str", default="256m"),
-        pids_limit=dict(type="str", default="256"),
-        network=dict(type="str"),
-        allow_host_network=dict(type="bool", default=False),
-        ports=dict(type="list", elements="str", default=[]),
-        publish_on_all_addresses=dict(type="bool", default=False),
-        volumes=dict(type="list", elements="dict", default=[], options=dict(
-            source=dict(type="str", required=True), target=dict(type="str", required=True),
-            options=dict(type="list", elements="str", default=[]))),
-        allow_engine_socket=dict(type="bool", default=False),
-        security_label_level=dict(type="str"),
-        secrets=dict(type="list", elements="dict", default=[], no_log=False, options=dict(
-            name=dict(type="str", required=True), target=dict(type="str"),
-            mode=dict(type="str", default="0400"), uid=dict(type="str"), gid=dict(type="str"))),
-        # secrets and secret_files name secrets and their paths; values never pass through this module.
-        secret_files=dict(type="list", elements="dict", default=[], no_log=False, options=dict(
-            source=dict(type="str", required=True), target=dict(type="str"),
-            idmap=dict(type="bool", default=False))),
-        environment=dict(type="dict", default={}),
-        allow_secret_like_environment=dict(type="bool", default=False),
-        healthcheck=dict(type="dict", options=dict(
-            cmd=dict(type="str", required=True), interval=dict(type="str"), timeout=dict(type="str"),
-            retries=dict(type="int"), start_period=dict(type="str"))),
-        podman_args=dict(type="list", elements="str", default=[]),
-        allow_host_pid=dict(type="bool", default=False),
-        allow_host_ipc=dict(type="bool", default=False),
-        extra_keys=dict(type="dict", default={}, no_log=False),
-        description=dict(type="str"),
-        restart=dict(type="str", default="always"),
-        wanted_by=dict(type="str"),
-    )
+    spec = argument_spec()
+    spec["name"] = dict(type="str")
+    return spec
 
 
 _SHARED_OPTIONS = ("state", "rootless_user", "header", "podman_executable", "generator")

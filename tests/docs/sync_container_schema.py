@@ -1,0 +1,75 @@
+"""Write the parts of the docs and specs that derive from the one container schema.
+
+    python3 tests/docs/sync_container_schema.py          rewrite them in place
+    python3 tests/docs/sync_container_schema.py --check  exit 1 (naming the files) when they are stale
+
+plugins/module_utils/_container_schema.py is the source. Generated from it, between BEGIN/END marker lines:
+the per-container options in plugins/modules/quadlet_container.py's DOCUMENTATION, and the sub-options of
+hardened_container_containers in roles/hardened_container/meta/argument_specs.yml. tests/unit runs --check,
+so the module, its documentation and the role cannot disagree.
+"""
+
+import os
+import sys
+
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "plugins", "module_utils"))
+
+import _container_schema as schema  # noqa: E402  pylint: disable=wrong-import-position
+
+BEGIN = "# BEGIN generated from plugins/module_utils/_container_schema.py (tests/docs/sync_container_schema.py)"
+END = "# END generated"
+TARGETS = (
+    # (file, indentation of the block, what to write)
+    ("plugins/modules/quadlet_container.py", 2, lambda: schema.documentation()),
+    ("roles/hardened_container/meta/argument_specs.yml", 10, lambda: schema.role_argument_spec()),
+)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, lists indented under their key (as ansible-lint's yamllint wants)."""
+
+    def increase_indent(self, flow=False, indentless=False):
+        return super(_Dumper, self).increase_indent(flow, False)
+
+
+def render_block(data, indent):
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=110, default_flow_style=False,
+                     allow_unicode=True)
+    pad = " " * indent
+    lines = [pad + BEGIN] + [(pad + line) if line else line for line in text.splitlines()] + [pad + END]
+    return "\n".join(lines) + "\n"
+
+
+def replace_block(text, block, path):
+    lines = text.splitlines(True)
+    starts = [i for i, line in enumerate(lines) if line.strip() == BEGIN]
+    ends = [i for i, line in enumerate(lines) if line.strip() == END]
+    if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
+        raise SystemExit("%s: needs exactly one %r ... %r block" % (path, BEGIN, END))
+    return "".join(lines[:starts[0]]) + block + "".join(lines[ends[0] + 1:])
+
+
+def main(argv):
+    check = argv[1:] == ["--check"]
+    stale = []
+    for relative, indent, data in TARGETS:
+        path = os.path.join(REPO, relative)
+        with open(path) as handle:
+            current = handle.read()
+        wanted = replace_block(current, render_block(data(), indent), relative)
+        if wanted != current:
+            stale.append(relative)
+            if not check:
+                with open(path, "w") as handle:
+                    handle.write(wanted)
+    if check and stale:
+        print("stale (run python3 tests/docs/sync_container_schema.py): %s" % ", ".join(stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
