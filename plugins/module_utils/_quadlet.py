@@ -21,10 +21,14 @@ import math
 import posixpath
 import re
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
 from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import (
     CONTAINER_OPTIONS,
+    argument_spec,
     defaults,
     sub_defaults,
+    unknown_keys,
 )
 from ansible_collections.podsec.hardening.plugins.module_utils._inputs import (
     control_character,
@@ -438,13 +442,17 @@ def is_engine_socket(path):
     return any(socket == path or socket.startswith(path.rstrip("/") + "/") for socket in _ENGINE_SOCKETS)
 
 
+def _is_system_directory(path, home):
+    return path in _HOST_DIRECTORIES or bool(home and path == posixpath.normpath(home))
+
+
 def host_path_problem(path, home=None):
     """Why the host path ``path`` (absolute, normalised) may not be mounted, or None.
 
     ``home`` is the home directory of a rootless owner, whose container configuration and storage are as
     sensitive as the system's.
     """
-    if path in _HOST_DIRECTORIES or (home and path == posixpath.normpath(home)):
+    if _is_system_directory(path, home):
         return "is a system directory (or the owner's home) itself"
     for tree in _HOST_TREES + tuple(posixpath.join(home, below) for below in (_HOME_TREES if home else ())):
         if is_within(path, tree):
@@ -599,14 +607,20 @@ def _validate_ports(spec):
 
 
 def _check_host_path(field, path, spec, host):
-    """Refuse a host path that is, as written or as the target resolves it, a system path or an engine socket."""
+    """Refuse a host path that is, as written or as the target resolves it, a system path or a socket.
+
+    allow_engine_socket allows an engine socket, container storage and the directories holding them, never a
+    system directory itself (/, /run, /var, ...) that also happens to hold one.
+    """
     for candidate in (posixpath.normpath(path), host.resolve(path)):
         problem = host_path_problem(candidate, host.home)
+        if problem and _is_system_directory(candidate, host.home):
+            _fail(field, "%s %s" % (candidate, problem), path)
         socket = is_engine_socket(candidate) or host.is_socket(candidate)
         if socket and not spec["allow_engine_socket"]:
             _fail(field, "%s exposes a socket or container storage (a container engine socket is root on the "
                   "host); set allow_engine_socket: true to allow it" % candidate, path)
-        if problem and not (socket and spec["allow_engine_socket"]):
+        if problem and not socket:
             _fail(field, "%s %s" % (candidate, problem), path)
 
 
@@ -671,6 +685,7 @@ def _validate_healthcheck(health):
         return
     if not str(health.get("cmd") or "").strip():
         _fail("healthcheck.cmd", "is required")
+    _check_value("healthcheck.cmd", str(health["cmd"]))
     for key in ("interval", "timeout", "start_period"):
         if health.get(key) is not None and not _DURATION.match(str(health[key])):
             _fail("healthcheck." + key, "is not a duration such as 30s, 1m30s or 500ms", health[key])
@@ -746,6 +761,8 @@ def _validate_service(spec):
     if spec["wanted_by"] is not None and not _UNIT_REFERENCE.match(spec["wanted_by"]):
         _fail("wanted_by", "is not a unit name such as multi-user.target", spec["wanted_by"])
     if spec["description"] is not None:
+        if spec["description"] == "":
+            _fail("description", "may not be empty (leave it unset for the default)")
         _check_value("description", spec["description"])
     if spec["security_label_level"] is not None and not _LABEL_LEVEL.match(spec["security_label_level"]):
         _fail("security_label_level", "is not an MLS/MCS level such as s0:c1,c2", spec["security_label_level"])
@@ -753,6 +770,67 @@ def _validate_service(spec):
     if profile is not None and not _MOUNT_PATH.match(profile):
         _fail("seccomp_profile", "must be the absolute path of a profile on the host (unconfined is refused)",
               profile)
+
+
+def unit_options():
+    """The options of one unit: the schema's, and its name."""
+    options = dict(CONTAINER_OPTIONS)
+    options["name"] = {"type": "str", "required": True}
+    return options
+
+
+def check_container(element, label, present=True):
+    """The first problem of one container specification, or None, found without the target.
+
+    The same checks the module runs on the target, less what only the target knows (how it resolves
+    paths, its podman version), so that a refused value never reaches the target: AnsibleModule logs its
+    arguments to the target's journal before a module can look at them. Messages name keys and fields;
+    an environment value is never shown.
+    """
+    problems = unknown_keys(element, unit_options(), label)
+    if problems:
+        return problems[0]
+    if not present:
+        try:
+            validate_name(element.get("name"))
+        except QuadletError as exc:
+            return "%s: %s" % (label, exc)
+        return None
+    try:
+        refuse_text(element)
+    except QuadletError as exc:
+        return "%s: %s" % (label, exc)
+    spec = argument_spec(unit_options())
+    spec["image"]["required"] = True
+    result = ArgumentSpecValidator(spec).validate(dict(element))
+    if result.error_messages:
+        return "%s: %s" % (label, result.error_messages[0])
+    try:
+        validate(normalize(result.validated_parameters))
+    except QuadletError as exc:
+        return "%s: %s" % (label, exc)
+    return None
+
+
+def check_arguments(args):
+    """check_container() for quadlet_container's task arguments: each element of ``containers``, or the single
+    form's own options. Only what the module would refuse anyway; the rest is left to the module."""
+    present = args.get("state", "present") == "present"
+    if args.get("containers") is not None:
+        if not isinstance(args["containers"], list):
+            return None
+        for index, element in enumerate(args["containers"]):
+            if not isinstance(element, dict):
+                return "containers[%d]: must be a dictionary" % index
+            name = element.get("name")
+            label = "containers[%s]" % (name if isinstance(name, str) and _UNIT_NAME.match(name) else "#%d" % index)
+            problem = check_container(element, label, present)
+            if problem:
+                return problem
+        return None
+    element = dict((key, value) for key, value in args.items() if key in unit_options())
+    name = args.get("name")
+    return check_container(element, name if isinstance(name, str) and _UNIT_NAME.match(name) else "name", present)
 
 
 # --------------------------------------------------------------------------------------- render
@@ -800,7 +878,7 @@ def unit_line(section, key, value):
 def _health_pairs(health):
     if not health:
         return []
-    pairs = [("HealthCmd", str(health["cmd"]).strip())]
+    pairs = [("HealthCmd", str(health["cmd"]))]
     for option, key in (("interval", "HealthInterval"), ("timeout", "HealthTimeout"),
                         ("retries", "HealthRetries"), ("start_period", "HealthStartPeriod")):
         if health.get(option) is not None:

@@ -179,7 +179,7 @@ def test_environment_sorted_quoted_and_literal():
     ({"userns": "host"}, "allow_host_userns"),
     ({"volumes": [{"source": "/run/podman/podman.sock", "target": "/s"}]}, "allow_engine_socket"),
     ({"volumes": [{"source": "/var/run/docker.sock", "target": "/s"}]}, "allow_engine_socket"),
-    ({"volumes": [{"source": "/run", "target": "/s"}]}, "allow_engine_socket"),
+    ({"volumes": [{"source": "/run", "target": "/s"}]}, "/run is a system directory"),
     ({"volumes": [{"source": "/run/user/1001/podman", "target": "/s"}]}, "allow_engine_socket"),
     ({"extra_keys": {"Container": {"ReadOnly": False}}}, "use read_only"),
     ({"extra_keys": {"Container": {"PodmanArgs": "--privileged"}}}, "use podman_args"),

@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+# Copyright: podsec.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The hardened_container role's data filters: the plan, its checks, and the only place secret values appear."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.podsec.hardening.plugins.filter.hardened_container import (
+    hardened_container_plan,
+    hardened_container_secret_values,
+)
+
+CANARY = "canary-5d1e9b7c3a"
+IMAGE = "localhost/podsec/busybox:latest"
+PATH = "/run/podsec-secrets-root"
+
+
+def plan(containers, user="root", levels=None):
+    return hardened_container_plan(containers, user, PATH, levels)
+
+
+def test_the_plan_carries_no_secret_value_and_mounts_each_one_from_the_tmpfs():
+    containers = [{"name": "web", "image": IMAGE, "user": "10001", "group": "10002",
+                   "secrets": [{"name": "db", "value": CANARY}, {"name": "api", "target": "/etc/api"}],
+                   "volumes": [{"source": "/srv/web", "target": "/data", "selinux": "shared"}]},
+                  {"name": "old", "state": "absent"}]
+    result = plan(containers)
+    assert CANARY not in json.dumps(result)
+    assert result["absent"] == ["old"]
+    assert result["present"] == [{"name": "web", "started": True,
+                                  "volumes": [{"source": "/srv/web", "target": "/data", "selinux": "shared"}]}]
+    assert result["secret_mounts"] == [{"container": "web", "secret": "db", "name": "web.db",
+                                        "source": PATH + "/web.db", "target": "/run/secrets/db", "idmap": True,
+                                        "owner": "10001", "group": "10002", "mode": "0400"}]
+    unit = result["units"][0]
+    assert unit["secrets"] == [{"name": "api", "target": "/etc/api"}]
+    assert unit["secret_files"] == [{"source": PATH + "/web.db", "target": "/run/secrets/db", "idmap": True}]
+    assert unit["volumes"] == [{"source": "/srv/web", "target": "/data"}]
+    assert hardened_container_secret_values(containers, result["secret_mounts"]) == [
+        {"name": "web.db", "content": CANARY, "owner": "10001", "group": "10002", "mode": "0400", "state": "present"}]
+
+
+def test_rootless_secret_files_are_the_owners():
+    result = plan([{"name": "web", "image": IMAGE, "secrets": [{"name": "db", "value": CANARY, "uid": 0}]}], "podsec")
+    mount = result["secret_mounts"][0]
+    assert (mount["owner"], mount["group"], mount["mode"], mount["idmap"]) == ("podsec", "podsec", "0444", False)
+
+
+def test_levels_fill_in_only_where_the_container_sets_none():
+    containers = [{"name": "a", "image": IMAGE}, {"name": "b", "image": IMAGE, "security_label_level": "s0:c1,c2"}]
+    units = plan(containers, levels={"a": "s0:c5,c6", "b": "s0:c7,c8"})["units"]
+    assert [u.get("security_label_level") for u in units] == ["s0:c5,c6", "s0:c1,c2"]
+
+
+@pytest.mark.parametrize("container, message", [
+    ({"name": "web", "image": IMAGE, "port": ["8080:80"]},
+     "hardened_container_containers[web]: unknown key 'port' (did you mean 'ports'?)"),
+    ({"name": "web", "image": IMAGE, "enviroment": {"A": "1"}}, "(did you mean 'environment'?)"),
+    ({"name": "web", "image": IMAGE, "secrets": [{"name": "db", "valeu": CANARY}]},
+     "hardened_container_containers[web].secrets[0]: unknown key 'valeu' (did you mean 'value'?)"),
+    ({"name": "web", "image": IMAGE, "volumes": [{"source": "/srv", "target": "/d", "selinx": "none"}]},
+     "unknown key 'selinx' (did you mean 'selinux'?)"),
+    ({"name": "web", "image": IMAGE, "environment": {"NEUTRAL": "ghp_8fK2mQ9xL4vT7nR1sW6yZ3bC5dE0aH2j" + CANARY}},
+     "hardened_container_containers[web]: environment.NEUTRAL: looks like a secret"),
+    ({"name": "web", "image": IMAGE, "restart": "always\nExecStartPre=/bin/sh"}, "restart: control character"),
+    ({"name": "web", "image": IMAGE, "state": "gone"}, "state: must be present or absent"),
+    ({"name": "web", "image": IMAGE, "volumes": [{"source": "/srv", "target": "/d", "selinux": "off"}]},
+     "volumes[0].selinux: must be private, shared or none"),
+    ({"name": "web"}, "image"),
+])
+def test_refusals_name_the_key_never_a_secret(container, message):
+    with pytest.raises(AnsibleFilterError) as info:
+        plan([container])
+    assert message in str(info.value)
+    assert CANARY not in str(info.value)
+
+
+def test_a_name_declared_twice_is_refused():
+    with pytest.raises(AnsibleFilterError, match="declared twice"):
+        plan([{"name": "web", "image": IMAGE}, {"name": "web", "image": IMAGE}])
+
+
+def test_absent_containers_need_only_a_name():
+    assert plan([{"name": "web", "state": "absent"}])["units"] == []
