@@ -15,6 +15,8 @@ real generator's output.
 
 from __future__ import annotations
 
+import re
+
 # Quadlet keys whose value is split into words (quotes and backslash escapes) before podman sees it.
 WORD_KEYS = ("Exec", "Environment", "PodmanArgs", "Label", "Annotation")
 
@@ -113,13 +115,26 @@ def read(text):
     return result
 
 
+def expand(value, marker):
+    """``value`` as systemd expands it: ``marker marker`` is one literal marker, any other use of the marker
+    (a specifier such as ``%t``, a variable) becomes the placeholder ``<marker:name>``."""
+    pattern = r"%s(%s|\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*|.)" % (re.escape(marker), re.escape(marker))
+    return re.sub(pattern, lambda m: marker if m.group(1) == marker else "<%s:%s>" % (marker, m.group(1)), value)
+
+
 def exec_start_words(service_text):
-    """The podman command line of the generator's ``ExecStart=``, as systemd hands it to podman."""
+    """The podman command line of the generator's ``ExecStart=``, as systemd hands it to podman (the generator's
+    own specifiers, such as ``%t/%N.cid``, become placeholders)."""
     for section, key, raw in parse_unit(service_text):
         if section == "Service" and key == "ExecStart":
-            words = split_words(unescape(raw, "%"))
-            return [unescape(word, "$") for word in words]
+            return [expand(word, "$") for word in split_words(expand(raw, "%"))]
     raise ValueError("no ExecStart= in the generated service")
+
+
+def service_values(service_text, section, key):
+    """The values of one key of a generated service, as systemd reads them."""
+    return [expand(raw, "%") for entry_section, entry_key, raw in parse_unit(service_text)
+            if (entry_section, entry_key) == (section, key)]
 
 
 # One field of a container specification at a time: how to put a text into the spec, and which key(s) of the

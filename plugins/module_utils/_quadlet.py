@@ -84,6 +84,11 @@ KEY_MIN_VERSION = {
     "GlobalArgs": (4, 8),
     "ReadOnlyTmpfs": (4, 8),
     "Memory": (5, 5),
+    "ReloadCmd": (5, 5),
+    "ReloadSignal": (5, 5),
+    "Retry": (5, 5),
+    "RetryDelay": (5, 5),
+    "HttpProxy": (5, 7),
     "AppArmor": (5, 8),
 }
 
@@ -740,6 +745,8 @@ def _check_extra_container_key(field, key, value):
     for item in _as_list(value):
         if not _EXTRA_CONTAINER_VALUE.match(item):
             _fail(field, "must be one word without spaces, quotes or backslashes", item)
+        if key in ("Label", "Annotation", "Sysctl", "LogOpt") and not re.match(r"^[^=]+=", item):
+            _fail(field, "must be NAME=VALUE (Quadlet drops anything else without a word)", item)
         if key == "LogOpt" and item.startswith("path="):
             _fail(field, "path= makes podman write the log to a host file of its choosing", item)
         if key == "LogDriver" and item not in _LOG_DRIVERS:

@@ -13,6 +13,7 @@ the argument specs do not document.
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 import yaml
@@ -29,9 +30,14 @@ def _as_list(value):
     return [str(value)]
 
 
+# Ansible's documentation markup (C(code), V(value), O(option), M(module), P(plugin#type)) as Markdown code.
+_MARKUP = re.compile(r"\b[CVOMP]\(([^()]*(?:\([^()]*\))?[^()]*)\)")
+
+
 def _cell(text):
-    """Text safe inside a Markdown table cell."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """Text safe inside a Markdown table cell, Ansible markup as code."""
+    text = _MARKUP.sub(lambda match: "`%s`" % match.group(1).split("#", 1)[0], " ".join(str(text).split()))
+    return text.replace("|", "\\|")
 
 
 def _type_of(spec):
@@ -63,6 +69,25 @@ def _load(path):
         return None
     with open(path, encoding="utf-8") as handle:
         return yaml.safe_load(handle)
+
+
+def _key_rows(keys, prefix=""):
+    """One row per key of a variable's elements, nested keys as ``parent[].key`` or ``parent.key``."""
+    rows = []
+    for key, sub in keys.items():  # schema order
+        sub = sub or {}
+        default = "`%s`" % _inline(sub["default"]).replace("|", "\\|") if "default" in sub else (
+            "required" if sub.get("required") else "-")
+        description = " ".join(_cell(line) for line in _as_list(sub.get("description")))
+        rows.append("| `%s%s` | %s | %s | %s |" % (prefix, key, _type_of(sub), default, description))
+        if sub.get("options"):
+            rows.extend(_key_rows(sub["options"], "%s%s%s." % (prefix, key, "[]" if sub.get("type") == "list" else "")))
+    return rows
+
+
+def _key_table(name, keys):
+    return ['<a id="keys-of-%s"></a>' % name.replace("_", "-"), "", "### Keys of `%s`" % name, "",
+            "| Key | Type | Default | Description |", "| --- | --- | --- | --- |"] + _key_rows(keys) + [""]
 
 
 def render_role(role_dir, role):
@@ -120,6 +145,7 @@ def render_role(role_dir, role):
             continue
         out.append("| Variable | Type | Default | Description |")
         out.append("| --- | --- | --- | --- |")
+        nested = []
         for name in options:  # in the order of the argument specs, which groups related variables
             option = options[name] or {}
             documented.add(name)
@@ -142,10 +168,12 @@ def render_role(role_dir, role):
                                 "required" % (role, name))
             description = " ".join(_cell(line) for line in _as_list(option.get("description")))
             if option.get("options"):
-                description += " Keys: %s." % ", ".join(
-                    "`%s` (%s)" % (key, _type_of(sub or {})) for key, sub in sorted(option["options"].items()))
+                description += " Keys: see [below](#keys-of-%s)." % name.replace("_", "-")
+                nested.append((name, option["options"]))
             out.append("| `%s` | %s | %s | %s |" % (name, _type_of(option), default, description))
         out.append("")
+        for name, keys in nested:
+            out.extend(_key_table(name, keys))
     for name in sorted(defaults):
         if name not in documented:
             problems.append("%s: %s is set in defaults/main.yml but not documented in "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import socket
 
 import pytest
 
@@ -389,3 +390,31 @@ def test_list_reports_the_rootless_users_uid_and_lingering(env):
     (env.linger_dir / "runner").write_text("")
     assert env.run(rootless_user="runner", containers=[], _ansible_check_mode=True)["linger"] is True
     assert "linger" not in env.run(containers=[dict(name="web", image=IMAGE)], _ansible_check_mode=True)
+
+
+@pytest.mark.parametrize("target, message", [
+    ("/", "/ is a system directory"),
+    ("/proc/self", "or below it"),
+])
+def test_volume_symlinks_are_followed_on_the_target(env, tmp_path, target, message):
+    link = tmp_path / "innocent"
+    link.symlink_to(target)
+    error = env.run(Host(), expect=FailJson, name="web", image=IMAGE,
+                    volumes=[{"source": str(link), "target": "/data"}])
+    assert "volumes[0].source" in error["msg"] and message in error["msg"]
+    assert not env.root.exists()
+
+
+def test_a_socket_is_refused_whatever_its_name(env, tmp_path):
+    path = str(tmp_path / "innocent-name")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    try:
+        error = env.run(Host(), expect=FailJson, name="web", image=IMAGE, volumes=[{"source": path, "target": "/s"}])
+        assert "exposes a socket" in error["msg"]
+        # Control: the same path as a plain file mounts.
+        os.unlink(path)
+        open(path, "w").close()
+        assert env.run(Host(), name="web", image=IMAGE, volumes=[{"source": path, "target": "/s"}])["changed"]
+    finally:
+        server.close()
