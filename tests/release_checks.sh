@@ -9,7 +9,8 @@
 #   changelog       antsibull-changelog lint (fragments and changelog.yaml); changelogs/changelog.yaml and
 #                   CHANGELOG.rst are up to date; the version in galaxy.yml is the latest release there;
 #                   no fragment of an earlier release is left in changelogs/fragments;
-#   build-import    ansible-galaxy collection build makes the artifact (nothing of molecule/, tests/output/,
+#   build-import    ansible-builder create (the EE's build context, context/) and then ansible-galaxy
+#                   collection build make the artifact (nothing of context/, molecule/, tests/output/,
 #                   .ansible/ inside) and galaxy-importer accepts it (no ERROR; ansible-test is disabled).
 # Usage: bash tests/release_checks.sh [CHECK...]   (default: all four, in that order)
 # A stale generated file is fixed with `bash tests/docs/generate.sh` and a commit; see docs/releasing.md.
@@ -221,11 +222,19 @@ EOF
 check_build_import() {
   local artifact config listing
   mkdir -p "$RELEASE_WORK/dist" "$RELEASE_WORK/import"
+  # A release is built where the execution environment is prepared too: `ansible-builder create` writes
+  # its build context to context/ in the checkout (a copy of the collection, 88 files), which the artifact
+  # must not carry. A context/ made here is removed again; one that was there already is left as it was.
+  if [ ! -e context ]; then
+    trap 'rm -rf "$repo/context"' EXIT
+  fi
+  ansible-builder create -f execution-environment.yml -c context >/dev/null
+  [ -f context/_build/configs/ansible.cfg ] || { echo "FAIL ansible-builder create wrote no context/"; return 1; }
   ansible-galaxy collection build --force --output-path "$RELEASE_WORK/dist" .
   artifact=$(ls "$RELEASE_WORK"/dist/podsec-hardening-*.tar.gz)
   listing="$RELEASE_WORK/artifact-files.txt"
   tar -tzf "$artifact" >"$listing"
-  if grep -E '^(molecule|tests/output|tests/testbed|\.ansible|\.git|\.pytest_cache)(/|$)|__pycache__' "$listing"; then
+  if grep -E '^(context|molecule|tests/output|tests/testbed|\.ansible|\.git|\.pytest_cache)(/|$)|__pycache__' "$listing"; then
     echo "FAIL the artifact carries the files listed above; extend build_ignore in galaxy.yml"
     return 1
   fi

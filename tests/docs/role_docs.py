@@ -111,7 +111,7 @@ def render_role(role_dir, role):
         for platform in meta["platforms"]:
             versions = ", ".join(str(version) for version in platform.get("versions") or [])
             platforms.append("%s (%s)" % (platform["name"], versions) if versions else platform["name"])
-        out.append("Platforms: %s. Minimum Ansible: %s." % ("; ".join(platforms), meta.get("min_ansible_version", "-")))
+        out.append("Platforms (the tested ones): %s. Minimum Ansible: %s." % ("; ".join(platforms), meta.get("min_ansible_version", "-")))
         out.append("")
     if os.path.exists(os.path.join(role_dir, "README.md")):
         out.append("More: the role's [README](../../roles/%s/README.md)." % role)

@@ -1,7 +1,9 @@
 """Run the fleet playbooks through ansible-runner (the engine AWX uses) against the scenario's hosts.
 
-The verifier's environment carries molecule's inventory, ansible.cfg and collection path; ansible-runner
-inherits it, so the playbooks run exactly as an AWX job would run them from the project directory.
+Each run gets a fresh private data dir, project dir playbooks/ and molecule's inventory, and the
+environment an AWX job has: none of molecule's settings (no ANSIBLE_CONFIG, no ansible.cfg of the project),
+only the configuration the execution environment ships (ee/ansible.cfg, which the EE installs as
+/etc/ansible/ansible.cfg, taken from the ansible-builder context) unless a test asks for none at all.
 """
 
 import json
@@ -65,28 +67,63 @@ class RunnerResult(object):
         return "\n".join(chunks)
 
 
-def run_playbook(playbook, extravars, cmdline=""):
+def ee_context():
+    """``ansible-builder create`` of execution-environment.yml into a fresh directory; returns its context/."""
+    context = os.path.join(tempfile.mkdtemp(prefix="podsec-ee-"), "context")
+    create = subprocess.run([sys.executable, "-m", "ansible_builder", "create", "-f",
+                             os.path.join(REPO, "execution-environment.yml"), "-c", context],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                            check=False)
+    assert create.returncode == 0, create.stdout
+    return context
+
+
+@pytest.fixture(scope="session")
+def ee_build_context():
+    context = ee_context()
+    yield context
+    shutil.rmtree(os.path.dirname(context), ignore_errors=True)
+
+
+def awx_environment(ansible_cfg):
+    """The process environment of an AWX job: this machine's basics, none of molecule's or the checkout's
+    Ansible settings. ``ansible_cfg`` stands for the EE's /etc/ansible/ansible.cfg (None: no config file)."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("ANSIBLE_", "MOLECULE_", "PODSEC_", "PYTEST_"))}
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    # This checkout as podsec.hardening (what the EE installs into /usr/share/ansible/collections); its
+    # runtime dependency community.general comes with the ansible package, as in the EE.
+    env["ANSIBLE_COLLECTIONS_PATH"] = collection_root()
+    # The test hosts get new host keys at every boot (an AWX job trusts the keys its EE or credential knows).
+    env["ANSIBLE_HOST_KEY_CHECKING"] = "False"
+    if ansible_cfg:
+        env["ANSIBLE_CONFIG"] = ansible_cfg
+    return env
+
+
+def run_playbook(playbook, extravars, cmdline="", ansible_cfg=None, ident="fleet"):
     """``ansible-runner run`` with a fresh private data dir, project dir playbooks/, molecule's inventory."""
+    for directory in (PLAYBOOKS, REPO):
+        assert not os.path.exists(os.path.join(directory, "ansible.cfg")), "the project must have no ansible.cfg"
     data_dir = tempfile.mkdtemp(prefix="podsec-runner-")
     os.makedirs(os.path.join(data_dir, "env"))
     with open(os.path.join(data_dir, "env", "extravars"), "w") as handle:
         json.dump(extravars, handle)
     inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    ident = "fleet"
-    env = dict(os.environ)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    # This checkout as podsec.hardening (not a copy another run installed somewhere); the dependencies
-    # (containers.podman, ansible.posix, community.general) come with the ansible package.
-    env["ANSIBLE_COLLECTIONS_PATH"] = collection_root()
     argv = [sys.executable, "-m", "ansible_runner", "run", data_dir, "--ident", ident,
             "--project-dir", PLAYBOOKS, "-p", playbook, "--inventory", inventory]
     if cmdline:
-        argv += ["--cmdline", cmdline]
-    proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False,
-                          universal_newlines=True, timeout=900)
+        argv.append("--cmdline=" + cmdline)
+    proc = subprocess.run(argv, env=awx_environment(ansible_cfg), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          check=False, universal_newlines=True, timeout=900)
+    assert os.path.exists(os.path.join(data_dir, "artifacts", ident, "status")), proc.stdout[-3000:]
     result = RunnerResult(data_dir, ident)
     result.process_output = proc.stdout
     return result
+
+
+def ee_ansible_cfg(context):
+    return os.path.join(context, "_build", "configs", "ansible.cfg")
 
 
 @pytest.fixture(scope="session")
@@ -97,19 +134,46 @@ def report_dir():
 
 
 @pytest.fixture(scope="session")
-def audit_run(report_dir):
+def audit_run(report_dir, ee_build_context):
     """playbooks/audit.yml in check mode at -vvv through ansible-runner."""
-    result = run_playbook("audit.yml", {"podsec_report_dir": report_dir}, cmdline="--check -vvv")
+    result = run_playbook("audit.yml", {"podsec_report_dir": report_dir}, cmdline="--check -vvv",
+                          ansible_cfg=ee_ansible_cfg(ee_build_context))
     yield result
     shutil.rmtree(result.data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def site_run():
-    """playbooks/site.yml a third time (after converge and idempotence) through ansible-runner."""
-    result = run_playbook("site.yml", {})
+def site_run(ee_build_context):
+    """playbooks/site.yml a third time (after converge and idempotence) through ansible-runner, with the
+    execution environment's ansible.cfg and nothing else."""
+    result = run_playbook("site.yml", {}, cmdline="-v", ansible_cfg=ee_ansible_cfg(ee_build_context))
     yield result
     shutil.rmtree(result.data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def site_run_without_config():
+    """The same run as a job template of a project without ansible.cfg, in an EE without ours."""
+    result = run_playbook("site.yml", {}, cmdline="-v")
+    yield result
+    shutil.rmtree(result.data_dir, ignore_errors=True)
+
+
+def host_var(host, name):
+    with open(os.path.join(SCENARIO_DIR, "molecule.yml")) as handle:
+        return yaml.safe_load(handle)["provisioner"]["inventory"]["host_vars"][host][name]
+
+
+def changed_tasks(result):
+    return sorted({(e["event_data"]["host"], e["event_data"]["task"]) for e in result.events
+                   if e.get("event") == "runner_on_ok" and e["event_data"].get("res", {}).get("changed")})
+
+
+def summary_lines(result, host):
+    for event in result.task_results("Summarise what was hardened"):
+        if event.get("host") == host and "res" in event:
+            return event["res"]["msg"]
+    raise AssertionError("no summary for %s in %s" % (host, result.process_output[-3000:]))
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """fleet-h1: everything site.yml hardens, checked on the host."""
 
+from conftest import host_var
 from helpers import inspect, policy
 
 testinfra_hosts = ["ansible://fleet-h1"]
@@ -19,3 +20,9 @@ def test_hardened_containers_run_hardened(host):
         assert info["Config"]["User"] not in ("", "0", "root"), name
     web = inspect(host, "fleet-web")
     assert web["HostConfig"]["PortBindings"]["8080/tcp"][0]["HostIp"] == "127.0.0.1"
+
+
+def test_secret_is_on_the_tmpfs_and_in_the_container(host):
+    token = host_var("fleet-h1", "fleet_worker_token")
+    assert host.file("/run/podsec-secrets-root/fleet-worker.api_token").content_string == token
+    assert host.check_output("podman exec fleet-worker cat /run/secrets/api_token") == token

@@ -1,24 +1,47 @@
-"""playbooks/site.yml through ansible-runner (the engine AWX uses), after converge and idempotence."""
+"""playbooks/site.yml through ansible-runner (the engine AWX uses), after converge and idempotence, as an AWX
+job template runs it: a private data dir, the project's playbooks/ with no ansible.cfg, and the execution
+environment's ansible.cfg as the only configuration."""
 
 import json
 
-from conftest import planted_secret
+from conftest import changed_tasks, host_var, planted_secret, summary_lines
+
+PIPELINING_REFUSAL = "tmpfs_secret refuses to run without pipelining"
 
 
 def test_site_through_ansible_runner_changes_nothing(site_run):
     assert site_run.status == "successful", site_run.process_output[-3000:]
+    assert "_build/configs/ansible.cfg as config file" in site_run.process_output
     stats = [e for e in site_run.events if e.get("event") == "playbook_on_stats"][0]["event_data"]
     assert sorted(stats["ok"]) == ["fleet-h1", "fleet-h2"]
-    assert stats["changed"] == {}, stats["changed"]
+    assert stats["changed"] == {}, changed_tasks(site_run)
     assert stats["failures"] == {} and stats["dark"] == {}
-    summaries = site_run.task_results("Summarise what was hardened")
-    text = json.dumps([e["res"]["msg"] for e in summaries if "res" in e])
-    assert "trust policy: applied" in text and "trust policy: skipped (podsec_enable_trust=false)" in text
-    assert "audit watches: skipped (kernel audit unusable here)" in text
-    assert "fleet-web, fleet-worker, fleet-rootless" in text
+    # tmpfs_secret ran for fleet-worker's secret (and changed nothing: the value is on the tmpfs already).
+    stored = [e for e in site_run.task_results("Store the secret values on the owner's tmpfs") if "res" in e]
+    assert [e["host"] for e in stored] == ["fleet-h1"] and not stored[0]["res"].get("failed")
+    h1 = summary_lines(site_run, "fleet-h1")
+    h2 = summary_lines(site_run, "fleet-h2")
+    assert "trust policy: in place, nothing changed" in h1
+    assert "trust policy: skipped (podsec_enable_trust=false)" in h2
+    assert "audit watches: skipped (kernel audit unusable here)" in h1
+    assert "hardened containers: fleet-web, fleet-worker, fleet-rootless; in place, nothing changed" in h1
+    assert any(line.startswith("posture score ") for line in h1)
+
+
+def test_site_without_pipelining_is_refused_before_any_secret_leaves(site_run_without_config):
+    """Control: the same job with no ansible.cfg at all (the setting AWX jobs had before the EE shipped one)."""
+    result = site_run_without_config
+    assert "No config file found; using defaults" in result.process_output
+    assert result.status == "failed"
+    refused = [e for e in result.task_results("Store the secret values on the owner's tmpfs") if "res" in e]
+    assert [e["host"] for e in refused] == ["fleet-h1"]
+    assert PIPELINING_REFUSAL in json.dumps(refused[0]["res"]) or PIPELINING_REFUSAL in result.process_output
+    assert host_var("fleet-h1", "fleet_worker_token") not in result.all_text()
 
 
 def test_site_output_has_no_secret_value(site_run):
     # test_report.py proves the planted value is on fleet-h2 (podman inspect); the scan in site.yml must not carry it.
-    assert planted_secret() not in site_run.all_text()
-    assert planted_secret() not in site_run.process_output
+    # test_fleet_h1.py proves fleet-worker's token is on fleet-h1's tmpfs; no artifact of the run carries it.
+    for secret in (planted_secret(), host_var("fleet-h1", "fleet_worker_token")):
+        assert secret not in site_run.all_text()
+        assert secret not in site_run.process_output
