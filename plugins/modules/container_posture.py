@@ -174,12 +174,19 @@ ansible_facts:
           elements: str
 """
 
+import glob
 import os
 import pwd
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _posture
+from ansible_collections.podsec.hardening.plugins.module_utils._inputs import resolve_on_target
+
+ROOTFUL_UNIT_DIRS = ("/etc/containers/systemd", "/run/containers/systemd", "/usr/share/containers/systemd")
+LINGER_DIR = "/var/lib/systemd/linger"
+MARKER = "podsec.hardening.hardened_container: installed by this role, local changes are overwritten"
 
 
 class PostureBackend(object):
@@ -192,9 +199,73 @@ class PostureBackend(object):
         self.findings = []
         self.containers = []
         self.checked = []
+        self.sockets = self.engine_sockets()
 
     def run(self, args, cwd=None):
         return self.module.run_command(args, cwd=cwd, environ_update={"LC_ALL": "C"})
+
+    @staticmethod
+    def _home(user):
+        try:
+            return pwd.getpwnam(user).pw_dir
+        except KeyError:
+            return None
+
+    @staticmethod
+    def engine_sockets():
+        """The engine API sockets present on this host (rootful and every user's), with their identities."""
+        paths = list(_posture.ENGINE_SOCKET_PATHS)
+        paths += sorted(glob.glob("/run/user/*/podman/podman.sock")) + sorted(glob.glob("/run/user/*/docker.sock"))
+        sockets, seen = [], set()
+        for path in paths:
+            try:
+                info = os.stat(path)
+                parent = os.stat(os.path.dirname(path))
+            except OSError:
+                continue
+            if not stat.S_ISSOCK(info.st_mode) or (info.st_dev, info.st_ino) in seen:
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            try:
+                user = pwd.getpwuid(info.st_uid).pw_name
+            except KeyError:
+                user = None
+            sockets.append({"path": path, "dev": info.st_dev, "ino": info.st_ino, "dir_dev": parent.st_dev,
+                            "dir_ino": parent.st_ino, "uid": info.st_uid, "user": user})
+        return sockets
+
+    @staticmethod
+    def mount_facts(info):
+        """``{source: {resolved, dev, ino}}`` for the container's bind mounts, as this host resolves them."""
+        facts = {}
+        for mount in _posture.mounts_of(info):
+            source = mount["source"]
+            if mount["type"] not in ("bind", "") or not source.startswith("/") or source in facts:
+                continue
+            resolved = resolve_on_target(source)
+            try:
+                found = os.stat(resolved)
+            except OSError:
+                facts[source] = {"resolved": resolved}
+                continue
+            facts[source] = {"resolved": resolved, "dev": found.st_dev, "ino": found.st_ino}
+        return facts
+
+    def discover_users(self):
+        """Users with lingering, or with Podman storage or Quadlet units under their home (root excluded)."""
+        try:
+            lingering = set(os.listdir(LINGER_DIR))
+        except OSError:
+            lingering = set()
+        users = []
+        for entry in pwd.getpwall():
+            if entry.pw_uid == 0 or entry.pw_name in users or not entry.pw_dir or entry.pw_dir == "/":
+                continue
+            storage = os.path.isdir(os.path.join(entry.pw_dir, ".local", "share", "containers", "storage"))
+            units = glob.glob(os.path.join(entry.pw_dir, ".config", "containers", "systemd", "*.container"))
+            if entry.pw_name in lingering or storage or units:
+                users.append(entry.pw_name)
+        return users
 
     def _user_prefix(self, user):
         """Command prefix running podman as ``user``, or None (with a reason) when it cannot."""
@@ -217,6 +288,22 @@ class PostureBackend(object):
             prefix.append("XDG_RUNTIME_DIR=%s" % runtime)
         return prefix, None, entry.pw_dir
 
+    def unit_text(self, info, owner):
+        """The Quadlet file that runs the container, when there is one."""
+        name = _posture.quadlet_file_name(info)
+        if name is None:
+            return None
+        if owner == "root":
+            dirs = ROOTFUL_UNIT_DIRS
+        else:
+            home = self._home(owner)
+            dirs = (os.path.join(home, ".config", "containers", "systemd"),) if home else ()
+        for directory in dirs:
+            text = self._read(os.path.join(directory, name))
+            if text is not None:
+                return text
+        return None
+
     def inspect_owner(self, owner):
         if owner == "root":
             prefix, reason, cwd = [], None, "/"
@@ -227,14 +314,15 @@ class PostureBackend(object):
                     self.findings.append(_posture.inspect_failed_finding(owner, reason))
                 return
         self.checked.append(owner)
-        rc, out, err = self.run(prefix + [self.podman, "ps", "-q", "--no-trunc"], cwd=cwd)
+        # Every container, whatever its state: a created or stopped one runs as it is at the next start.
+        rc, out, err = self.run(prefix + [self.podman, "ps", "-a", "-q", "--no-trunc"], cwd=cwd)
         if rc != 0:
             self.findings.append(_posture.inspect_failed_finding(owner, "podman ps: %s" % err.strip()))
             return
         ids = [line.strip() for line in out.splitlines() if line.strip()]
         if not ids:
             return
-        # One inspect for all containers; one that stopped in between only shortens the list.
+        # One inspect for all containers; one removed in between only shortens the list.
         rc, out, err = self.run(prefix + [self.podman, "container", "inspect"] + ids, cwd=cwd)
         try:
             infos = _posture.parse_inspect(out)
@@ -247,31 +335,45 @@ class PostureBackend(object):
         for info in infos:
             found = _posture.container_findings(
                 info, owner=owner, secret_allow=self.params["ignore_env_names"],
-                sensitive_paths=self.params["sensitive_paths"])
+                sensitive_paths=self.params["sensitive_paths"], mount_facts=self.mount_facts(info),
+                sockets=self.sockets)
+            unit = self.unit_text(info, owner)
+            managed = _posture.management(info, unit, self.params["managed_marker"])
+            choices = _posture.opt_outs(info, unit if managed == "podsec.hardening" else None,
+                                        rootless=owner != "root")
+            if choices:
+                found.append(_posture.opt_out_finding(info, owner, choices))
             self.findings.extend(found)
-            self.containers.append(_posture.container_summary(info, owner, found))
+            self.containers.append(_posture.container_summary(info, owner, found, managed, choices))
         del infos
+
+    def _show(self, systemctl, units, props):
+        if not units:
+            return ""
+        argv = [systemctl, "show", "--no-pager"]
+        for prop in props:
+            argv += ["-p", prop]
+        rc, out, _err = self.run(argv + units)
+        return out if rc == 0 else ""
 
     def check_sockets(self):
         systemctl = self.module.get_bin_path("systemctl")
-        show = ""
+        show = services = ""
         if systemctl:
             rc, out, _err = self.run([systemctl, "list-units", "--type=socket", "--all", "--plain",
                                       "--no-legend", "--no-pager"])
             units = [line.split()[0] for line in out.splitlines() if rc == 0 and line.split()]
             units = [unit for unit in units if unit.endswith(".socket")]
-            if units:
-                rc, show, _err = self.run([systemctl, "show", "--no-pager", "-p", "Id", "-p", "Listen",
-                                           "-p", "Triggers", "-p", "ActiveState", "-p", "UnitFileState"] + units)
-                if rc != 0:
-                    show = ""
+            show = self._show(systemctl, units, ("Id", "Listen", "Triggers", "ActiveState", "UnitFileState"))
+            # Services behind TCP socket units: a systemd-socket-proxyd there may forward to an engine socket.
+            services = self._show(systemctl, _posture.proxy_services(show), ("Id", "ExecStart"))
         ss_out = ""
         ss = self.module.get_bin_path("ss")
         if ss:
             rc, ss_out, _err = self.run([ss, "-Hltnp"])
             if rc != 0:
                 ss_out = ""
-        self.findings.extend(_posture.tcp_api_findings(show, ss_out))
+        self.findings.extend(_posture.tcp_api_findings(show, ss_out, service_show=services, sockets=self.sockets))
         try:
             mode = os.stat(self.params["socket_path"]).st_mode
         except OSError:
@@ -283,21 +385,21 @@ class PostureBackend(object):
         try:
             with open(path, "r") as handle:
                 return handle.read()
-        except (IOError, OSError):
+        except (IOError, OSError, UnicodeDecodeError):
             return None
 
-    def check_trust(self):
+    def check_trust(self, users):
         path = self.params["policy_path"]
         self.findings.extend(_posture.trust_findings(self._read(path), path))
-        for user in self.params["users"]:
-            try:
-                home = pwd.getpwnam(user).pw_dir
-            except KeyError:
+        for user in users:
+            home = self._home(user)
+            if home is None:
                 continue
+            # Podman as this user reads this file instead of the system one when it exists.
             user_policy = os.path.join(home, ".config", "containers", "policy.json")
-            text = self._read(user_policy)
-            if text is not None:
-                self.findings.extend(_posture.trust_findings(text, user_policy, target="user %s" % user))
+            if os.path.lexists(user_policy):
+                self.findings.extend(_posture.trust_findings(self._read(user_policy), user_policy,
+                                                             target="user %s" % user))
 
     def check_audit(self):
         auditctl = self.module.get_bin_path("auditctl")
@@ -310,16 +412,23 @@ class PostureBackend(object):
         self.findings.extend(found)
         return available
 
+    def users(self):
+        users = list(self.params["users"])
+        if self.params["discover_users"]:
+            users += [user for user in self.discover_users() if user not in users]
+        return users
+
     def gather(self):
         audit_available = False
+        users = self.users()
         if not self.podman:
             self.module.warn("podman is not installed; no container was inspected")
         else:
-            owners = (["root"] if self.params["rootful"] else []) + list(self.params["users"])
+            owners = (["root"] if self.params["rootful"] else []) + users
             for owner in owners:
                 self.inspect_owner(owner)
         self.check_sockets()
-        self.check_trust()
+        self.check_trust(users)
         if self.params["check_audit"]:
             audit_available = self.check_audit()
         posture = _posture.summarize(self.findings)
@@ -337,6 +446,8 @@ def main():
         argument_spec=dict(
             rootful=dict(type="bool", default=True),
             users=dict(type="list", elements="str", default=[]),
+            discover_users=dict(type="bool", default=True),
+            managed_marker=dict(type="str", default=MARKER),
             policy_path=dict(type="path", default="/etc/containers/policy.json"),
             socket_path=dict(type="path", default="/run/podman/podman.sock"),
             check_audit=dict(type="bool", default=True),

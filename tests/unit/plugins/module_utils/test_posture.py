@@ -48,6 +48,8 @@ HARDENED = {
         "IpcMode": "shareable",
         "PidMode": "private",
         "UTSMode": "private",
+        "UsernsMode": "private",
+        "CgroupMode": "private",
         "Privileged": False,
         "ReadonlyRootfs": True,
         "SecurityOpt": ["no-new-privileges"],
