@@ -10,17 +10,26 @@ module: container_posture
 short_description: Gather the container security posture of a Podman host
 version_added: 0.1.0
 description:
-  - Read-only fact gathering. Inspects the running containers of root and of the given rootless users with
-    C(podman ps -q) and one C(podman inspect) per user, and the host's Podman API sockets, image trust policy
-    and kernel audit watches.
-  - "Container findings: privileged, runs as root, writable root file system, secret-looking environment variable
-    NAMES (values are never read into the result), container engine socket mounts, sensitive host path mounts,
-    ports published on all addresses, capabilities kept, no-new-privileges missing, host network/pid/ipc/uts namespace."
-  - "Host findings: Podman API on TCP (a podman socket unit with a TCP C(ListenStream) or a podman process listening
-    on TCP), a world-accessible Podman socket, a trust policy that accepts any image by default or is invalid,
-    expected audit watches missing (or audit unavailable, for example inside systemd-nspawn)."
-  - Each finding names the target, its severity, what is wrong and a one-line fix naming the podsec.hardening role
-    and variable that fixes it.
+  - Read-only fact gathering. Inspects every container of root and of each rootless user, whatever its state
+    (created, running, exited), with C(podman ps -a -q) and one C(podman inspect) per user, and the host's Podman
+    API sockets, image trust policies and kernel audit watches.
+  - "Container findings: privileged, runs as root, writable root file system, credentials in the environment
+    (secret-looking variable NAMES, and values that are a URL with a password or a token: only the names enter the
+    result), container engine sockets mounted by their path, through a hard link (same device and inode), a
+    symbolically linked or bind-mounted directory (resolved on the host), a user's rootless API directory
+    C(/run/user/UID/podman), sensitive host path mounts, ports published on any non-loopback address, capabilities
+    kept, no-new-privileges missing, C(seccomp=unconfined), C(apparmor=unconfined), C(label=disable),
+    C(unmask=...)/C(systempaths=unconfined), host network/pid/ipc/uts/user/cgroup namespace."
+  - "Host findings: Podman API on TCP (a podman socket unit with a TCP C(ListenStream), a TCP socket unit whose
+    service is C(systemd-socket-proxyd) forwarding to an engine socket, or a podman process listening on TCP), a
+    world-accessible Podman socket, a trust policy that Podman refuses (validated as containers/image does:
+    critical, every pull fails) or that accepts any image by default (high), for the system and for each rootless
+    user, expected audit watches missing (or audit unavailable, for example inside systemd-nspawn)."
+  - Each finding names the target, its severity, what is wrong, a one-line fix naming the podsec.hardening role
+    option or the command that fixes it, and the podman-security-bench (CIS Docker Benchmark) check number.
+  - Each container is marked as deployed by this collection (its Quadlet unit carries the hardened_container
+    role's marker line), by another systemd unit (label C(PODMAN_SYSTEMD_UNIT)) or unmanaged, and the secure
+    defaults it switched off (opt-outs such as C(memory=unlimited)) are listed as an C(info) finding.
   - Never changes anything; C(changed) is always false.
 author:
   - podsec.hardening contributors (@podsec)
@@ -44,9 +53,24 @@ options:
       - Rootless users whose containers are inspected too, through C(runuser -u USER -- podman ...) with the user's
         C(XDG_RUNTIME_DIR) (C(/run/user/UID)) when it exists. Users without Podman storage in their home are skipped.
       - Their per-user trust policy (C(~/.config/containers/policy.json)), when present, is checked as well.
+      - Added to the users that O(discover_users) finds.
     type: list
     elements: str
     default: []
+  discover_users:
+    description:
+      - Also inspect every user (root excluded) that lingers (C(/var/lib/systemd/linger/USER)), or has Podman
+        storage (C(~/.local/share/containers/storage)) or Quadlet units (C(~/.config/containers/systemd/*.container))
+        under the home directory.
+    type: bool
+    default: true
+  managed_marker:
+    description:
+      - The header line that marks a Quadlet unit as written by the collection; containers whose unit carries it
+        are reported as C(managed=podsec.hardening), and their opt-outs are read from the unit.
+      - The default is the marker of the podsec.hardening.hardened_container role.
+    type: str
+    default: "podsec.hardening.hardened_container: installed by this role, local changes are overwritten"
   policy_path:
     description: The system trust policy to check.
     type: path
@@ -89,8 +113,12 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Gather the container security posture
+- name: Gather the container security posture (rootless users are discovered)
   podsec.hardening.container_posture:
+
+- name: Only root's containers, and the named user's
+  podsec.hardening.container_posture:
+    discover_users: false
     users: [podsec]
 
 - name: Show the findings
@@ -114,7 +142,9 @@ ansible_facts:
       type: dict
       contains:
         score:
-          description: 100 minus weighted findings (critical 25, high 10, medium 4, low 1), at least 0.
+          description:
+            - 100 minus weighted findings (critical 25, high 10, medium 4, low 1), at least 0.
+            - 100 only while no finding above V(info) is open (at most 99 otherwise).
           type: int
           sample: 61
         total:
@@ -146,7 +176,12 @@ ansible_facts:
               description: What is wrong. Never contains an environment variable value.
               type: str
             fix:
-              description: One line on what to do, naming the collection role and variable.
+              description: One line on what to do, naming the collection role option or the command.
+              type: str
+            bench:
+              description:
+                - The podman-security-bench (CIS Docker Benchmark numbering) check the rule corresponds to, for example
+                  V(5.4) for privileged containers; empty when there is none.
               type: str
             details:
               description: Machine-readable details (variable names, mount paths, ports, capabilities).
@@ -157,19 +192,25 @@ ansible_facts:
               title: Secret in environment variables
               severity: high
               target: legacy-db
-              message: "Secret-looking environment variables (names only, values not read): DB_PASSWORD."
+              message: "Credentials in environment variables (names only, values not shown): DB_PASSWORD (secret-looking name)."
               fix: Move the values into Podman secrets mounted as files ...
-              details: {variables: [DB_PASSWORD]}
+              bench: "4.10"
+              details: {variables: [DB_PASSWORD], reasons: {DB_PASSWORD: secret-looking name}}
         containers:
-          description: The running containers that were inspected.
+          description:
+            - Every container that was inspected, whatever its state.
+            - V(managed) is V(podsec.hardening) (its Quadlet unit carries O(managed_marker)), V(systemd) (run by
+              another systemd unit) or V(unmanaged); V(opt_outs) lists the secure defaults it switched off, as
+              hardened_container options; V(findings) counts its findings above V(info).
           type: list
           elements: dict
-          sample: [{name: web, id: 0123456789ab, image: localhost/podsec/busybox:latest, owner: root, findings: 0}]
+          sample: [{name: web, id: 0123456789ab, image: localhost/podsec/busybox:latest, owner: root, state: running,
+                    managed: podsec.hardening, opt_outs: ["memory: unlimited"], findings: 0}]
         audit_available:
           description: Whether C(auditctl -l) worked, so that audit watches could be checked.
           type: bool
         checked:
-          description: The owners (V(root) and user names) whose containers were inspected.
+          description: The owners (V(root) and user names, given or discovered) whose containers were inspected.
           type: list
           elements: str
 """
@@ -186,6 +227,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._inputs import re
 
 ROOTFUL_UNIT_DIRS = ("/etc/containers/systemd", "/run/containers/systemd", "/usr/share/containers/systemd")
 LINGER_DIR = "/var/lib/systemd/linger"
+SOCKET_GLOBS = ("/run/user/*/podman/podman.sock", "/run/user/*/docker.sock")
 MARKER = "podsec.hardening.hardened_container: installed by this role, local changes are overwritten"
 
 
@@ -215,7 +257,8 @@ class PostureBackend(object):
     def engine_sockets():
         """The engine API sockets present on this host (rootful and every user's), with their identities."""
         paths = list(_posture.ENGINE_SOCKET_PATHS)
-        paths += sorted(glob.glob("/run/user/*/podman/podman.sock")) + sorted(glob.glob("/run/user/*/docker.sock"))
+        for pattern in SOCKET_GLOBS:
+            paths += sorted(glob.glob(pattern))
         sockets, seen = [], set()
         for path in paths:
             try:
@@ -251,7 +294,8 @@ class PostureBackend(object):
             facts[source] = {"resolved": resolved, "dev": found.st_dev, "ino": found.st_ino}
         return facts
 
-    def discover_users(self):
+    @staticmethod
+    def discover_users():
         """Users with lingering, or with Podman storage or Quadlet units under their home (root excluded)."""
         try:
             lingering = set(os.listdir(LINGER_DIR))
@@ -415,7 +459,7 @@ class PostureBackend(object):
     def users(self):
         users = list(self.params["users"])
         if self.params["discover_users"]:
-            users += [user for user in self.discover_users() if user not in users]
+            users += [user for user in PostureBackend.discover_users() if user not in users]
         return users
 
     def gather(self):

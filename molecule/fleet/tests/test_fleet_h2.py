@@ -28,10 +28,12 @@ def test_planted_hard_link_is_the_engine_socket(host):
 
 
 def test_rootless_users_policy_is_refused_by_podman(host):
-    # The real tool's verdict on the planted per-user policy, and the control with a valid one.
-    prefix = "cd ~legacy && runuser -u legacy -- env XDG_RUNTIME_DIR=/run/user/$(id -u legacy) podman"
-    archive = "/usr/local/share/podsec-testbed/busybox.tar"
-    refused = host.run("%s load -q -i %s" % (prefix, archive))
+    # The real tools' verdict on the planted per-user policy, and the control with a valid one.
+    prefix = "cd ~legacy && runuser -u legacy -- env XDG_RUNTIME_DIR=/run/user/$(id -u legacy)"
+    archive = "docker-archive:/usr/local/share/podsec-testbed/busybox.tar"
+    refused = host.run("%s podman load -q -i %s" % (prefix, archive.split(":", 1)[1]))
     assert refused.rc != 0 and "invalid policy" in refused.stderr and "defualt" in refused.stderr
-    accepted = host.run("%s --signature-policy /etc/containers/policy.json load -q -i %s" % (prefix, archive))
+    refused = host.run("%s skopeo copy %s dir:/tmp/legacy-copy" % (prefix, archive))
+    assert refused.rc != 0 and "invalid policy" in refused.stderr
+    accepted = host.run("%s skopeo copy --policy /etc/containers/policy.json %s dir:/tmp/legacy-copy" % (prefix, archive))
     assert accepted.rc == 0, accepted.stderr
