@@ -594,12 +594,11 @@ UnitFileState=enabled
 """
 
 # `systemctl show -p Id -p ExecStart` on the test host for the two services (ExecStart printed first).
-PROXY_SERVICES_SHOW = """ExecStart={ path=/usr/lib/systemd/systemd-socket-proxyd ; argv[]=/usr/lib/systemd/systemd-socket-proxyd /run/podman/podman.sock ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }
-Id=legacy-api-proxy.service
-
-ExecStart={ path=/usr/lib/systemd/systemd-socket-proxyd ; argv[]=/usr/lib/systemd/systemd-socket-proxyd /run/app/app.sock ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }
-Id=app-proxy.service
-"""
+_EXEC_START = ("ExecStart={ path=/usr/lib/systemd/systemd-socket-proxyd ; argv[]=/usr/lib/systemd/systemd-socket-proxyd "
+               "%s ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }")
+PROXY_SERVICES_SHOW = "\n".join([
+    _EXEC_START % "/run/podman/podman.sock", "Id=legacy-api-proxy.service", "",
+    _EXEC_START % "/run/app/app.sock", "Id=app-proxy.service", ""])
 
 
 def test_socket_proxy_to_the_engine_is_a_tcp_api():
