@@ -15,8 +15,13 @@ the ``podman inspect`` document is parsed.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import shlex
+
+from ansible_collections.podsec.hardening.plugins.module_utils import _policy
+from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import carries_marker, looks_like_secret
+from ansible_collections.podsec.hardening.plugins.module_utils._inputs import is_within
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 SEVERITY_WEIGHT = {"critical": 25, "high": 10, "medium": 4, "low": 1, "info": 0}
@@ -56,6 +61,29 @@ _SECRET_REFERENCE = re.compile(r"(_FILE|_PATH|_DIR)$", re.IGNORECASE)
 ROOT_USERS = frozenset(("", "0", "root"))
 ALL_ADDRESSES = frozenset(("", "0.0.0.0", "::", "[::]", "*"))
 
+# Where the engines listen by default; the module adds every /run/user/UID/podman/podman.sock it finds.
+ENGINE_SOCKET_PATHS = (
+    "/run/podman/podman.sock", "/run/docker.sock", "/var/run/docker.sock", "/run/containerd/containerd.sock",
+    "/run/crio/crio.sock",
+)
+_ROOTLESS_API_DIR = re.compile(r"^/run/user/(?P<uid>[0-9]+)/(podman|docker)(/|$)|^/run/user/(?P<uid2>[0-9]+)/docker\.sock$")
+
+# A password in a URL's user information (scheme://user:password@host); the value is tested and dropped.
+_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:[^/@\s]+@")
+
+# podman-security-bench (CIS Docker Benchmark numbering) check per rule, where one exists.
+BENCH = {
+    "container_privileged": "5.4", "container_root_user": "4.1", "container_writable_rootfs": "5.12",
+    "container_secret_env": "4.10", "container_engine_socket": "5.31", "container_rootless_api": "5.31",
+    "container_sensitive_mount": "5.5", "container_public_port": "5.13", "container_capabilities": "5.3",
+    "container_no_new_privileges": "5.25", "container_host_network": "5.9", "container_host_pid": "5.15",
+    "container_host_ipc": "5.16", "container_host_uts": "5.20", "container_host_userns": "5.30",
+    "container_host_cgroupns": "5.24", "container_seccomp_unconfined": "5.21",
+    "container_apparmor_unconfined": "5.1", "container_label_disabled": "5.2", "container_unmasked_paths": "5.5",
+    "container_opt_outs": "5.10", "host_podman_tcp_api": "2.6", "host_podman_socket_world": "3.16",
+    "host_trust_accept_anything": "4.5", "host_trust_policy_invalid": "4.5", "host_audit_missing_watches": "1.1",
+}
+
 FIX = {
     "privileged": "Remove --privileged; deploy it with the podsec.hardening.hardened_container role "
                   "(hardened_container_containers), which never runs privileged containers.",
@@ -65,23 +93,40 @@ FIX = {
                        "by default; give writable paths as `tmpfs:` or volumes.",
     "secret_env": "Move the values into Podman secrets mounted as files (`secrets:` in hardened_container_containers, "
                   "podsec.hardening.tmpfs_secret); do not pass them as environment variables.",
-    "engine_socket": "Do not mount a container engine socket; it gives root on the host. The hardened_container role "
-                     "refuses such volumes.",
+    "engine_socket": "Do not mount a container engine socket (under any name, link or directory); the "
+                     "hardened_container role refuses such volumes unless allow_engine_socket: true.",
+    "rootless_api": "Do not mount a user's Podman API directory (/run/user/UID/podman) into a container; remove the "
+                    "volume (the hardened_container role refuses engine sockets unless allow_engine_socket: true).",
+    "seccomp": "Remove --security-opt seccomp=unconfined; the hardened_container role keeps the default seccomp "
+               "profile (or a stricter one through `extra_keys: {SeccompProfile: PATH}`).",
+    "apparmor": "Remove --security-opt apparmor=unconfined so that the container-default AppArmor profile applies "
+                "(the hardened_container role never sets it).",
+    "label": "Remove --security-opt label=disable so that SELinux separates the container (hardened_container keeps "
+             "labelling on; set security_label_level: for a fixed MCS level).",
+    "unmask": "Remove --security-opt unmask=... / systempaths=unconfined so that /proc and /sys stay masked and "
+              "read-only (the hardened_container role never unmasks them).",
+    "userns": "Run the rootful container in its own user namespace: hardened_container's default userns: auto "
+              "(remove --userns=host / allow_host_userns: true).",
+    "cgroupns": "Remove --cgroupns=host; the container gets its own cgroup namespace (hardened_container default).",
+    "opt_outs": "Information only: each listed limit or default was switched off for this container; set the "
+                "option back (memory:, pids_limit:, read_only: true in hardened_container_containers) when it "
+                "is no longer needed.",
     "sensitive_mount": "Mount only application data directories; replace the host path mount by a named volume or a "
                        "dedicated directory in hardened_container_containers `volumes:`.",
-    "public_port": "Publish on 127.0.0.1 (the hardened_container role default) or name the address explicitly in "
-                   "`ports:` of hardened_container_containers.",
+    "public_port": "Publish on 127.0.0.1 (the hardened_container role default) and put a reverse proxy in front, "
+                   "or name the address in `ports:` with publish_on_all_addresses: true in hardened_container_containers.",
     "capabilities": "Drop all capabilities (hardened_container role default DropCapability=all) and list only the "
                     "needed ones in `add_capabilities:`.",
     "no_new_privileges": "Set no-new-privileges (hardened_container role default NoNewPrivileges=true).",
     "host_namespace": "Use the container's own namespace; the hardened_container role refuses host network, pid and ipc.",
-    "tcp_api": "Remove the TCP listener of the Podman API (ListenStream=HOST:PORT / `podman system service tcp://`); "
-               "use the unix socket over SSH (`podman --remote` with ssh://) instead.",
+    "tcp_api": "Remove the TCP listener of the Podman API (ListenStream=HOST:PORT, a systemd-socket-proxyd unit "
+               "forwarding to the socket, `podman system service tcp://`); use the unix socket over SSH "
+               "(`podman --remote` with ssh://) instead.",
     "socket_mode": "Restore SocketMode=0660 on podman.socket and remove world permissions from the socket.",
     "trust_default": "Apply the podsec.hardening.trust role (trust_* variables: default reject plus an allow-list of "
                      "signed registries; site.yml podsec_enable_trust=true).",
-    "trust_invalid": "Rewrite the policy with the podsec.hardening.trust role / podsec.hardening.image_trust module; "
-                     "Podman refuses every pull while the file is invalid.",
+    "trust_invalid": "Rewrite the policy with the podsec.hardening.trust role / podsec.hardening.image_trust module "
+                     "(they validate it as Podman does); Podman refuses every pull while the file is invalid.",
     "audit_missing": "Apply the podsec.hardening.audit role (audit_watches; site.yml podsec_enable_audit=true) to load "
                      "and persist the container-stack watches.",
     "audit_unavailable": "Nothing to fix on this host; run kernel audit on the machine that owns the kernel "
@@ -96,8 +141,16 @@ TITLES = {
     "container_writable_rootfs": "Writable root file system",
     "container_secret_env": "Secret in environment variables",
     "container_engine_socket": "Container engine socket mounted",
+    "container_rootless_api": "Rootless Podman API mounted",
     "container_sensitive_mount": "Sensitive host path mounted",
-    "container_public_port": "Port published on all addresses",
+    "container_public_port": "Port published on a non-loopback address",
+    "container_seccomp_unconfined": "Seccomp disabled",
+    "container_apparmor_unconfined": "AppArmor disabled",
+    "container_label_disabled": "SELinux labelling disabled",
+    "container_unmasked_paths": "Kernel paths unmasked",
+    "container_host_userns": "Host user namespace",
+    "container_host_cgroupns": "Host cgroup namespace",
+    "container_opt_outs": "Secure defaults switched off",
     "container_capabilities": "Capabilities kept",
     "container_no_new_privileges": "no-new-privileges missing",
     "container_host_network": "Host network namespace",
@@ -125,6 +178,7 @@ def finding(fid, severity, target, message, fix_key, **details):
         "target": target,
         "message": message,
         "fix": FIX[fix_key],
+        "bench": BENCH.get(fid, ""),
     }
     if details:
         result["details"] = details
@@ -156,6 +210,27 @@ def env_names(env):
             continue
         names.append(item.split("=", 1)[0])
     return names
+
+
+def secret_env(env, allow=()):
+    """``{NAME: reason}`` for the ``Config.Env`` entries that carry a credential, by name or by value.
+
+    The values are looked at here and dropped: only names and the kind of match leave this function.
+    """
+    found = {}
+    for item in env or []:
+        if not isinstance(item, str):
+            continue
+        name, _sep, value = item.partition("=")
+        if name in allow or _SECRET_REFERENCE.search(name):
+            continue
+        if _SECRET_NAME.search(name):
+            found[name] = "secret-looking name"
+        elif _URL_PASSWORD.search(value):
+            found[name] = "password in a URL"
+        elif looks_like_secret("", value):
+            found[name] = "token-like value"
+    return found
 
 
 def is_secret_name(name, allow=()):
@@ -221,9 +296,149 @@ def published_ports(info):
 # validate: container rules
 # ---------------------------------------------------------------------------------------------
 
+def engine_socket_mount(source, fact=None, sockets=()):
+    """What mounting the host path ``source`` exposes of a container engine API, or None.
+
+    ``fact``: ``{resolved, dev, ino}`` of the source as the host sees it (symlinks followed), absent when it
+    does not exist; ``sockets``: the engine sockets present on the host, ``{path, dev, ino, dir_dev, dir_ino,
+    uid, user}``. A hard link has the socket's device and inode under another name; a symlinked or
+    bind-mounted directory resolves to, or has the identity of, the socket's directory. Without a socket on
+    the host (the API not started yet) the usual names and directories still count.
+    Returns ``{socket, how, rootless, uid, user}``.
+    """
+    fact = fact or {}
+    resolved = fact.get("resolved") or source
+    ident = (fact.get("dev"), fact.get("ino")) if fact.get("ino") is not None else None
+    for sock in sockets:
+        rootless = bool(_ROOTLESS_API_DIR.match(sock["path"]))
+        hit = {"socket": sock["path"], "rootless": rootless, "uid": sock.get("uid"), "user": sock.get("user")}
+        if ident == (sock.get("dev"), sock.get("ino")):
+            if source == sock["path"]:
+                hit["how"] = "by its path"
+            elif resolved == sock["path"]:
+                hit["how"] = "through the symbolic link %s" % source
+            else:
+                hit["how"] = "through the hard link %s" % source
+            return hit
+        if ident == (sock.get("dir_dev"), sock.get("dir_ino")) or is_within(sock["path"], resolved):
+            if source != resolved:
+                hit["how"] = "through the directory %s (resolves to %s)" % (source, resolved)
+            else:
+                hit["how"] = "through the directory %s" % source
+            return hit
+    for path in (source, resolved):
+        match = _ROOTLESS_API_DIR.match(path)
+        if match:
+            uid = int(match.group("uid") or match.group("uid2"))
+            return {"socket": path, "rootless": True, "uid": uid, "user": None, "how": "by its path"}
+        if path.rsplit("/", 1)[-1] in ENGINE_SOCKET_NAMES or path in ENGINE_SOCKET_DIRS:
+            return {"socket": path, "rootless": False, "uid": 0, "user": "root", "how": "by its path"}
+    return None
+
+
+def _socket_finding(hit, mount, target):
+    details = dict(source=mount["source"], destination=mount["destination"], socket=hit["socket"])
+    if not hit["rootless"]:
+        return finding(
+            "container_engine_socket", "critical", target,
+            "Mounts the container engine socket %s %s at %s: full control of the root engine, root on the host."
+            % (hit["socket"], hit["how"], mount["destination"]),
+            "engine_socket", **details)
+    who = hit["user"] or "uid %s" % hit["uid"]
+    return finding(
+        "container_rootless_api", "high", target,
+        "Mounts the rootless Podman API of %s (%s) %s at %s: control of that user's containers, files and "
+        "everything the user can reach." % (who, hit["socket"], hit["how"], mount["destination"]),
+        "rootless_api", uid=hit["uid"], **details)
+
+
+def security_options(info):
+    """``{name: value}`` of ``HostConfig.SecurityOpt`` (``seccomp=unconfined`` -> ``{seccomp: unconfined}``)."""
+    result = {}
+    for opt in (info.get("HostConfig") or {}).get("SecurityOpt") or []:
+        opt = str(opt)
+        # podman prints name=value; docker's older name:value form is read too.
+        name, sep, value = opt.partition("=" if "=" in opt else ":")
+        result[name] = value if sep else "true"
+    return result
+
+
+def _create_option(info, flag):
+    """The value a ``podman create/run`` command line gave ``flag`` (``--userns``), or None."""
+    argv = (info.get("Config") or {}).get("CreateCommand") or []
+    value = None
+    for index, word in enumerate(argv):
+        word = str(word)
+        if word.startswith(flag + "="):
+            value = word.split("=", 1)[1]
+        elif word == flag and index + 1 < len(argv):
+            value = str(argv[index + 1])
+    return value
+
+
+def shares_host_userns(info):
+    """True when a rootful container's root is the host's root (no user namespace).
+
+    A running container shows ``UsernsMode`` ``private`` (or ``auto``...) when it has its own; podman
+    prints an empty mode for a created or stopped one whatever it has, so its command line decides there.
+    """
+    mode = str((info.get("HostConfig") or {}).get("UsernsMode") or "")
+    if mode not in ("", "host"):
+        return False
+    if mode == "host" or (info.get("State") or {}).get("Running"):
+        return True
+    flag = _create_option(info, "--userns")
+    return flag is None or flag == "host" or flag == ""
+
+
+def _security_option_findings(info, target, rootless):
+    opts = security_options(info)
+    found = []
+    if opts.get("seccomp") == "unconfined":
+        found.append(finding(
+            "container_seccomp_unconfined", "high", target,
+            "Runs with seccomp=unconfined: every system call reaches the host kernel.", "seccomp"))
+    if opts.get("apparmor") == "unconfined" or info.get("AppArmorProfile") == "unconfined":
+        found.append(finding(
+            "container_apparmor_unconfined", "medium" if rootless else "high", target,
+            "Runs with apparmor=unconfined: no AppArmor confinement.", "apparmor"))
+    if opts.get("label") == "disable":
+        found.append(finding(
+            "container_label_disabled", "medium" if rootless else "high", target,
+            "Runs with label=disable: SELinux does not separate it from the host and other containers.", "label"))
+    if "unmask" in opts:
+        what = opts["unmask"]
+        found.append(finding(
+            "container_unmasked_paths", "medium" if rootless else "high", target,
+            "Kernel paths of /proc and /sys are unmasked (%s): %s." % (
+                "unmask=ALL or systempaths=unconfined" if what.lower() == "all" else "unmask=" + what,
+                "the host's kernel interfaces are readable and writable" if what.lower() == "all"
+                else "those host kernel interfaces are exposed"),
+            "unmask", unmasked=what))
+    return found
+
+
+def _port_findings(info, target):
+    exposed = []
+    for ip, port, cport in published_ports(info):
+        if ip in ALL_ADDRESSES:
+            exposed.append(("%s:%s->%s" % (ip or "0.0.0.0", port, cport), "all addresses"))
+        elif not _is_loopback(ip.strip("[]")):
+            exposed.append(("%s:%s->%s" % (ip, port, cport), "address %s" % ip))
+    if not exposed:
+        return []
+    return [finding(
+        "container_public_port", "medium", target,
+        "Publishes beyond loopback: %s." % ", ".join("%s (%s)" % pair for pair in exposed),
+        "public_port", ports=[pair[0] for pair in exposed])]
+
+
 def container_findings(info, owner="root", secret_allow=(), sensitive_paths=DEFAULT_SENSITIVE_PATHS,
-                       sensitive_subtrees=DEFAULT_SENSITIVE_SUBTREES):
-    """Return the findings for one ``podman inspect`` entry run by ``owner`` (root or a user name)."""
+                       sensitive_subtrees=DEFAULT_SENSITIVE_SUBTREES, mount_facts=None, sockets=()):
+    """Return the findings for one ``podman inspect`` entry run by ``owner`` (root or a user name).
+
+    ``mount_facts`` and ``sockets``: see engine_socket_mount().
+    """
     name = container_name(info)
     target = name if owner == "root" else "%s (rootless, user %s)" % (name, owner)
     config = info.get("Config") or {}
@@ -251,12 +466,14 @@ def container_findings(info, owner="root", secret_allow=(), sensitive_paths=DEFA
             "container_writable_rootfs", "medium", target,
             "The container's root file system is writable.", "writable_rootfs"))
 
-    secret_vars = sorted({n for n in env_names(config.get("Env")) if is_secret_name(n, secret_allow)})
-    if secret_vars:
+    secrets = secret_env(config.get("Env"), secret_allow)
+    if secrets:
+        names = sorted(secrets)
         found.append(finding(
             "container_secret_env", "high", target,
-            "Secret-looking environment variables (names only, values not read): %s." % ", ".join(secret_vars),
-            "secret_env", variables=secret_vars))
+            "Credentials in environment variables (names only, values not shown): %s." % ", ".join(
+                "%s (%s)" % (var, secrets[var]) for var in names),
+            "secret_env", variables=names, reasons=dict(secrets)))
 
     mounts = mounts_of(info)
     sensitive_set = set(_norm_path(p) for p in sensitive_paths)
@@ -264,13 +481,9 @@ def container_findings(info, owner="root", secret_allow=(), sensitive_paths=DEFA
         source = mount["source"]
         if mount["type"] not in ("bind", "") or not source:
             continue
-        base = source.rsplit("/", 1)[-1]
-        if base in ENGINE_SOCKET_NAMES or source in ENGINE_SOCKET_DIRS:
-            found.append(finding(
-                "container_engine_socket", "critical", target,
-                "Mounts the container engine socket %s at %s: full control of the engine, root on the host."
-                % (source, mount["destination"]),
-                "engine_socket", source=source, destination=mount["destination"]))
+        hit = engine_socket_mount(source, (mount_facts or {}).get(source), sockets)
+        if hit:
+            found.append(_socket_finding(hit, mount, target))
             continue
         if source in sensitive_set or any(_under(source, sub) for sub in sensitive_subtrees):
             found.append(finding(
@@ -279,13 +492,7 @@ def container_findings(info, owner="root", secret_allow=(), sensitive_paths=DEFA
                     source, mount["destination"], "read-write" if mount["rw"] else "read-only"),
                 "sensitive_mount", source=source, destination=mount["destination"], rw=mount["rw"]))
 
-    public = ["%s:%s->%s" % (ip or "0.0.0.0", port, cport)
-              for ip, port, cport in published_ports(info) if ip in ALL_ADDRESSES]
-    if public:
-        found.append(finding(
-            "container_public_port", "medium", target,
-            "Publishes on all host addresses: %s." % ", ".join(public),
-            "public_port", ports=public))
+    found.extend(_port_findings(info, target))
 
     caps = normalize_caps(info.get("EffectiveCaps"))
     added = normalize_caps(host.get("CapAdd"))
@@ -299,19 +506,26 @@ def container_findings(info, owner="root", secret_allow=(), sensitive_paths=DEFA
                 "; dangerous: %s" % ", ".join(dangerous) if dangerous else ""),
             "capabilities", capabilities=kept, dangerous=dangerous))
 
-    security_opt = [str(opt).replace("=", ":") for opt in host.get("SecurityOpt") or []]
-    nnp = any(opt in ("no-new-privileges", "no-new-privileges:true") for opt in security_opt)
-    if not nnp:
+    if security_options(info).get("no-new-privileges") not in ("true", ""):
         found.append(finding(
             "container_no_new_privileges", "medium", target,
             "no-new-privileges is not set: setuid binaries inside can raise privileges.",
             "no_new_privileges"))
+    found.extend(_security_option_findings(info, target, rootless))
 
     for key, label in (("NetworkMode", "network"), ("PidMode", "pid"), ("IpcMode", "ipc"), ("UTSMode", "uts")):
         if str(host.get(key) or "") == "host":
             found.append(finding(
                 "container_host_%s" % label, "medium" if label == "uts" else "high", target,
                 "Shares the host's %s namespace." % label, "host_namespace"))
+    if not rootless and shares_host_userns(info):
+        found.append(finding(
+            "container_host_userns", "high", target,
+            "Runs in the host's user namespace: root in the container is root on the host.", "userns"))
+    if str(host.get("CgroupMode") or host.get("CgroupnsMode") or "") == "host":
+        found.append(finding(
+            "container_host_cgroupns", "medium", target,
+            "Shares the host's cgroup namespace: it sees and names every cgroup of the host.", "cgroupns"))
     return found
 
 
@@ -358,35 +572,80 @@ def _is_loopback(host):
     return host == "localhost" or host.startswith("127.") or host == "::1"
 
 
-def tcp_api_findings(socket_show, ss_output, target="host"):
+def exec_argv(value):
+    """The argv of one ``systemctl show -p ExecStart`` value (``{ path=... ; argv[]=A B ; ... }``)."""
+    match = re.search(r"argv\[\]=(.*?) ;", value or "")
+    if not match:
+        return []
+    try:
+        return shlex.split(match.group(1))
+    except ValueError:
+        return match.group(1).split()
+
+
+def proxied_engine_socket(argv, sockets=()):
+    """The engine socket a ``systemd-socket-proxyd`` command forwards to, or None."""
+    if not argv or posixpath.basename(argv[0]) != "systemd-socket-proxyd":
+        return None
+    targets = [arg for arg in argv[1:] if not arg.startswith("-")]
+    if not targets:
+        return None
+    dest = targets[-1]
+    if not dest.startswith("/"):
+        return None
+    known = [sock["path"] for sock in sockets]
+    if dest in known or engine_socket_mount(_norm_path(dest)) is not None:
+        return dest
+    return None
+
+
+def _tcp_finding(unit, host, port, how, target):
+    local = _is_loopback(host)
+    return finding(
+        "host_podman_tcp_api", "medium" if local else "critical", target,
+        "%s exposes the Podman API on TCP %s:%s%s (no TLS, no authentication)." % (
+            how, host or "*", port, " (loopback only)" if local else ""),
+        "tcp_api", unit=unit, address=host or "*", port=port)
+
+
+def tcp_api_findings(socket_show, ss_output, target="host", service_show="", sockets=()):
     """Findings for a Podman API reachable over TCP.
 
-    ``socket_show``: ``systemctl show -p Id -p Listen -p Triggers -p ActiveState`` for socket units;
+    ``socket_show``: ``systemctl show -p Id -p Listen -p Triggers -p ActiveState -p UnitFileState`` for socket
+    units; ``service_show``: ``systemctl show -p Id -p ExecStart`` for the services they trigger (a
+    ``systemd-socket-proxyd`` forwarding to an engine socket makes a TCP socket unit an engine API);
     ``ss_output``: ``ss -Hltnp`` (process names included).
     """
+    proxies = {}
+    for block in parse_systemctl_show(service_show):
+        unit = (block.get("Id") or [""])[0]
+        for value in block.get("ExecStart") or []:
+            dest = proxied_engine_socket(exec_argv(value), sockets)
+            if dest:
+                proxies[unit] = dest
     found = []
     seen = set()
     for block in parse_systemctl_show(socket_show):
         unit = (block.get("Id") or [""])[0]
-        triggers = " ".join(block.get("Triggers") or [])
-        if "podman" not in unit and "podman" not in triggers:
+        triggers = block.get("Triggers") or []
+        triggered = " ".join(triggers).split()
+        proxied = [proxies[name] for name in triggered if name in proxies]
+        if "podman" not in unit and "podman" not in " ".join(triggered) and not proxied:
             continue
         active = (block.get("ActiveState") or ["active"])[0] == "active"
         enabled = (block.get("UnitFileState") or [""])[0] in ("enabled", "enabled-runtime")
         if not (active or enabled):
             continue
+        how = "The socket unit %s" % unit
+        if proxied:
+            how += " (systemd-socket-proxyd to %s)" % proxied[0]
         for value in block.get("Listen") or []:
             address = _listen_address(value)
             if address is None:
                 continue
             host, port = address
             seen.add(port)
-            local = _is_loopback(host)
-            found.append(finding(
-                "host_podman_tcp_api", "medium" if local else "critical", target,
-                "The socket unit %s exposes the Podman API on TCP %s:%s%s (no TLS, no authentication)." % (
-                    unit, host or "*", port, " (loopback only)" if local else ""),
-                "tcp_api", unit=unit, address=host or "*", port=port))
+            found.append(_tcp_finding(unit, host, port, how, target))
     for line in (ss_output or "").splitlines():
         if '"podman"' not in line:
             continue
@@ -399,14 +658,21 @@ def tcp_api_findings(socket_show, ss_output, target="host"):
         if not port.isdigit() or port in seen:
             continue
         seen.add(port)
-        host = host.strip("[]")
-        local = _is_loopback(host)
-        found.append(finding(
-            "host_podman_tcp_api", "medium" if local else "critical", target,
-            "A podman process listens on TCP %s:%s (podman system service tcp://...)%s." % (
-                host or "*", port, " (loopback only)" if local else ""),
-            "tcp_api", address=host or "*", port=port))
+        found.append(_tcp_finding(None, host.strip("[]"), port,
+                                  "A podman process (podman system service tcp://...)", target))
     return found
+
+
+def proxy_services(socket_show):
+    """Service units triggered by socket units with a TCP listener (to ask for their ExecStart)."""
+    services = []
+    for block in parse_systemctl_show(socket_show):
+        if not any(_listen_address(value) for value in block.get("Listen") or []):
+            continue
+        for name in " ".join(block.get("Triggers") or []).split():
+            if name.endswith(".service") and name not in services:
+                services.append(name)
+    return services
 
 
 def socket_mode_findings(path, mode, target="host"):
@@ -426,30 +692,30 @@ def _accepts_anything(requirements):
 
 
 def trust_findings(policy_text, path="/etc/containers/policy.json", target="host"):
-    """Findings for a containers-policy.json(5) that accepts any image by default."""
+    """Findings for a containers-policy.json(5), parsed and validated as containers/image does.
+
+    A file podman refuses (missing, not JSON, a duplicate key, an unknown field or requirement type...) makes
+    every pull fail: critical. A valid one that accepts any image by default: high.
+    """
     if policy_text is None:
         return [finding(
-            "host_trust_policy_invalid", "high", target,
+            "host_trust_policy_invalid", "critical", target,
             "%s does not exist: Podman refuses every pull." % path, "trust_invalid", path=path)]
     try:
-        policy = json.loads(policy_text)
-    except ValueError as exc:
+        policy = _policy.parse_policy(policy_text)
+    except _policy.PolicyError as exc:
         return [finding(
-            "host_trust_policy_invalid", "high", target,
-            "%s is not valid JSON (%s): Podman refuses every pull." % (path, exc), "trust_invalid", path=path)]
-    if not isinstance(policy, dict) or not isinstance(policy.get("default"), list):
-        return [finding(
-            "host_trust_policy_invalid", "high", target,
-            "%s has no `default` requirement list: Podman refuses every pull." % path, "trust_invalid", path=path)]
+            "host_trust_policy_invalid", "critical", target,
+            "%s is refused by Podman (%s): every pull fails." % (path, exc), "trust_invalid", path=path,
+            error=str(exc))]
     found = []
     if _accepts_anything(policy["default"]):
         found.append(finding(
             "host_trust_accept_anything", "high", target,
             "%s accepts any image by default (insecureAcceptAnything): unsigned images from any registry run." % path,
             "trust_default", path=path))
-    transports = policy.get("transports") or {}
-    docker = transports.get("docker") if isinstance(transports, dict) else None
-    if isinstance(docker, dict) and _accepts_anything(docker.get("")):
+    docker = (policy.get("transports") or {}).get("docker") or {}
+    if _accepts_anything(docker.get("")):
         found.append(finding(
             "host_trust_accept_anything", "high", target,
             "%s accepts any image from every docker registry (transport-wide scope \"\")." % path,
@@ -521,12 +787,15 @@ def inspect_failed_finding(owner, message):
 # ---------------------------------------------------------------------------------------------
 
 def summarize(findings):
-    """Counts per severity and a 0-100 score (100 = no findings)."""
+    """Counts per severity and a 0-100 score: 100 only while no finding above ``info`` is open."""
     counts = dict((sev, 0) for sev in SEVERITIES)
     for item in findings:
         counts[item["severity"]] += 1
     penalty = sum(SEVERITY_WEIGHT[item["severity"]] for item in findings)
-    return {"counts": counts, "total": len(findings), "score": max(0, 100 - penalty)}
+    score = max(0, 100 - penalty)
+    if any(item["severity"] != "info" for item in findings):
+        score = min(score, 99)
+    return {"counts": counts, "total": len(findings), "score": score}
 
 
 def sort_findings(findings):
@@ -534,12 +803,99 @@ def sort_findings(findings):
     return sorted(findings, key=lambda f: (order[f["severity"]], f["target"] != "host", f["target"], f["id"]))
 
 
-def container_summary(info, owner, findings):
+def quadlet_file_name(info):
+    """``web.container`` for a container Quadlet runs (label PODMAN_SYSTEMD_UNIT=web.service), else None."""
+    labels = (info.get("Config") or {}).get("Labels") or {}
+    unit = labels.get("PODMAN_SYSTEMD_UNIT") or ""
+    if not unit.endswith(".service") or "/" in unit:
+        return None
+    return unit[:-len(".service")] + ".container"
+
+
+def management(info, unit_text, marker):
+    """Who deploys the container: ``podsec.hardening`` (its Quadlet unit carries the role's marker line),
+    ``systemd`` (another systemd unit or Quadlet file runs it) or ``unmanaged``."""
+    if unit_text is not None and marker and carries_marker(unit_text, marker):
+        return "podsec.hardening"
+    labels = (info.get("Config") or {}).get("Labels") or {}
+    if labels.get("PODMAN_SYSTEMD_UNIT"):
+        return "systemd"
+    return "unmanaged"
+
+
+def unit_container_keys(text):
+    """``{key: [values]}`` of the ``[Container]`` section of a Quadlet unit."""
+    keys = {}
+    section = None
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+            continue
+        key, sep, value = line.partition("=")
+        if sep and section == "Container":
+            keys.setdefault(key.strip(), []).append(value.strip())
+    return keys
+
+
+def opt_outs(info, unit_text=None, rootless=False):
+    """The secure defaults switched off for a container, as hardened_container options.
+
+    From the collection's Quadlet unit when there is one (what the operator chose), else from ``podman
+    inspect`` (resource limits only: the other weaknesses are findings of their own).
+    """
+    if unit_text is None:
+        host = info.get("HostConfig") or {}
+        result = []
+        if not host.get("Memory"):
+            result.append("memory: unlimited")
+        if host.get("PidsLimit") in (None, 0, -1):
+            result.append("pids_limit: unlimited")
+        return result
+    keys = unit_container_keys(unit_text)
+    result = []
+    if "Memory" not in keys:
+        result.append("memory: unlimited")
+    if "PidsLimit" not in keys:
+        result.append("pids_limit: unlimited")
+    if keys.get("ReadOnly") != ["true"]:
+        result.append("read_only: false")
+    if keys.get("NoNewPrivileges") != ["true"]:
+        result.append("no_new_privileges: false")
+    if "all" not in keys.get("DropCapability", []):
+        result.append("drop_all_capabilities: false")
+    if keys.get("AddCapability"):
+        result.append("add_capabilities: %s" % ", ".join(keys["AddCapability"]))
+    if not rootless and keys.get("UserNS", ["host"]) == ["host"]:
+        result.append("userns: host")
+    for key, option in (("Network", "network"), ("PodmanArgs", "podman_args")):
+        if any(value.split("=")[-1] == "host" or "host" in value.split() for value in keys.get(key, [])):
+            result.append("%s: host" % option)
+    if any(value.count(":") < 2 or value.startswith(("0.0.0.0:", "[::]:")) for value in keys.get("PublishPort", [])):
+        result.append("publish_on_all_addresses: true")
+    return result
+
+
+def opt_out_finding(info, owner, choices):
+    name = container_name(info)
+    target = name if owner == "root" else "%s (rootless, user %s)" % (name, owner)
+    return finding(
+        "container_opt_outs", "info", target,
+        "Secure defaults switched off for this container: %s." % "; ".join(choices),
+        "opt_outs", opt_outs=list(choices))
+
+
+def container_summary(info, owner, findings, managed="unmanaged", choices=()):
     name = container_name(info)
     return {
         "name": name,
         "id": (info.get("Id") or "")[:12],
         "image": info.get("ImageName") or (info.get("Config") or {}).get("Image") or "",
         "owner": owner,
-        "findings": len(findings),
+        "state": str((info.get("State") or {}).get("Status") or "unknown"),
+        "managed": managed,
+        "opt_outs": list(choices),
+        "findings": len([item for item in findings if item["severity"] != "info"]),
     }

@@ -10,17 +10,26 @@ module: container_posture
 short_description: Gather the container security posture of a Podman host
 version_added: 0.1.0
 description:
-  - Read-only fact gathering. Inspects the running containers of root and of the given rootless users with
-    C(podman ps -q) and one C(podman inspect) per user, and the host's Podman API sockets, image trust policy
-    and kernel audit watches.
-  - "Container findings: privileged, runs as root, writable root file system, secret-looking environment variable
-    NAMES (values are never read into the result), container engine socket mounts, sensitive host path mounts,
-    ports published on all addresses, capabilities kept, no-new-privileges missing, host network/pid/ipc/uts namespace."
-  - "Host findings: Podman API on TCP (a podman socket unit with a TCP C(ListenStream) or a podman process listening
-    on TCP), a world-accessible Podman socket, a trust policy that accepts any image by default or is invalid,
-    expected audit watches missing (or audit unavailable, for example inside systemd-nspawn)."
-  - Each finding names the target, its severity, what is wrong and a one-line fix naming the podsec.hardening role
-    and variable that fixes it.
+  - Read-only fact gathering. Inspects every container of root and of each rootless user, whatever its state
+    (created, running, exited), with C(podman ps -a -q) and one C(podman inspect) per user, and the host's Podman
+    API sockets, image trust policies and kernel audit watches.
+  - "Container findings: privileged, runs as root, writable root file system, credentials in the environment
+    (secret-looking variable NAMES, and values that are a URL with a password or a token: only the names enter the
+    result), container engine sockets mounted by their path, through a hard link (same device and inode), a
+    symbolically linked or bind-mounted directory (resolved on the host), a user's rootless API directory
+    C(/run/user/UID/podman), sensitive host path mounts, ports published on any non-loopback address, capabilities
+    kept, no-new-privileges missing, C(seccomp=unconfined), C(apparmor=unconfined), C(label=disable),
+    C(unmask=...)/C(systempaths=unconfined), host network/pid/ipc/uts/user/cgroup namespace."
+  - "Host findings: Podman API on TCP (a podman socket unit with a TCP C(ListenStream), a TCP socket unit whose
+    service is C(systemd-socket-proxyd) forwarding to an engine socket, or a podman process listening on TCP), a
+    world-accessible Podman socket, a trust policy that Podman refuses (validated as containers/image does:
+    critical, every pull fails) or that accepts any image by default (high), for the system and for each rootless
+    user, expected audit watches missing (or audit unavailable, for example inside systemd-nspawn)."
+  - Each finding names the target, its severity, what is wrong, a one-line fix naming the podsec.hardening role
+    option or the command that fixes it, and the podman-security-bench (CIS Docker Benchmark) check number.
+  - Each container is marked as deployed by this collection (its Quadlet unit carries the hardened_container
+    role's marker line), by another systemd unit (label C(PODMAN_SYSTEMD_UNIT)) or unmanaged, and the secure
+    defaults it switched off (opt-outs such as C(memory=unlimited)) are listed as an C(info) finding.
   - Never changes anything; C(changed) is always false.
 author:
   - podsec.hardening contributors (@podsec)
@@ -44,9 +53,24 @@ options:
       - Rootless users whose containers are inspected too, through C(runuser -u USER -- podman ...) with the user's
         C(XDG_RUNTIME_DIR) (C(/run/user/UID)) when it exists. Users without Podman storage in their home are skipped.
       - Their per-user trust policy (C(~/.config/containers/policy.json)), when present, is checked as well.
+      - Added to the users that O(discover_users) finds.
     type: list
     elements: str
     default: []
+  discover_users:
+    description:
+      - Also inspect every user (root excluded) that lingers (C(/var/lib/systemd/linger/USER)), or has Podman
+        storage (C(~/.local/share/containers/storage)) or Quadlet units (C(~/.config/containers/systemd/*.container))
+        under the home directory.
+    type: bool
+    default: true
+  managed_marker:
+    description:
+      - The header line that marks a Quadlet unit as written by the collection; containers whose unit carries it
+        are reported as C(managed=podsec.hardening), and their opt-outs are read from the unit.
+      - The default is the marker of the podsec.hardening.hardened_container role.
+    type: str
+    default: "podsec.hardening.hardened_container: installed by this role, local changes are overwritten"
   policy_path:
     description: The system trust policy to check.
     type: path
@@ -89,8 +113,12 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Gather the container security posture
+- name: Gather the container security posture (rootless users are discovered)
   podsec.hardening.container_posture:
+
+- name: Only root's containers, and the named user's
+  podsec.hardening.container_posture:
+    discover_users: false
     users: [podsec]
 
 - name: Show the findings
@@ -114,7 +142,9 @@ ansible_facts:
       type: dict
       contains:
         score:
-          description: 100 minus weighted findings (critical 25, high 10, medium 4, low 1), at least 0.
+          description:
+            - 100 minus weighted findings (critical 25, high 10, medium 4, low 1), at least 0.
+            - 100 only while no finding above V(info) is open (at most 99 otherwise).
           type: int
           sample: 61
         total:
@@ -146,7 +176,12 @@ ansible_facts:
               description: What is wrong. Never contains an environment variable value.
               type: str
             fix:
-              description: One line on what to do, naming the collection role and variable.
+              description: One line on what to do, naming the collection role option or the command.
+              type: str
+            bench:
+              description:
+                - The podman-security-bench (CIS Docker Benchmark numbering) check the rule corresponds to, for example
+                  V(5.4) for privileged containers; empty when there is none.
               type: str
             details:
               description: Machine-readable details (variable names, mount paths, ports, capabilities).
@@ -157,29 +192,43 @@ ansible_facts:
               title: Secret in environment variables
               severity: high
               target: legacy-db
-              message: "Secret-looking environment variables (names only, values not read): DB_PASSWORD."
+              message: "Credentials in environment variables (names only, values not shown): DB_PASSWORD (secret-looking name)."
               fix: Move the values into Podman secrets mounted as files ...
-              details: {variables: [DB_PASSWORD]}
+              bench: "4.10"
+              details: {variables: [DB_PASSWORD], reasons: {DB_PASSWORD: secret-looking name}}
         containers:
-          description: The running containers that were inspected.
+          description:
+            - Every container that was inspected, whatever its state.
+            - V(managed) is V(podsec.hardening) (its Quadlet unit carries O(managed_marker)), V(systemd) (run by
+              another systemd unit) or V(unmanaged); V(opt_outs) lists the secure defaults it switched off, as
+              hardened_container options; V(findings) counts its findings above V(info).
           type: list
           elements: dict
-          sample: [{name: web, id: 0123456789ab, image: localhost/podsec/busybox:latest, owner: root, findings: 0}]
+          sample: [{name: web, id: 0123456789ab, image: localhost/podsec/busybox:latest, owner: root, state: running,
+                    managed: podsec.hardening, opt_outs: ["memory: unlimited"], findings: 0}]
         audit_available:
           description: Whether C(auditctl -l) worked, so that audit watches could be checked.
           type: bool
         checked:
-          description: The owners (V(root) and user names) whose containers were inspected.
+          description: The owners (V(root) and user names, given or discovered) whose containers were inspected.
           type: list
           elements: str
 """
 
+import glob
 import os
 import pwd
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _posture
+from ansible_collections.podsec.hardening.plugins.module_utils._inputs import resolve_on_target
+
+ROOTFUL_UNIT_DIRS = ("/etc/containers/systemd", "/run/containers/systemd", "/usr/share/containers/systemd")
+LINGER_DIR = "/var/lib/systemd/linger"
+SOCKET_GLOBS = ("/run/user/*/podman/podman.sock", "/run/user/*/docker.sock")
+MARKER = "podsec.hardening.hardened_container: installed by this role, local changes are overwritten"
 
 
 class PostureBackend(object):
@@ -192,9 +241,75 @@ class PostureBackend(object):
         self.findings = []
         self.containers = []
         self.checked = []
+        self.sockets = self.engine_sockets()
 
     def run(self, args, cwd=None):
         return self.module.run_command(args, cwd=cwd, environ_update={"LC_ALL": "C"})
+
+    @staticmethod
+    def _home(user):
+        try:
+            return pwd.getpwnam(user).pw_dir
+        except KeyError:
+            return None
+
+    @staticmethod
+    def engine_sockets():
+        """The engine API sockets present on this host (rootful and every user's), with their identities."""
+        paths = list(_posture.ENGINE_SOCKET_PATHS)
+        for pattern in SOCKET_GLOBS:
+            paths += sorted(glob.glob(pattern))
+        sockets, seen = [], set()
+        for path in paths:
+            try:
+                info = os.stat(path)
+                parent = os.stat(os.path.dirname(path))
+            except OSError:
+                continue
+            if not stat.S_ISSOCK(info.st_mode) or (info.st_dev, info.st_ino) in seen:
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            try:
+                user = pwd.getpwuid(info.st_uid).pw_name
+            except KeyError:
+                user = None
+            sockets.append({"path": path, "dev": info.st_dev, "ino": info.st_ino, "dir_dev": parent.st_dev,
+                            "dir_ino": parent.st_ino, "uid": info.st_uid, "user": user})
+        return sockets
+
+    @staticmethod
+    def mount_facts(info):
+        """``{source: {resolved, dev, ino}}`` for the container's bind mounts, as this host resolves them."""
+        facts = {}
+        for mount in _posture.mounts_of(info):
+            source = mount["source"]
+            if mount["type"] not in ("bind", "") or not source.startswith("/") or source in facts:
+                continue
+            resolved = resolve_on_target(source)
+            try:
+                found = os.stat(resolved)
+            except OSError:
+                facts[source] = {"resolved": resolved}
+                continue
+            facts[source] = {"resolved": resolved, "dev": found.st_dev, "ino": found.st_ino}
+        return facts
+
+    @staticmethod
+    def discover_users():
+        """Users with lingering, or with Podman storage or Quadlet units under their home (root excluded)."""
+        try:
+            lingering = set(os.listdir(LINGER_DIR))
+        except OSError:
+            lingering = set()
+        users = []
+        for entry in pwd.getpwall():
+            if entry.pw_uid == 0 or entry.pw_name in users or not entry.pw_dir or entry.pw_dir == "/":
+                continue
+            storage = os.path.isdir(os.path.join(entry.pw_dir, ".local", "share", "containers", "storage"))
+            units = glob.glob(os.path.join(entry.pw_dir, ".config", "containers", "systemd", "*.container"))
+            if entry.pw_name in lingering or storage or units:
+                users.append(entry.pw_name)
+        return users
 
     def _user_prefix(self, user):
         """Command prefix running podman as ``user``, or None (with a reason) when it cannot."""
@@ -217,6 +332,22 @@ class PostureBackend(object):
             prefix.append("XDG_RUNTIME_DIR=%s" % runtime)
         return prefix, None, entry.pw_dir
 
+    def unit_text(self, info, owner):
+        """The Quadlet file that runs the container, when there is one."""
+        name = _posture.quadlet_file_name(info)
+        if name is None:
+            return None
+        if owner == "root":
+            dirs = ROOTFUL_UNIT_DIRS
+        else:
+            home = self._home(owner)
+            dirs = (os.path.join(home, ".config", "containers", "systemd"),) if home else ()
+        for directory in dirs:
+            text = self._read(os.path.join(directory, name))
+            if text is not None:
+                return text
+        return None
+
     def inspect_owner(self, owner):
         if owner == "root":
             prefix, reason, cwd = [], None, "/"
@@ -227,14 +358,15 @@ class PostureBackend(object):
                     self.findings.append(_posture.inspect_failed_finding(owner, reason))
                 return
         self.checked.append(owner)
-        rc, out, err = self.run(prefix + [self.podman, "ps", "-q", "--no-trunc"], cwd=cwd)
+        # Every container, whatever its state: a created or stopped one runs as it is at the next start.
+        rc, out, err = self.run(prefix + [self.podman, "ps", "-a", "-q", "--no-trunc"], cwd=cwd)
         if rc != 0:
             self.findings.append(_posture.inspect_failed_finding(owner, "podman ps: %s" % err.strip()))
             return
         ids = [line.strip() for line in out.splitlines() if line.strip()]
         if not ids:
             return
-        # One inspect for all containers; one that stopped in between only shortens the list.
+        # One inspect for all containers; one removed in between only shortens the list.
         rc, out, err = self.run(prefix + [self.podman, "container", "inspect"] + ids, cwd=cwd)
         try:
             infos = _posture.parse_inspect(out)
@@ -247,31 +379,45 @@ class PostureBackend(object):
         for info in infos:
             found = _posture.container_findings(
                 info, owner=owner, secret_allow=self.params["ignore_env_names"],
-                sensitive_paths=self.params["sensitive_paths"])
+                sensitive_paths=self.params["sensitive_paths"], mount_facts=self.mount_facts(info),
+                sockets=self.sockets)
+            unit = self.unit_text(info, owner)
+            managed = _posture.management(info, unit, self.params["managed_marker"])
+            choices = _posture.opt_outs(info, unit if managed == "podsec.hardening" else None,
+                                        rootless=owner != "root")
+            if choices:
+                found.append(_posture.opt_out_finding(info, owner, choices))
             self.findings.extend(found)
-            self.containers.append(_posture.container_summary(info, owner, found))
+            self.containers.append(_posture.container_summary(info, owner, found, managed, choices))
         del infos
+
+    def _show(self, systemctl, units, props):
+        if not units:
+            return ""
+        argv = [systemctl, "show", "--no-pager"]
+        for prop in props:
+            argv += ["-p", prop]
+        rc, out, _err = self.run(argv + units)
+        return out if rc == 0 else ""
 
     def check_sockets(self):
         systemctl = self.module.get_bin_path("systemctl")
-        show = ""
+        show = services = ""
         if systemctl:
             rc, out, _err = self.run([systemctl, "list-units", "--type=socket", "--all", "--plain",
                                       "--no-legend", "--no-pager"])
             units = [line.split()[0] for line in out.splitlines() if rc == 0 and line.split()]
             units = [unit for unit in units if unit.endswith(".socket")]
-            if units:
-                rc, show, _err = self.run([systemctl, "show", "--no-pager", "-p", "Id", "-p", "Listen",
-                                           "-p", "Triggers", "-p", "ActiveState", "-p", "UnitFileState"] + units)
-                if rc != 0:
-                    show = ""
+            show = self._show(systemctl, units, ("Id", "Listen", "Triggers", "ActiveState", "UnitFileState"))
+            # Services behind TCP socket units: a systemd-socket-proxyd there may forward to an engine socket.
+            services = self._show(systemctl, _posture.proxy_services(show), ("Id", "ExecStart"))
         ss_out = ""
         ss = self.module.get_bin_path("ss")
         if ss:
             rc, ss_out, _err = self.run([ss, "-Hltnp"])
             if rc != 0:
                 ss_out = ""
-        self.findings.extend(_posture.tcp_api_findings(show, ss_out))
+        self.findings.extend(_posture.tcp_api_findings(show, ss_out, service_show=services, sockets=self.sockets))
         try:
             mode = os.stat(self.params["socket_path"]).st_mode
         except OSError:
@@ -283,21 +429,21 @@ class PostureBackend(object):
         try:
             with open(path, "r") as handle:
                 return handle.read()
-        except (IOError, OSError):
+        except (IOError, OSError, UnicodeDecodeError):
             return None
 
-    def check_trust(self):
+    def check_trust(self, users):
         path = self.params["policy_path"]
         self.findings.extend(_posture.trust_findings(self._read(path), path))
-        for user in self.params["users"]:
-            try:
-                home = pwd.getpwnam(user).pw_dir
-            except KeyError:
+        for user in users:
+            home = self._home(user)
+            if home is None:
                 continue
+            # Podman as this user reads this file instead of the system one when it exists.
             user_policy = os.path.join(home, ".config", "containers", "policy.json")
-            text = self._read(user_policy)
-            if text is not None:
-                self.findings.extend(_posture.trust_findings(text, user_policy, target="user %s" % user))
+            if os.path.lexists(user_policy):
+                self.findings.extend(_posture.trust_findings(self._read(user_policy), user_policy,
+                                                             target="user %s" % user))
 
     def check_audit(self):
         auditctl = self.module.get_bin_path("auditctl")
@@ -310,16 +456,23 @@ class PostureBackend(object):
         self.findings.extend(found)
         return available
 
+    def users(self):
+        users = list(self.params["users"])
+        if self.params["discover_users"]:
+            users += [user for user in PostureBackend.discover_users() if user not in users]
+        return users
+
     def gather(self):
         audit_available = False
+        users = self.users()
         if not self.podman:
             self.module.warn("podman is not installed; no container was inspected")
         else:
-            owners = (["root"] if self.params["rootful"] else []) + list(self.params["users"])
+            owners = (["root"] if self.params["rootful"] else []) + users
             for owner in owners:
                 self.inspect_owner(owner)
         self.check_sockets()
-        self.check_trust()
+        self.check_trust(users)
         if self.params["check_audit"]:
             audit_available = self.check_audit()
         posture = _posture.summarize(self.findings)
@@ -337,6 +490,8 @@ def main():
         argument_spec=dict(
             rootful=dict(type="bool", default=True),
             users=dict(type="list", elements="str", default=[]),
+            discover_users=dict(type="bool", default=True),
+            managed_marker=dict(type="str", default=MARKER),
             policy_path=dict(type="path", default="/etc/containers/policy.json"),
             socket_path=dict(type="path", default="/run/podman/podman.sock"),
             check_audit=dict(type="bool", default=True),

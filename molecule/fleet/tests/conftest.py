@@ -31,10 +31,19 @@ def collection_root():
     return root
 
 
-def planted_secret():
+def planted_vars():
     with open(os.path.join(SCENARIO_DIR, "prepare.yml")) as handle:
         plays = yaml.safe_load(handle)
-    return [play for play in plays if "vars" in play][0]["vars"]["fleet_planted_secret"]
+    return [play for play in plays if "vars" in play][0]["vars"]
+
+
+def planted_secret():
+    return planted_vars()["fleet_planted_secret"]
+
+
+def planted_values():
+    """Every credential prepare.yml put into a container's environment (by name or by value only)."""
+    return [planted_vars()[name] for name in ("fleet_planted_secret", "fleet_planted_token")]
 
 
 class RunnerResult(object):

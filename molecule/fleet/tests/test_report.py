@@ -3,11 +3,12 @@ and no secret value anywhere in what it produces."""
 
 import json
 import os
+import urllib.request
 from html.parser import HTMLParser
 
 import pytest
 
-from conftest import planted_secret
+from conftest import planted_secret, planted_values
 
 testinfra_hosts = ["ansible://fleet-h2"]
 
@@ -15,6 +16,63 @@ INSECURE_FINDINGS = {
     "container_privileged", "container_root_user", "container_writable_rootfs", "container_secret_env",
     "container_sensitive_mount", "container_public_port", "container_no_new_privileges",
 }
+
+
+ROOTLESS = "legacy-rootless (rootless, user legacy)"
+
+# What prepare.yml planted on fleet-h2, by target: {rule: severity}.
+PLANTED = {
+    "weak-seccomp": {"container_seccomp_unconfined": "high"},
+    "weak-apparmor": {"container_apparmor_unconfined": "high"},
+    "weak-label": {"container_label_disabled": "high"},
+    "weak-unmask": {"container_unmasked_paths": "high"},
+    "weak-systempaths": {"container_unmasked_paths": "high"},
+    "weak-userns": {"container_host_userns": "high"},
+    "weak-cgroupns": {"container_host_cgroupns": "medium"},
+    "weak-hardlink": {"container_engine_socket": "critical"},
+    "weak-symlinkdir": {"container_engine_socket": "critical"},
+    "weak-userapi": {"container_rootless_api": "high"},
+    "weak-lan": {"container_public_port": "medium"},
+    "weak-env": {"container_secret_env": "high"},
+    "weak-created": {"container_privileged": "critical", "container_engine_socket": "critical"},
+    ROOTLESS: {"container_rootless_api": "high", "container_seccomp_unconfined": "high",
+               "container_secret_env": "high"},
+    "user legacy": {"host_trust_policy_invalid": "critical"},
+    "host": {"host_podman_tcp_api": "critical", "host_trust_accept_anything": "high"},
+}
+ROLE_CONTAINERS = {"fleet-h1": ["fleet-rootless", "fleet-web", "fleet-worker"], "fleet-h2": ["h2-app", "h2-rootless-app"]}
+
+
+class FindingRows(HTMLParser):
+    """The rows of the findings tables as Chromium rendered them: (host section, data-id, cell texts)."""
+
+    def __init__(self):
+        HTMLParser.__init__(self)
+        self.rows = []
+        self.section = None
+        self._row = None
+        self._cell = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "section":
+            self.section = attrs.get("id", "").replace("host-", "", 1)
+        elif tag == "tr" and attrs.get("class") == "finding":
+            self._row = (self.section, attrs.get("data-id"), [])
+        elif tag == "td" and self._row is not None:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._row is not None and self._cell is not None:
+            self._row[2].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.rows.append(self._row)
+            self._row = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
 
 
 class TextAndTags(HTMLParser):
@@ -79,28 +137,99 @@ def test_h2_host_level_findings(host_results):
             "host_audit_unavailable"} <= host_ids
 
 
-def test_hardened_h1_is_not_flagged(host_results):
+def test_every_planted_weakness_is_named_with_severity_and_fix(host_results):
+    findings = host_results["fleet-h2"]["posture"]["findings"]
+    for target, rules in sorted(PLANTED.items()):
+        mine = [f for f in findings if f["target"] == target]
+        for rule, severity in sorted(rules.items()):
+            hits = [f for f in mine if f["id"] == rule]
+            assert hits, (target, rule, [f["id"] for f in mine])
+            assert severity in [f["severity"] for f in hits], (target, rule, hits)
+            for item in hits:
+                assert item["fix"] and item["title"] and item["bench"] is not None
+
+
+def test_how_each_socket_was_reached_is_said(host_results):
+    by_target = {}
+    for item in host_results["fleet-h2"]["posture"]["findings"]:
+        by_target.setdefault(item["target"], []).append(item)
+    hard = [f for f in by_target["weak-hardlink"] if f["id"] == "container_engine_socket"][0]
+    assert "hard link /run/legacy-api" in hard["message"] and hard["details"]["socket"] == "/run/podman/podman.sock"
+    link = [f for f in by_target["weak-symlinkdir"] if f["id"] == "container_engine_socket"][0]
+    assert "/srv/engine (resolves to /run/podman)" in link["message"]
+    for target in ("weak-userapi", ROOTLESS):
+        api = [f for f in by_target[target] if f["id"] == "container_rootless_api"][0]
+        assert "legacy" in api["message"] and "root on the host" not in api["message"]
+    proxy = [f for f in by_target["host"] if f["id"] == "host_podman_tcp_api"
+             and f["details"]["unit"] == "legacy-api-proxy.socket"]
+    assert proxy and proxy[0]["details"]["port"] == "2376"
+    assert "systemd-socket-proxyd to /run/user/" in proxy[0]["message"]
+    lan = [f for f in by_target["weak-lan"] if f["id"] == "container_public_port"][0]
+    assert lan["details"]["ports"][0].endswith(":8082->8080/tcp") and not lan["details"]["ports"][0].startswith("0.")
+    env = [f for f in by_target["weak-env"] if f["id"] == "container_secret_env"][0]
+    assert env["details"]["reasons"] == {"DATABASE_URL": "password in a URL", "GIT_READ": "token-like value"}
+
+
+def test_socket_proxy_really_serves_the_podman_api(host):
+    # The control for the proxy rule: the planted unit answers Podman API calls from another machine.
+    address = host.ansible.get_variables()["ansible_host"]
+    with urllib.request.urlopen("http://%s:2376/_ping" % address, timeout=10) as response:
+        assert response.read() == b"OK"
+
+
+def test_containers_in_every_state_and_every_user_are_inspected(host_results, host):
+    posture = host_results["fleet-h2"]["posture"]
+    states = dict((c["name"], c["state"]) for c in posture["containers"])
+    assert states["weak-created"] == "created" and states["weak-systempaths"] == "exited"
+    assert states["legacy-rootless"] == "running"
+    # legacy was named nowhere: found by lingering and its container storage.
+    assert "legacy" in posture["checked"] and "podsec" in posture["checked"]
+    # Read-only: the scan (in check mode) started nothing.
+    assert host.check_output("podman inspect -f '{{.State.Status}}' weak-created") == "created"
+
+
+@pytest.mark.parametrize("name", ["fleet-h1", "fleet-h2"])
+def test_role_containers_are_marked_and_clean_with_opt_outs(host_results, name):
+    posture = host_results[name]["posture"]
+    mine = dict((c["name"], c) for c in posture["containers"] if c["managed"] == "podsec.hardening")
+    assert sorted(mine) == ROLE_CONTAINERS[name]
+    for container in mine.values():
+        assert container["findings"] == 0, [f for f in posture["findings"] if f["target"].startswith(container["name"])]
+        assert container["opt_outs"] == ["memory: unlimited", "pids_limit: unlimited"]
+    others = [c for c in posture["containers"] if c["name"] not in mine]
+    assert all(c["managed"] == "unmanaged" for c in others), others
+    opt_out_targets = [f["target"].split(" ")[0] for f in posture["findings"] if f["id"] == "container_opt_outs"]
+    assert set(mine) <= set(opt_out_targets)
+
+
+def test_hardened_h1_scores_100(host_results):
     posture = host_results["fleet-h1"]["posture"]
     names = sorted(c["name"] for c in posture["containers"])
     assert names == ["fleet-rootless", "fleet-web", "fleet-worker"]
     assert all(c["findings"] == 0 for c in posture["containers"]), posture["findings"]
-    assert [f for f in posture["findings"] if f["target"] != "host"] == []
-    # The trust role ran; audit is unavailable in nspawn and reported as information, nothing else.
-    assert [f["id"] for f in posture["findings"]] == ["host_audit_unavailable"]
-    assert posture["counts"]["info"] == 1 and posture["score"] == 100
+    # The trust role ran; audit is unavailable in nspawn; the opt-outs are listed: information only.
+    assert [f for f in posture["findings"] if f["severity"] != "info"] == []
+    assert sorted(set(f["id"] for f in posture["findings"])) == ["container_opt_outs", "host_audit_unavailable"]
+    assert posture["score"] == 100
+
+
+def test_weak_h2_cannot_score_100(host_results):
+    posture = host_results["fleet-h2"]["posture"]
+    assert posture["score"] < 100 and posture["counts"]["critical"] >= 5
 
 
 def test_secret_value_is_on_the_host_but_in_no_output(host, audit_run, report_dir):
-    secret = planted_secret()
-    # Planted: the value really is there to leak, so the searches below cannot pass vacuously.
-    assert secret in host.check_output("podman inspect legacy-db")
-    assert secret not in audit_run.all_text()
-    assert secret not in audit_run.process_output
+    # Planted: the values really are there to leak, so the searches below cannot pass vacuously.
+    assert planted_secret() in host.check_output("podman inspect legacy-db")
+    assert all(value in host.check_output("podman inspect weak-env") for value in planted_values())
     assert "ESTABLISH SSH CONNECTION" in audit_run.stdout  # really -vvv
-    for root, _dirs, files in os.walk(report_dir):
-        for name in files:
-            with open(os.path.join(root, name), "rb") as handle:
-                assert secret.encode() not in handle.read(), name
+    for secret in planted_values():
+        assert secret not in audit_run.all_text()
+        assert secret not in audit_run.process_output
+        for root, _dirs, files in os.walk(report_dir):
+            for name in files:
+                with open(os.path.join(root, name), "rb") as handle:
+                    assert secret.encode() not in handle.read(), name
 
 
 def test_report_renders_in_chromium(rendered_report, host_results):
@@ -111,9 +240,26 @@ def test_report_renders_in_chromium(rendered_report, host_results):
     for item in host_results["fleet-h2"]["posture"]["findings"]:
         assert item["title"] in text
         assert " ".join(item["fix"].split()) in text
+    assert "podsec.hardening" in text and "unmanaged" in text
     assert "Privileged container" in text and "Podman API exposed on TCP" in text
     assert "podsec.hardening.hardened_container" in text
     assert os.path.getsize(rendered_report["screenshot"]) > 10000
+
+
+def test_report_rows_name_each_planted_weakness(rendered_report, host_results):
+    parser = FindingRows()
+    parser.feed(rendered_report["dom"])
+    rows = [(section, rid, cells) for section, rid, cells in parser.rows if section == "fleet-h2"]
+    # severity | target | title + message | fix | bench
+    for target, rules in PLANTED.items():
+        for rule, severity in rules.items():
+            matching = [cells for _s, rid, cells in rows if rid == rule and cells[1] == target and cells[0] == severity]
+            assert matching, (target, rule, severity)
+            expected = [f for f in host_results["fleet-h2"]["posture"]["findings"]
+                        if f["id"] == rule and f["target"] == target][0]
+            assert matching[0][3] == " ".join(expected["fix"].split())
+            assert matching[0][4] == expected["bench"]
+    assert len(rows) == len(host_results["fleet-h2"]["posture"]["findings"])
 
 
 def test_report_escapes_host_data(rendered_report):

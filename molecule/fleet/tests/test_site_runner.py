@@ -4,7 +4,7 @@ environment's ansible.cfg as the only configuration."""
 
 import json
 
-from conftest import changed_tasks, host_var, planted_secret, summary_lines
+from conftest import changed_tasks, host_var, planted_values, summary_lines
 
 PIPELINING_REFUSAL = "tmpfs_secret refuses to run without pipelining"
 
@@ -40,8 +40,8 @@ def test_site_without_pipelining_is_refused_before_any_secret_leaves(site_run_wi
 
 
 def test_site_output_has_no_secret_value(site_run):
-    # test_report.py proves the planted value is on fleet-h2 (podman inspect); the scan in site.yml must not carry it.
-    # test_fleet_h1.py proves fleet-worker's token is on fleet-h1's tmpfs; no artifact of the run carries it.
-    for secret in (planted_secret(), host_var("fleet-h1", "fleet_worker_token")):
+    # test_report.py proves the planted values are on fleet-h2 (podman inspect); the scan in site.yml must not carry
+    # them. test_fleet_h1.py proves fleet-worker's token is on fleet-h1's tmpfs; no artifact of the run carries it.
+    for secret in planted_values() + [host_var("fleet-h1", "fleet_worker_token")]:
         assert secret not in site_run.all_text()
         assert secret not in site_run.process_output

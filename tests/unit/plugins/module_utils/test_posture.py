@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import re
 
 import pytest
+import yaml
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _posture
 
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 SECRET_VALUE = "s3cr3t-Planted-Value-42"
 
 # A container deployed by the hardened_container role (Quadlet: ReadOnly, NoNewPrivileges, DropCapability=all,
@@ -48,6 +54,8 @@ HARDENED = {
         "IpcMode": "shareable",
         "PidMode": "private",
         "UTSMode": "private",
+        "UsernsMode": "private",
+        "CgroupMode": "private",
         "Privileged": False,
         "ReadonlyRootfs": True,
         "SecurityOpt": ["no-new-privileges"],
@@ -101,7 +109,7 @@ def test_insecure_container_reports_every_rule():
         "container_privileged", "container_root_user", "container_writable_rootfs", "container_secret_env",
         "container_engine_socket", "container_sensitive_mount", "container_sensitive_mount",
         "container_public_port", "container_no_new_privileges", "container_host_network",
-        "container_host_pid", "container_host_ipc",
+        "container_host_pid", "container_host_ipc", "container_host_userns",
     ])
     by_id = dict((f["id"], f) for f in found)
     assert by_id["container_privileged"]["severity"] == "critical"
@@ -188,7 +196,9 @@ def test_env_names_drop_values():
 
 @pytest.mark.parametrize("source,fid", [
     ("/var/run/docker.sock", "container_engine_socket"),
-    ("/run/user/1001/podman/podman.sock", "container_engine_socket"),
+    ("/run/user/1001/podman/podman.sock", "container_rootless_api"),
+    ("/run/user/1001/podman", "container_rootless_api"),
+    ("/srv/app/docker.sock", "container_engine_socket"),
     ("/run/podman", "container_engine_socket"),
     ("/", "container_sensitive_mount"),
     ("/var/run", "container_sensitive_mount"),
@@ -216,7 +226,8 @@ def test_named_volume_below_storage_is_not_a_host_mount():
 
 
 @pytest.mark.parametrize("host_ip,public", [
-    ("", True), ("0.0.0.0", True), ("::", True), ("127.0.0.1", False), ("10.231.0.5", False), ("::1", False),
+    ("", True), ("0.0.0.0", True), ("::", True), ("127.0.0.1", False), ("10.231.0.5", True), ("::1", False),
+    ("192.168.1.20", True), ("fe80::1", True), ("127.0.0.53", False), ("[::1]", False),
 ])
 def test_public_port(host_ip, public):
     info = copy.deepcopy(HARDENED)
@@ -329,9 +340,9 @@ def test_trust_policy_rules():
     wide = json.dumps({"default": [{"type": "reject"}],
                        "transports": {"docker": {"": [{"type": "insecureAcceptAnything"}]}}})
     assert ids(_posture.trust_findings(wide)) == ["host_trust_accept_anything"]
-    assert ids(_posture.trust_findings(None)) == ["host_trust_policy_invalid"]
-    assert ids(_posture.trust_findings("{not json")) == ["host_trust_policy_invalid"]
-    assert ids(_posture.trust_findings('{"default": {"type": "reject"}}')) == ["host_trust_policy_invalid"]
+    for text in (None, "{not json", '{"default": {"type": "reject"}}'):
+        found = _posture.trust_findings(text)
+        assert [(f["id"], f["severity"]) for f in found] == [("host_trust_policy_invalid", "critical")]
     user = _posture.trust_findings(DEBIAN_POLICY, "/home/podsec/.config/containers/policy.json", target="user podsec")
     assert user[0]["target"] == "user podsec" and "/home/podsec" in user[0]["message"]
 
@@ -395,3 +406,308 @@ def test_every_rule_has_a_title_and_fix():
     assert set(_posture.FIX) >= {"privileged", "trust_default", "audit_missing"}
     with pytest.raises(KeyError):
         _posture.finding("container_new_rule", "low", "host", "m", "privileged")
+
+
+# --- recorded on a booted test host: each planted weakness, and its controls -----------------------------
+
+with open(os.path.join(os.path.dirname(__file__), "fixtures", "posture_inspect.json")) as _handle:
+    RECORDED = json.load(_handle)["containers"]
+
+# The prepare step of molecule/fleet plants the same ones; each container is otherwise read-only, non-root,
+# without capabilities and with no-new-privileges.
+PLANTED = {
+    "weak-seccomp": ("container_seccomp_unconfined", "high"),
+    "weak-apparmor": ("container_apparmor_unconfined", "high"),
+    "weak-label": ("container_label_disabled", "high"),
+    "weak-unmask": ("container_unmasked_paths", "high"),
+    "weak-systempaths": ("container_unmasked_paths", "high"),
+    "weak-userns": ("container_host_userns", "high"),
+    "weak-cgroupns": ("container_host_cgroupns", "medium"),
+    "weak-lan": ("container_public_port", "medium"),
+    "weak-env": ("container_secret_env", "high"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLANTED))
+def test_recorded_weakness_is_reported(name):
+    rule, severity = PLANTED[name]
+    found = [(f["id"], f["severity"]) for f in _posture.container_findings(RECORDED[name])]
+    assert (rule, severity) in found
+    for item in _posture.container_findings(RECORDED[name]):
+        assert item["fix"] and item["bench"]
+
+
+def test_recorded_states_are_what_podman_printed():
+    states = dict((name, info["State"]["Status"]) for name, info in RECORDED.items())
+    assert states["weak-created"] == "created" and states["weak-cgroupns"] == "exited"
+    assert states["autons"] == "running"
+
+
+def test_user_namespace_control():
+    # --userns=auto, running: podman prints UsernsMode "private"; plain --userns=host prints "".
+    assert "container_host_userns" not in ids(_posture.container_findings(RECORDED["autons"]))
+    assert "container_host_userns" in ids(_posture.container_findings(RECORDED["hostns"]))
+    # Created or stopped, podman prints "" whatever the mode: the command line decides.
+    created = copy.deepcopy(RECORDED["weak-apparmor"])
+    assert created["HostConfig"]["UsernsMode"] == "" and not created["State"]["Running"]
+    created["Config"]["CreateCommand"] = ["podman", "create", "--userns", "auto", "img"]
+    assert "container_host_userns" not in ids(_posture.container_findings(created))
+    # Rootless: --userns=host is the user's own namespace, nothing to report.
+    assert "container_host_userns" not in ids(_posture.container_findings(RECORDED["hostns"], owner="podsec"))
+
+
+def test_security_option_controls():
+    # The same container without the option: no finding (the rule reads the option, not the name).
+    for name in ("weak-seccomp", "weak-label", "weak-unmask", "weak-apparmor"):
+        info = copy.deepcopy(RECORDED[name])
+        info["HostConfig"]["SecurityOpt"] = ["no-new-privileges"]
+        assert not {PLANTED[name][0]} & set(ids(_posture.container_findings(info))), name
+    assert _posture.security_options(RECORDED["weak-seccomp"]) == {"seccomp": "unconfined", "no-new-privileges": "true"}
+    partial = copy.deepcopy(HARDENED)
+    partial["HostConfig"]["SecurityOpt"] = ["no-new-privileges", "unmask=/proc/kcore:/proc/keys"]
+    found = _posture.container_findings(partial)
+    assert ids(found) == ["container_unmasked_paths"]
+    assert found[0]["details"]["unmasked"] == "/proc/kcore:/proc/keys"
+
+
+def test_rootless_confinement_is_a_step_lower():
+    found = dict((f["id"], f["severity"]) for f in _posture.container_findings(RECORDED["weak-label"], owner="legacy"))
+    assert found["container_label_disabled"] == "medium"
+
+
+SOCKETS = [
+    {"path": "/run/podman/podman.sock", "dev": 25, "ino": 901, "dir_dev": 25, "dir_ino": 900, "uid": 0, "user": "root"},
+    {"path": "/run/user/1002/podman/podman.sock", "dev": 40, "ino": 17, "dir_dev": 40, "dir_ino": 16, "uid": 1002,
+     "user": "legacy"},
+]
+
+
+@pytest.mark.parametrize("source,fact,expected", [
+    # A hard link: another name, the socket's device and inode.
+    ("/run/legacy-api", {"resolved": "/run/legacy-api", "dev": 25, "ino": 901},
+     ("/run/podman/podman.sock", False, "through the hard link /run/legacy-api")),
+    # A symbolic link to the directory, resolved on the host.
+    ("/srv/engine", {"resolved": "/run/podman", "dev": 25, "ino": 900},
+     ("/run/podman/podman.sock", False, "through the directory /srv/engine (resolves to /run/podman)")),
+    # A bind mount of the socket's directory elsewhere: same directory identity, other path.
+    ("/mnt/p", {"resolved": "/mnt/p", "dev": 25, "ino": 900},
+     ("/run/podman/podman.sock", False, "through the directory /mnt/p")),
+    ("/run/user/1002/podman", {"resolved": "/run/user/1002/podman", "dev": 40, "ino": 16},
+     ("/run/user/1002/podman/podman.sock", True, "through the directory /run/user/1002/podman")),
+    ("/run/user/1002", {"resolved": "/run/user/1002", "dev": 40, "ino": 1},
+     ("/run/user/1002/podman/podman.sock", True, "through the directory /run/user/1002")),
+    # No socket there yet (the API is socket-activated later): the usual names still count.
+    ("/run/user/1003/podman", None, ("/run/user/1003/podman", True, "by its path")),
+    ("/var/run/docker.sock", None, ("/var/run/docker.sock", False, "by its path")),
+])
+def test_engine_socket_mount(source, fact, expected):
+    hit = _posture.engine_socket_mount(source, fact, SOCKETS)
+    assert (hit["socket"], hit["rootless"], hit["how"]) == expected
+
+
+@pytest.mark.parametrize("source,fact", [
+    ("/srv/app", {"resolved": "/srv/app", "dev": 25, "ino": 5}),
+    ("/srv/data", {"resolved": "/srv/data", "dev": 40, "ino": 901}),  # same inode number, other device
+    ("/srv/missing", None),
+])
+def test_engine_socket_mount_controls(source, fact):
+    assert _posture.engine_socket_mount(source, fact, SOCKETS) is None
+
+
+def test_hard_linked_socket_in_a_recorded_container():
+    info = RECORDED["weak-hardlink"]
+    facts = {"/run/legacy-api": {"resolved": "/run/legacy-api", "dev": 25, "ino": 901}}
+    found = [f for f in _posture.container_findings(info, mount_facts=facts, sockets=SOCKETS)
+             if f["id"] == "container_engine_socket"]
+    assert [f["severity"] for f in found] == ["critical"]
+    assert "root on the host" in found[0]["message"]
+    # Control: without the host's identities the neutral name alone is not recognised.
+    assert "container_engine_socket" not in ids(_posture.container_findings(info))
+
+
+def test_rootless_api_message_does_not_claim_root():
+    info = RECORDED["weak-userapi"]
+    facts = {"/run/user/1002/podman": {"resolved": "/run/user/1002/podman", "dev": 40, "ino": 16}}
+    found = [f for f in _posture.container_findings(info, mount_facts=facts, sockets=SOCKETS)
+             if f["id"] == "container_rootless_api"][0]
+    assert found["severity"] == "high" and "legacy" in found["message"]
+    assert "root on the host" not in found["message"] and "root engine" not in found["message"]
+    rootless = [f for f in _posture.container_findings(RECORDED["legacy-rootless"], owner="legacy", sockets=SOCKETS)
+                if f["id"] == "container_rootless_api"]
+    assert rootless and "root on the host" not in rootless[0]["message"]
+
+
+# --- credentials in values -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("item,reason", [
+    ("DATABASE_URL=postgres://app:S3cretPW@db/app", "password in a URL"),
+    ("BROKER=amqp://guest:guest@rabbit:5672/", "password in a URL"),
+    ("GIT_READ=ghp_Q8vR2mXk7LpT4nYw9ZbC3dF6hJ1sA5eG0uIo", "token-like value"),
+    ("UPSTREAM=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+     "token-like value"),
+    ("AWS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "token-like value"),
+    ("DB_PASSWORD=x", "secret-looking name"),
+])
+def test_credentials_by_value(item, reason):
+    assert _posture.secret_env([item]) == {item.split("=", 1)[0]: reason}
+
+
+@pytest.mark.parametrize("item", [
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=3f1c0ad2b6e8",
+    "URL=https://example.com/a/b?x=1", "PROXY=http://proxy:3128", "USER_AT=mailto:ops@example.com",
+    "LANG=C.UTF-8", "NAME=hc-output-control-e26d41", "DB_PASSWORD_FILE=/run/secrets/db", "APP_PORT=8080",
+])
+def test_ordinary_values_are_not_credentials(item):
+    assert _posture.secret_env([item]) == {}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.from_regex(r"\A[A-Z][A-Z0-9_]{0,15}\Z"), st.text(min_size=1, max_size=60)), max_size=6))
+def test_values_never_reach_a_finding(pairs):
+    info = copy.deepcopy(HARDENED)
+    marker = "Zq9xWv"  # in no name, title, message or fix
+    info["Config"]["Env"] = ["%s=%s%s" % (name, marker, value) for name, value in pairs]
+    dumped = json.dumps(_posture.container_findings(info))
+    assert marker not in dumped
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789", min_size=24, max_size=64))
+def test_random_tokens_under_neutral_names_are_found(token):
+    assume(re.search(r"[A-Za-z]", token) and re.search(r"[0-9]", token) and len(set(token)) >= 10)
+    assert _posture.secret_env(["SETTING=" + token]) == {"SETTING": "token-like value"}
+
+
+# --- socket proxies -----------------------------------------------------------------------------------
+
+PROXY_SOCKETS_SHOW = """Id=legacy-api-proxy.socket
+Triggers=legacy-api-proxy.service
+Listen=0.0.0.0:2376 (Stream)
+ActiveState=active
+UnitFileState=enabled
+
+Id=app-proxy.socket
+Triggers=app-proxy.service
+Listen=0.0.0.0:8443 (Stream)
+ActiveState=active
+UnitFileState=enabled
+"""
+
+# `systemctl show -p Id -p ExecStart` on the test host for the two services (ExecStart printed first).
+_EXEC_START = ("ExecStart={ path=/usr/lib/systemd/systemd-socket-proxyd ; argv[]=/usr/lib/systemd/systemd-socket-proxyd "
+               "%s ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }")
+PROXY_SERVICES_SHOW = "\n".join([
+    _EXEC_START % "/run/podman/podman.sock", "Id=legacy-api-proxy.service", "",
+    _EXEC_START % "/run/app/app.sock", "Id=app-proxy.service", ""])
+
+
+def test_socket_proxy_to_the_engine_is_a_tcp_api():
+    assert _posture.proxy_services(PROXY_SOCKETS_SHOW) == ["legacy-api-proxy.service", "app-proxy.service"]
+    found = _posture.tcp_api_findings(PROXY_SOCKETS_SHOW, "", service_show=PROXY_SERVICES_SHOW)
+    assert [(f["severity"], f["details"]["unit"], f["details"]["port"]) for f in found] == [
+        ("critical", "legacy-api-proxy.socket", "2376")]
+    assert "systemd-socket-proxyd to /run/podman/podman.sock" in found[0]["message"]
+    # Control: without the services' command lines the proxy is an ordinary TCP socket.
+    assert _posture.tcp_api_findings(PROXY_SOCKETS_SHOW, "") == []
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["/usr/lib/systemd/systemd-socket-proxyd", "/run/podman/podman.sock"], "/run/podman/podman.sock"),
+    (["/usr/lib/systemd/systemd-socket-proxyd", "--exit-idle-time=30", "/run/user/1002/podman/podman.sock"],
+     "/run/user/1002/podman/podman.sock"),
+    (["/usr/lib/systemd/systemd-socket-proxyd", "/run/legacy-api"], None),
+    (["/usr/lib/systemd/systemd-socket-proxyd", "127.0.0.1:8080"], None),
+    (["/usr/bin/socat", "/run/podman/podman.sock"], None),
+    ([], None),
+])
+def test_proxied_engine_socket(argv, expected):
+    assert _posture.proxied_engine_socket(argv) == expected
+
+
+def test_proxy_to_a_hard_link_counts_when_it_is_a_known_socket():
+    sockets = [{"path": "/run/legacy-api"}]
+    assert _posture.proxied_engine_socket(["systemd-socket-proxyd", "/run/legacy-api"], sockets) == "/run/legacy-api"
+
+
+# --- trust policy as podman parses it ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    '{"default": [{"type": "insecureAcceptAnything"}], "defualt": []}',
+    '{"default": [{"type": "reject"}], "default": [{"type": "reject"}]}',
+    '{"default": [{"type": "signedBy", "keyType": "GPGKeys"}]}',
+    '{"default": [{"type": "acceptAnything"}]}',
+    '{"transports": {}}',
+])
+def test_policy_podman_refuses_is_critical(text):
+    found = _posture.trust_findings(text, "/home/legacy/.config/containers/policy.json", target="user legacy")
+    assert [(f["id"], f["severity"], f["target"]) for f in found] == [
+        ("host_trust_policy_invalid", "critical", "user legacy")]
+    assert "refused by Podman" in found[0]["message"]
+
+
+# --- managed containers and opt-outs ----------------------------------------------------------------------
+
+def _role_marker():
+    with open(os.path.join(REPO, "roles", "hardened_container", "vars", "main.yml")) as handle:
+        return yaml.safe_load(handle)["__hardened_container_marker"]
+
+
+ROLE_UNIT = """# Managed by Ansible
+# %s
+
+[Unit]
+Description=web
+
+[Container]
+Image=localhost/podsec/busybox:latest
+User=10001
+UserNS=auto
+ReadOnly=true
+ReadOnlyTmpfs=false
+NoNewPrivileges=true
+DropCapability=all
+Tmpfs=/tmp:rw,noexec,nosuid,nodev,size=64m,mode=1777
+PublishPort=127.0.0.1:8080:8080
+"""
+
+
+def test_module_default_marker_is_the_roles():
+    from ansible_collections.podsec.hardening.plugins.modules import container_posture
+    assert container_posture.MARKER == _role_marker()
+
+
+def test_management_and_opt_outs():
+    marker = _role_marker()
+    unit = ROLE_UNIT % marker
+    assert _posture.quadlet_file_name(HARDENED) == "web.container"
+    assert _posture.management(HARDENED, unit, marker) == "podsec.hardening"
+    # A Quadlet unit someone else wrote, and a container started by hand.
+    assert _posture.management(HARDENED, ROLE_UNIT % "written by hand", marker) == "systemd"
+    assert _posture.management(HARDENED, None, marker) == "systemd"
+    assert _posture.management(INSECURE, None, marker) == "unmanaged"
+    assert _posture.opt_outs(HARDENED, unit) == ["memory: unlimited", "pids_limit: unlimited"]
+    full = unit + "Memory=256m\nPidsLimit=256\n"
+    assert _posture.opt_outs(HARDENED, full) == []
+    loose = full.replace("ReadOnly=true\n", "").replace("PublishPort=127.0.0.1:8080:8080", "PublishPort=0.0.0.0:80:80")
+    assert _posture.opt_outs(HARDENED, loose) == ["read_only: false", "publish_on_all_addresses: true"]
+    # Without the collection's unit: the resource limits podman inspect shows.
+    assert _posture.opt_outs(RECORDED["weak-seccomp"]) == ["memory: unlimited", "pids_limit: unlimited"]
+    finding = _posture.opt_out_finding(HARDENED, "root", ["memory: unlimited"])
+    assert (finding["id"], finding["severity"]) == ("container_opt_outs", "info")
+    summary = _posture.container_summary(HARDENED, "root", [finding], "podsec.hardening", ["memory: unlimited"])
+    assert summary["findings"] == 0 and summary["managed"] == "podsec.hardening" and summary["state"] == "running"
+
+
+# --- score ------------------------------------------------------------------------------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_posture.SEVERITIES), max_size=40))
+def test_score_is_100_only_without_findings_above_info(severities):
+    found = [_posture.finding("container_privileged", sev, "t", "m", "privileged") for sev in severities]
+    summary = _posture.summarize(found)
+    assert 0 <= summary["score"] <= 100
+    assert (summary["score"] == 100) == all(sev == "info" for sev in severities)
+
+
+def test_every_rule_id_has_a_title_and_bench_entry_is_known():
+    assert set(_posture.BENCH) <= set(_posture.TITLES)

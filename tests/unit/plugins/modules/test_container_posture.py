@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
+import socket
 
 import pytest
 
@@ -65,6 +67,9 @@ def run(monkeypatch, tmp_path):
     def fail_json(self, **kwargs):
         raise AssertionError("fail_json: %r" % kwargs)
 
+    # This machine's own sockets and users stay out of it, unless a test sets them up.
+    monkeypatch.setattr(container_posture._posture, "ENGINE_SOCKET_PATHS", ())
+    monkeypatch.setattr(container_posture, "SOCKET_GLOBS", ())
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", get_bin_path)
     monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
@@ -76,6 +81,7 @@ def run(monkeypatch, tmp_path):
         monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
         args.setdefault("policy_path", str(policy))
         args.setdefault("socket_path", str(tmp_path / "missing.sock"))
+        args.setdefault("discover_users", False)
         with patch_module_args(args):
             with pytest.raises(ExitJson) as exc:
                 container_posture.main()
@@ -89,14 +95,18 @@ def test_one_inspect_for_all_containers_and_no_secret_value(run):
     result = run(recorder)
     assert result["changed"] is False
     posture = result["ansible_facts"]["podsec_posture"]
+    # Every container whatever its state (-a), one inspect for all of them.
+    assert ["/usr/bin/podman", "ps", "-a", "-q", "--no-trunc"] in recorder.calls
     inspects = [c for c in recorder.calls if "inspect" in c]
     assert inspects == [["/usr/bin/podman", "container", "inspect", HARDENED["Id"], INSECURE["Id"]]]
     assert [c["name"] for c in posture["containers"]] == ["systemd-web", "legacy-db"]
     assert posture["containers"][0]["findings"] == 0
-    targets = set(f["target"] for f in posture["findings"])
+    targets = set(f["target"] for f in posture["findings"] if f["severity"] != "info")
     assert targets == {"legacy-db", "host"}
     host_ids = sorted(f["id"] for f in posture["findings"] if f["target"] == "host")
     assert host_ids == ["host_audit_unavailable", "host_trust_accept_anything"]
+    # Neither was deployed by the collection (no Quadlet file with the role's marker here).
+    assert [c["managed"] for c in posture["containers"]] == ["systemd", "unmanaged"]
     assert posture["audit_available"] is False
     assert posture["checked"] == ["root"]
     assert SECRET_VALUE not in json.dumps(result)
@@ -130,3 +140,68 @@ def test_world_accessible_socket(run, tmp_path):
     os.chmod(str(sock), 0o666)
     posture = run(Recorder(), socket_path=str(sock), check_audit=False)["ansible_facts"]["podsec_posture"]
     assert "host_podman_socket_world" in [f["id"] for f in posture["findings"]]
+
+
+def _unix_socket(path):
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    return server
+
+
+def test_socket_reached_by_hard_link_or_symlinked_directory(run, monkeypatch, tmp_path):
+    # A real socket, a hard link to it under a neutral name and a symbolic link to its directory.
+    api_dir = tmp_path / "run-podman"
+    api_dir.mkdir()
+    server = _unix_socket(api_dir / "podman.sock")
+    try:
+        os.link(str(api_dir / "podman.sock"), str(tmp_path / "legacy-api"))
+        os.symlink(str(api_dir), str(tmp_path / "engine"))
+        (tmp_path / "data").mkdir()
+        monkeypatch.setattr(container_posture._posture, "ENGINE_SOCKET_PATHS", (str(api_dir / "podman.sock"),))
+        info = json.loads(json.dumps(HARDENED))
+        info["Mounts"] = [
+            {"Type": "bind", "Source": str(tmp_path / "legacy-api"), "Destination": "/var/api", "RW": True},
+            {"Type": "bind", "Source": str(tmp_path / "engine"), "Destination": "/engine", "RW": True},
+            {"Type": "bind", "Source": str(tmp_path / "data"), "Destination": "/data", "RW": True},
+        ]
+        posture = run(Recorder(ps="x\n", inspect=json.dumps([info])), check_audit=False)["ansible_facts"]["podsec_posture"]
+    finally:
+        server.close()
+    sockets = [f for f in posture["findings"] if f["id"] == "container_engine_socket"]
+    assert sorted(f["details"]["source"] for f in sockets) == [str(tmp_path / "engine"), str(tmp_path / "legacy-api")]
+    assert all(f["severity"] == "critical" for f in sockets)
+    messages = " ".join(f["message"] for f in sockets)
+    assert "through the hard link %s" % (tmp_path / "legacy-api") in messages
+    assert "through the directory %s (resolves to %s)" % (tmp_path / "engine", api_dir) in messages
+    # The control: the plain data directory next to them is not an engine socket.
+    assert str(tmp_path / "data") not in json.dumps(sockets)
+
+
+def test_rootless_users_discovered_by_linger_storage_or_units(run, monkeypatch, tmp_path):
+    linger = tmp_path / "linger"
+    linger.mkdir()
+    (linger / "lingerer").write_text("")
+    homes = {}
+    for name in ("lingerer", "stored", "quadlet", "plain"):
+        homes[name] = tmp_path / name
+        homes[name].mkdir()
+    (homes["stored"] / ".local" / "share" / "containers" / "storage").mkdir(parents=True)
+    (homes["quadlet"] / ".config" / "containers" / "systemd").mkdir(parents=True)
+    (homes["quadlet"] / ".config" / "containers" / "systemd" / "app.container").write_text("[Container]\n")
+    (homes["stored"] / ".config" / "containers").mkdir(parents=True)
+    (homes["stored"] / ".config" / "containers" / "policy.json").write_text('{"default": [], "defualt": []}')
+    entries = [pwd.struct_passwd((name, "x", 2000 + index, 2000 + index, "", str(home), "/bin/sh"))
+               for index, (name, home) in enumerate(sorted(homes.items()))]
+    entries.append(pwd.struct_passwd(("root", "x", 0, 0, "", str(tmp_path), "/bin/sh")))
+    monkeypatch.setattr(container_posture, "LINGER_DIR", str(linger))
+    monkeypatch.setattr(container_posture.pwd, "getpwall", lambda: entries)
+    monkeypatch.setattr(container_posture.pwd, "getpwnam", lambda name: [e for e in entries if e.pw_name == name][0])
+    recorder = Recorder()
+    posture = run(recorder, rootful=False, discover_users=True, check_audit=False)["ansible_facts"]["podsec_posture"]
+    # Only "stored" has a storage to list containers from; all three are discovered, "plain" is not.
+    assert posture["checked"] == ["stored"]
+    runs_as = [c[2] for c in recorder.calls if c[0].endswith("runuser")]
+    assert runs_as == ["stored"]
+    invalid = [f for f in posture["findings"] if f["id"] == "host_trust_policy_invalid"]
+    assert [(f["target"], f["severity"]) for f in invalid] == [("user stored", "critical")]
+    assert container_posture.PostureBackend.discover_users() == ["lingerer", "quadlet", "stored"]
