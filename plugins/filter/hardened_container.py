@@ -19,7 +19,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._container_schema
     role_container_options,
     unknown_keys,
 )
-from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import check_container
+from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import check_container, shape_problem
 
 # quadlet_container options the role hands on as they are; volumes and secrets are translated, secret_files
 # are the role's own.
@@ -39,6 +39,9 @@ def _check(containers):
         problems = unknown_keys(container, options, label)
         if problems:
             raise AnsibleFilterError("; ".join(problems))
+        problem = shape_problem(container, options, label)
+        if problem or not isinstance(name, str):
+            raise AnsibleFilterError(problem or "%s: name is required" % label)
         if container.get("state", "present") not in ("present", "absent"):
             raise AnsibleFilterError("%s.state: must be present or absent" % label)
         for volume_index, volume in enumerate(container.get("volumes") or []):

@@ -73,16 +73,18 @@ CONTAINER_OPTIONS = {
         "it, a workload that ignores SIGTERM as PID 1 (busybox httpd, many shells) is killed only when the stop "
         "times out, and a timed-out stop can leave the container behind."]},
     "user": {"type": "str", "default": "10001", "description": [
-        "User (and optionally C(:group)) inside the container. C(0) and C(root) are refused unless "
+        "User (and optionally C(:group)) inside the container. Root (C(root), C(0), C(00), ...) is refused unless "
         "O(allow_root_user=true)."]},
     "group": {"type": "str", "description": ["Group inside the container (C(Group=))."]},
     "allow_root_user": {"type": "bool", "default": False, "description": [
         "Opt-out that allows O(user) to be C(0) or C(root)."]},
     "userns": {"type": "str", "default": "auto", "description": [
         "User namespace mode (C(UserNS=)). V(auto) gives each container its own range of host ids (rootful needs a "
-        "C(containers) entry in C(/etc/subuid) and C(/etc/subgid)). V(host) needs O(allow_host_userns=true). "
-        "Empty string writes no C(UserNS=)."]},
-    "allow_host_userns": {"type": "bool", "default": False, "description": ["Opt-out that allows O(userns=host)."]},
+        "C(containers) entry in C(/etc/subuid) and C(/etc/subgid)); V(nomap) (rootless) maps none of the owner's. "
+        "Every other mode (V(host), V(keep-id), V(private), or the empty string, which writes no C(UserNS=) and "
+        "leaves a rootful container in the host's user namespace) needs O(allow_host_userns=true)."]},
+    "allow_host_userns": {"type": "bool", "default": False, "description": [
+        "Opt-out that allows an O(userns) mode other than V(auto) and V(nomap)."]},
     "read_only": {"type": "bool", "default": True, "description": [
         "Read-only root file system (C(ReadOnly=true), and C(ReadOnlyTmpfs=false) so the only writable places are "
         "the O(tmpfs) mounts). V(false) is the opt-out."]},
@@ -91,7 +93,9 @@ CONTAINER_OPTIONS = {
     "drop_all_capabilities": {"type": "bool", "default": True, "description": [
         "C(DropCapability=all). V(false) is the opt-out (podman's default capability set)."]},
     "add_capabilities": {"type": "list", "elements": "str", "default": [], "description": [
-        "Capabilities to add back (C(AddCapability=)), for example V(NET_BIND_SERVICE). C(ALL) is refused."]},
+        "Capabilities to add back (C(AddCapability=)), for example V(NET_BIND_SERVICE). C(ALL) and the capabilities "
+        "that reach past the container (C(SYS_ADMIN), C(SYS_MODULE), C(SYS_RAWIO), C(SYS_PTRACE), "
+        "C(DAC_READ_SEARCH), C(BPF), C(PERFMON), C(MAC_ADMIN), ...) are refused, like C(--privileged)."]},
     "tmpfs": {"type": "list", "elements": "dict", "default": [{"path": "/tmp"}], "options": _TMPFS, "description": [
         "Writable tmpfs mounts, always C(rw,nosuid,nodev) and C(noexec) unless O(tmpfs[].exec=true).",
         "The default is one C(/tmp) of 64m, mode 1777. V([]) is the opt-out."]},
@@ -101,8 +105,9 @@ CONTAINER_OPTIONS = {
         "Maximum number of processes (C(PidsLimit=) from podman 4.7, C(PodmanArgs=--pids-limit=) before). "
         "V(unlimited) is the opt-out."]},
     "network": {"type": "str", "description": [
-        "Network (C(Network=)): V(none), V(private), V(slirp4netns), V(pasta), V(bridge), or the name of a podman "
-        "network. V(host) needs O(allow_host_network=true); another container's namespace (C(container:)) is "
+        "Network (C(Network=)): V(none), V(private), V(bridge) (with options), V(slirp4netns) or V(pasta) (without "
+        "options, which can open the host's loopback), or the name of a podman network or C(.network) unit. "
+        "V(host) needs O(allow_host_network=true); another container's or pod's namespace and namespace paths are "
         "refused."]},
     "allow_host_network": {"type": "bool", "default": False, "description": ["Opt-out that allows O(network=host)."]},
     "ports": {"type": "list", "elements": "str", "default": [], "description": [
@@ -112,10 +117,12 @@ CONTAINER_OPTIONS = {
     "publish_on_all_addresses": {"type": "bool", "default": False, "description": [
         "Opt-out that publishes ports without an address on every address, and allows non-loopback addresses."]},
     "volumes": {"type": "list", "elements": "dict", "default": [], "options": _VOLUME, "description": [
-        "Volumes (C(Volume=SOURCE:TARGET[:OPTIONS])). Host paths are checked as the target resolves them: the root "
-        "file system, system directories (C(/etc), C(/usr), C(/var), C(/home), ... themselves, and everything below "
-        "C(/proc), C(/sys), C(/dev), C(/boot), C(/root), C(/etc/containers), C(/etc/systemd)) and the owner's "
-        "container configuration are refused.",
+        "Volumes (C(Volume=SOURCE:TARGET[:OPTIONS])). A host path must lie below a data directory (C(/srv), "
+        "C(/opt), C(/var/lib), C(/var/opt), C(/var/www), C(/mnt), C(/media), C(/data), C(/home)), checked as "
+        "written and as the target resolves it (symlinks followed); not a data directory or home itself, not "
+        "container storage or systemd state, not a dot file or directory of a home. CA certificates and time zone "
+        "data (C(/etc/ssl/certs), C(/usr/share/zoneinfo), C(/etc/localtime), ...) may be mounted with V(ro). The "
+        "options C(U) and C(idmap) are refused on host paths.",
         "Mounting a container engine socket (podman, docker, containerd, cri-o), a directory holding one, or "
         "container storage needs O(allow_engine_socket=true)."]},
     "allow_engine_socket": {"type": "bool", "default": False, "description": [
@@ -125,7 +132,8 @@ CONTAINER_OPTIONS = {
         "SELinux level of the container process (C(SecurityLabelLevel=)), for example the level that "
         "M(podsec.hardening.selinux_volume_label) returns for private volumes."]},
     "seccomp_profile": {"type": "str", "description": [
-        "Absolute path of a seccomp profile on the host (C(SeccompProfile=)) that replaces podman's default. "
+        "Absolute path of a seccomp profile on the host (C(SeccompProfile=)) that replaces podman's default, below "
+        "C(/etc/containers) or C(/usr/share/containers) (as the target resolves it), where only root writes. "
         "This is the only way to change the profile; C(unconfined) is refused."]},
     "secrets": {"type": "list", "elements": "dict", "default": [], "options": _SECRET, "no_log": False,
                 "description": [
@@ -150,7 +158,9 @@ CONTAINER_OPTIONS = {
         "Extra C(podman run) arguments, C(--flag=value) or C(--flag value). Only flags that cannot weaken the "
         "container are accepted (for example C(--hostname), C(--workdir), C(--label), C(--annotation), C(--dns), "
         "C(--add-host), C(--stop-signal), C(--stop-timeout), C(--cpus), C(--shm-size), C(--ulimit), C(--tz), "
-        "C(--pull), C(--log-driver) and C(--log-opt) without C(path)); C(--pid=host) and C(--ipc=host) need "
+        "C(--pull), C(--log-driver), C(--log-opt) with C(max-size) or C(tag)); annotations and labels in the "
+        "C(run.oci.), C(io.podman.), C(io.containers.), C(org.systemd.) namespaces are refused (they steer the "
+        "runtime: C(run.oci.seccomp_bpf_data) replaces the seccomp filter); C(--pid=host) and C(--ipc=host) need "
         "O(allow_host_pid) and O(allow_host_ipc). Every other flag is refused, naming the option to use instead "
         "where there is one."]},
     "allow_host_pid": {"type": "bool", "default": False, "description": [
@@ -160,19 +170,21 @@ CONTAINER_OPTIONS = {
     "extra_keys": {"type": "dict", "default": {}, "no_log": False, "description": [
         "Further keys per section, C({SECTION: {KEY: VALUE or [VALUES]}}), SECTION one of C(Unit), C(Container), "
         "C(Service), C(Install). Key names must be unit-file keys (letters, digits, C(-)).",
-        "Refused: C(Container) keys that an option manages or that switch a protection off (C(SecurityLabelDisable), "
-        "C(SecurityLabelType), C(Unmask), C(SeccompProfile), C(AppArmor), C(GlobalArgs), ...); C(Service) keys "
-        "that run commands or steer podman itself (C(Exec*), C(Environment), C(EnvironmentFile), "
-        "C(PassEnvironment), C(User), C(Group)); C(Install) keys other than C(WantedBy), C(RequiredBy), "
-        "C(UpheldBy)."]},
+        "Allowed: C(Container) keys that widen nothing (C(Annotation), C(Label), C(LogOpt) as in O(podman_args), "
+        "C(HealthOnFailure), C(StopTimeout), C(Ulimit), C(Sysctl), ...); C(Service) restart, timeout and resource "
+        "keys; C(Unit) ordering keys (C(After), C(Before)), C(Documentation), start limits and conditions; C(Install) "
+        "C(WantedBy) with a target. Refused: keys an option manages, keys that switch a protection off "
+        "(C(SecurityLabelDisable), C(Unmask), C(SeccompProfile), C(AppArmor), C(GlobalArgs), ...), C(Service) keys "
+        "that run commands or steer podman (C(Exec*), C(Environment*), C(User)), and dependencies that would start "
+        "or stop host units (C(Wants), C(Requires), C(Conflicts), C(OnFailure), C(RequiredBy), ...)."]},
     "description": {"type": "str", "description": [
         "C(Description=) of the unit; default C(Hardened container NAME)."]},
     "restart": {"type": "str", "default": "always",
                 "choices": ["no", "always", "on-success", "on-failure", "on-abnormal", "on-abort", "on-watchdog"],
                 "description": ["C(Restart=) of the service."]},
     "wanted_by": {"type": "str", "description": [
-        "C(WantedBy=) target (a unit name); default C(multi-user.target), or C(default.target) for a rootless "
-        "owner."]},
+        "C(WantedBy=) target (a C(.target) unit); default C(multi-user.target), or C(default.target) for a "
+        "rootless owner."]},
 }
 
 # Keys the hardened_container role adds to a container, and keys of its elements it adds to the module's.

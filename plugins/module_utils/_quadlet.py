@@ -178,9 +178,9 @@ _EXTRA_CONTAINER_KEYS = frozenset((
 # Keys of the other sections extra_keys may set. [Service] keys that run commands or steer podman itself
 # (Exec*, Environment*, PassEnvironment, User, Group, KillMode, Type, ...) and [Install] aliases are refused.
 _EXTRA_SECTION_KEYS = {
+    # Ordering only: dependencies (Wants, Requires, Conflicts, OnFailure, ...) would start or stop host units.
     "Unit": frozenset((
-        "Documentation", "After", "Before", "Requires", "Wants", "BindsTo", "PartOf", "Upholds", "Conflicts",
-        "Requisite", "OnFailure", "OnSuccess", "StartLimitIntervalSec", "StartLimitBurst", "RequiresMountsFor",
+        "Documentation", "After", "Before", "StartLimitIntervalSec", "StartLimitBurst", "RequiresMountsFor",
         "WantsMountsFor",
     )),
     "Service": frozenset((
@@ -189,12 +189,25 @@ _EXTRA_SECTION_KEYS = {
         "RestartForceExitStatus", "OOMPolicy", "Nice", "CPUWeight", "CPUQuota", "IOWeight", "MemoryHigh", "MemoryMax",
         "MemorySwapMax", "TasksMax", "LimitNOFILE", "LimitNPROC", "LimitCORE",
     )),
-    "Install": frozenset(("WantedBy", "RequiredBy", "UpheldBy")),
+    "Install": frozenset(("WantedBy",)),
 }
 # [Unit] conditions and assertions only decide whether the unit starts.
 _UNIT_CONDITION = re.compile(r"^(Condition|Assert)[A-Za-z]+\Z")
 
 _LOG_DRIVERS = ("journald", "k8s-file", "none", "passthrough", "passthrough-tty")
+# Log options that cannot name a host file (podman reads the option name case-insensitively).
+_LOG_OPTION = re.compile(r"^(?i:max-size|tag)=[A-Za-z0-9_@%+:,./{}-]*\Z")
+# Annotation and label namespaces that the runtime, podman or systemd read as instructions
+# (run.oci.seccomp_bpf_data replaces the seccomp filter, run.oci.keep_original_groups keeps host groups).
+_RESERVED_ANNOTATION = re.compile(r"^(?i:run\.oci\.|io\.podman\.|io\.containers\.|org\.systemd\.|io\.kubernetes\.|"
+                                  r"io\.crun\.|org\.opencontainers\.)")
+# Capabilities that reach past the container whatever its namespaces: refused, like --privileged.
+_BREAKOUT_CAPABILITIES = frozenset("CAP_" + name for name in (
+    "SYS_ADMIN", "SYS_MODULE", "SYS_RAWIO", "SYS_PTRACE", "SYS_BOOT", "SYS_TIME", "SYS_RESOURCE", "MAC_ADMIN",
+    "MAC_OVERRIDE", "DAC_READ_SEARCH", "BPF", "PERFMON", "SYSLOG", "LINUX_IMMUTABLE", "AUDIT_CONTROL", "AUDIT_READ",
+    "WAKE_ALARM", "BLOCK_SUSPEND", "CHECKPOINT_RESTORE"))
+# Where a seccomp profile may live: root's container configuration, which no volume may mount.
+_SECCOMP_DIRECTORIES = ("/etc/containers", "/usr/share/containers")
 
 # podman run flags podman_args may carry, with the grammar of their value (None: a flag without a value).
 # Anything else is refused: flags that weaken the container (--privileged, --device, --security-opt, --rootfs,
@@ -220,11 +233,10 @@ _ALLOWED_ARGS = {
     "--ipc": re.compile(r"^(private|shareable|none|host)\Z"),
     "--label": _ARG_WORD,
     "--log-driver": re.compile(r"^(%s)\Z" % "|".join(_LOG_DRIVERS)),
-    "--log-opt": re.compile(r"^(?!path=)[A-Za-z0-9_.-]+=[A-Za-z0-9_@%+:,./-]*\Z"),
+    "--log-opt": _LOG_OPTION,
     "--memory-reservation": re.compile(r"^[1-9][0-9]*[kKmMgG]?\Z"),
     "--no-healthcheck": None,
     "--no-hosts": None,
-    "--oom-score-adj": re.compile(r"^-?[0-9]+\Z"),
     "--pid": re.compile(r"^(private|host)\Z"),
     "--pull": re.compile(r"^(always|missing|never|newer)\Z"),
     "--shm-size": re.compile(r"^[1-9][0-9]*[kKmMgG]?\Z"),
@@ -265,28 +277,28 @@ _ENGINE_SOCKETS = (
 )
 _USER_ENGINE_SOCKET = re.compile(r"^/run/user(/[0-9]+(/podman(/podman\.sock)?|/docker\.sock)?)?\Z")
 _SOCKET_NAME = re.compile(r"(^|/)(podman|docker|containerd|crio)\.sock$")
+_USER_ENGINE_DIRECTORY = re.compile(r"^/run/user/[0-9]+/podman(/podman\.sock)?\Z")
+_ENGINE_DIRECTORIES = ("/run/podman", "/run/docker", "/run/containerd", "/run/crio", "/var/lib/containers/storage",
+                       "/var/lib/docker")
 
-# Host paths no volume may be, as written or as resolved: the directories themselves ...
-_HOST_DIRECTORIES = ("/", "/bin", "/etc", "/home", "/lib", "/lib64", "/media", "/mnt", "/opt", "/run", "/sbin",
-                     "/srv", "/tmp", "/usr", "/var", "/var/lib", "/var/run", "/var/tmp")
-# ... and these with everything below them: kernel and device interfaces, credentials, the configuration
-# of systemd, podman, SSH, PAM, sudo, audit and SELinux, logs, and the runtime directories of systemd, D-Bus
-# and users (their systemd and podman sockets).
-_HOST_TREES = ("/proc", "/sys", "/dev", "/boot", "/root", "/etc/shadow", "/etc/gshadow", "/etc/sudoers",
-               "/etc/sudoers.d", "/etc/ssh", "/etc/pam.d", "/etc/security", "/etc/audit", "/etc/selinux",
-               "/etc/systemd", "/etc/containers", "/etc/cron.d", "/etc/crontab", "/var/log", "/var/lib/containers",
-               "/var/lib/systemd", "/run/systemd", "/run/dbus", "/run/user", "/run/containers", "/run/podman",
-               "/run/lock", "/var/spool/cron")
-# Below the owner's home (rootless): its container configuration and storage, its user units, its keys.
-_HOME_TREES = (".config/containers", ".config/systemd", ".local/share/containers", ".ssh", ".gnupg")
-
+# Host paths a volume or secret file may come from: data directories, and a few read-only system data trees.
+# Everything else (/etc, /usr, /root, /boot, ...) is refused: a deny-list of system paths always misses one
+# (/etc/cron.hourly, /lib/systemd/system, /etc/profile.d) that a writable mount turns into root on the host.
+_DATA_ROOTS = ("/srv", "/opt", "/var/lib", "/var/opt", "/var/www", "/mnt", "/media", "/data", "/home")
+_READ_ONLY_SYSTEM_DATA = ("/etc/ssl/certs", "/etc/pki/ca-trust/extracted", "/etc/pki/tls/certs",
+                          "/usr/share/zoneinfo", "/etc/localtime", "/etc/timezone")
+# Secret files: the tmpfs mounts of podsec.hardening.tmpfs_secret (the role uses /run/podsec-secrets-OWNER).
+_SECRET_FILE_ROOT = re.compile(r"^/run/podsec-[A-Za-z0-9_.@-]+/")
+# Below the data roots, these with everything below them: container storage and the state of systemd.
+_HOST_TREES = ("/var/lib/containers", "/var/lib/systemd", "/var/lib/docker", "/var/lib/dpkg", "/var/lib/apt",
+               "/var/lib/sss", "/var/lib/polkit-1", "/var/lib/sudo")
 _SECRET_NAME_WORDS = re.compile(
     r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|CREDENTIAL|PRIVATE|APIKEY|ACCESSKEY|(^|_)(PASS|PWD|KEY|AUTH)(_|$))"
 )
 _TOKEN_RUN = re.compile(r"[A-Za-z0-9+]{16,}")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 _UNIT_NAME = re.compile(r"^[A-Za-z0-9_.@-]+\Z")
-_UNIT_REFERENCE = re.compile(r"^[A-Za-z0-9_.@:\\-]+\.[a-z]+\Z")
+_TARGET = re.compile(r"^[A-Za-z0-9_.@:-]+\.target\Z")
 # A unit-file key: systemd's grammar, letters, digits and "-" (no spaces, no "=").
 _UNIT_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9-]*\Z")
 _CAPABILITY = re.compile(r"^(CAP_)?[A-Z][A-Z0-9_]*\Z")
@@ -447,26 +459,35 @@ def is_engine_socket(path):
     return any(socket == path or socket.startswith(path.rstrip("/") + "/") for socket in _ENGINE_SOCKETS)
 
 
-def _is_system_directory(path, home):
-    return path in _HOST_DIRECTORIES or bool(home and path == posixpath.normpath(home))
+def host_path_problem(path, home=None, read_only=False, roots=None):
+    """Why the host path ``path`` (absolute, normalised) may not be mounted into a container, or None.
 
-
-def host_path_problem(path, home=None):
-    """Why the host path ``path`` (absolute, normalised) may not be mounted, or None.
-
-    ``home`` is the home directory of a rootless owner, whose container configuration and storage are as
-    sensitive as the system's.
+    It must lie below a data root (read-only system data such as CA certificates only with ``ro``), not be a
+    data root or a home directory itself, nor container storage or systemd state, nor a dot file or directory
+    of a home (``.ssh``, ``.bashrc``, ``.config``, ...), the rootless owner's ``home`` included.
     """
-    if _is_system_directory(path, home):
-        return "is a system directory (or the owner's home) itself"
-    for tree in _HOST_TREES + tuple(posixpath.join(home, below) for below in (_HOME_TREES if home else ())):
+    roots = roots or _DATA_ROOTS
+    if read_only and any(is_within(path, tree) for tree in _READ_ONLY_SYSTEM_DATA):
+        return None
+    if not any(is_within(path, root) and path != root for root in roots):
+        return "is not below %s (read-only %s also with the ro option)" % (
+            ", ".join(roots), ", ".join(_READ_ONLY_SYSTEM_DATA))
+    for tree in _HOST_TREES:
         if is_within(path, tree):
-            return "is %s or below it (system configuration, credentials, logs or runtime sockets)" % tree
+            return "is %s or below it (container storage or system state)" % tree
+    for base in ("/home",) + ((posixpath.dirname(posixpath.normpath(home)),) if home else ()):
+        if is_within(path, base):
+            parts = path[len(base.rstrip("/")) + 1:].split("/")
+            if len(parts) == 1:
+                return "is a home directory itself"
+            if parts[1].startswith("."):
+                return "is a user's configuration (a dot file or directory of a home)"
     return None
 
 
 def _is_root_user(user):
-    return user.split(":", 1)[0] in ("0", "root")
+    name = user.split(":", 1)[0]
+    return name == "root" or (name.isdigit() and int(name) == 0)
 
 
 def validate_name(name):
@@ -505,6 +526,9 @@ def validate(spec, host=None):
     for cap in spec["add_capabilities"]:
         if not _CAPABILITY.match(str(cap).upper()) or str(cap).upper() in ("ALL", "CAP_ALL"):
             _fail("add_capabilities", "is not a single capability name", cap)
+        if _capability(cap) in _BREAKOUT_CAPABILITIES:
+            _fail("add_capabilities", "%s is refused: it reaches past the container (kernel modules, raw devices, "
+                  "other processes, any file, the kernel's security settings)" % _capability(cap))
     for key, pattern in (("memory", _SIZE), ("pids_limit", _COUNT)):
         if spec[key] != "unlimited" and not pattern.match(spec[key]):
             _fail(key, "is not a limit (use the word 'unlimited' to opt out)", spec[key])
@@ -518,7 +542,7 @@ def validate(spec, host=None):
     _validate_healthcheck(spec.get("healthcheck"))
     _validate_podman_args(spec)
     _validate_extra_keys(spec["extra_keys"])
-    _validate_service(spec)
+    _validate_service(spec, host)
 
 
 def refuse_text(spec):
@@ -551,17 +575,20 @@ def _validate_identity(spec):
     if userns and not _USERNS.match(userns):
         _fail("userns", "must be auto, host, keep-id, nomap or private, with options after ':' (joining a "
               "namespace by path is refused)", userns)
-    if userns.split(":", 1)[0] == "host" and not spec["allow_host_userns"]:
-        _fail("userns", "host shares the host user namespace; set allow_host_userns: true to allow it")
+    if userns.split(":", 1)[0] not in ("auto", "nomap") and not spec["allow_host_userns"]:
+        _fail("userns", "%s maps container ids to the host's or the owner's own ids (only auto and nomap give the "
+              "container ids of its own); set allow_host_userns: true to allow it" % (userns or "an empty userns"))
 
 
 def _validate_network(spec):
     network = spec["network"]
     if network is None:
         return
-    if not _NETWORK.match(network):
-        _fail("network", "must be none, private, bridge, slirp4netns, pasta, host or a network name (another "
-              "container's or a namespace path is refused)", network)
+    if not _NETWORK.match(network) or network.endswith((".container", ".pod")) or re.match(
+            r"^(pasta|slirp4netns):", network):
+        _fail("network", "must be none, private, bridge (with options), slirp4netns, pasta (without options: they "
+              "can open the host's loopback), host or a network name (another container's or pod's network and a "
+              "namespace path are refused)", network)
     if network.split(":", 1)[0] == "host" and not spec["allow_host_network"]:
         _fail("network", "host shares the host network; set allow_host_network: true to allow it")
 
@@ -611,21 +638,24 @@ def _validate_ports(spec):
                   "it", port)
 
 
-def _check_host_path(field, path, spec, host):
-    """Refuse a host path that is, as written or as the target resolves it, a system path or a socket.
+def _is_engine_path(path, host):
+    """An engine socket, an engine's socket directory or its storage: what allow_engine_socket allows."""
+    return bool(host.is_socket(path) or _SOCKET_NAME.search(path) or _USER_ENGINE_DIRECTORY.match(path)
+                or any(is_within(path, directory) for directory in _ENGINE_DIRECTORIES))
 
-    allow_engine_socket allows an engine socket, container storage and the directories holding them, never a
-    system directory itself (/, /run, /var, ...) that also happens to hold one.
+
+def _check_host_path(field, path, spec, host, read_only=False, roots=None):
+    """Refuse a host path that is, as written or as the target resolves it, outside the data roots or a socket.
+
+    allow_engine_socket allows an engine socket and container storage, nothing else outside the data roots.
     """
     for candidate in (posixpath.normpath(path), host.resolve(path)):
-        problem = host_path_problem(candidate, host.home)
-        if problem and _is_system_directory(candidate, host.home):
-            _fail(field, "%s %s" % (candidate, problem), path)
         socket = is_engine_socket(candidate) or host.is_socket(candidate)
         if socket and not spec["allow_engine_socket"]:
             _fail(field, "%s exposes a socket or container storage (a container engine socket is root on the "
                   "host); set allow_engine_socket: true to allow it" % candidate, path)
-        if problem and not socket:
+        problem = host_path_problem(candidate, host.home, read_only, roots)
+        if problem and not (spec["allow_engine_socket"] and _is_engine_path(candidate, host)):
             _fail(field, "%s %s" % (candidate, problem), path)
 
 
@@ -642,7 +672,12 @@ def _validate_volumes(spec, host):
         if source.startswith("/"):
             if not _MOUNT_PATH.match(source):
                 _fail(field + ".source", "must be an absolute path without ':', ',', quotes or spaces", source)
-            _check_host_path(field + ".source", source, spec, host)
+            options = [str(option) for option in volume.get("options") or []]
+            for option in ("U", "idmap"):
+                if option in options:
+                    _fail(field + ".options", "%s on a host path would hand host files to container ids "
+                          "(U chowns the tree, idmap maps host ids in)" % option)
+            _check_host_path(field + ".source", source, spec, host, read_only="ro" in options)
         elif not _VOLUME_NAME.match(source):
             _fail(field + ".source", "is neither an absolute host path nor a volume name (letters, digits, _ . -)",
                   source)
@@ -671,7 +706,14 @@ def _validate_secret_files(spec, host):
                 continue
             if not _MOUNT_PATH.match(str(value or "")):
                 _fail("%s.%s" % (field, key), "must be an absolute path without ':', ',', quotes or spaces", value)
-        _check_host_path(field + ".source", entry["source"], dict(spec, allow_engine_socket=False), host)
+        _check_host_path(field + ".source", entry["source"], dict(spec, allow_engine_socket=False), host,
+                         read_only=True, roots=_DATA_ROOTS + _secret_file_roots(entry["source"]))
+
+
+def _secret_file_roots(source):
+    """The tmpfs_secret mount a secret file lies in, when it lies in one (/run/podsec-NAME)."""
+    match = _SECRET_FILE_ROOT.match(posixpath.normpath(str(source)) + "/")
+    return (match.group(0).rstrip("/"),) if match else ()
 
 
 def _validate_environment(spec):
@@ -712,6 +754,8 @@ def _validate_podman_args(spec):
             _fail("podman_args", "%s takes no value" % flag, value)
         if grammar is not None and (value is None or not grammar.match(value)):
             _fail("podman_args", "%s needs a value of its own form" % flag, value)
+        if flag in ("--annotation", "--label") and _RESERVED_ANNOTATION.match(value):
+            _fail("podman_args", "%s %s is refused: that namespace steers the runtime, podman or systemd" % (flag, value))
         if flag in _HOST_NAMESPACE_ARGS and value == "host" and not spec[_HOST_NAMESPACE_ARGS[flag]]:
             _fail("podman_args", "%s=host shares a host namespace; set %s: true to allow it"
                   % (flag, _HOST_NAMESPACE_ARGS[flag]))
@@ -734,6 +778,8 @@ def _validate_extra_keys(extra):
                     section, ", ".join(sorted(_EXTRA_SECTION_KEYS[section]))))
             for item in _as_list(value):
                 _check_value(field, item)
+                if (section, key) == ("Install", "WantedBy") and not _TARGET.match(item):
+                    _fail(field, "is not a target such as multi-user.target", item)
 
 
 def _check_extra_container_key(field, key, value):
@@ -747,8 +793,12 @@ def _check_extra_container_key(field, key, value):
             _fail(field, "must be one word without spaces, quotes or backslashes", item)
         if key in ("Label", "Annotation", "Sysctl", "LogOpt") and not re.match(r"^[^=]+=", item):
             _fail(field, "must be NAME=VALUE (Quadlet drops anything else without a word)", item)
-        if key == "LogOpt" and item.startswith("path="):
-            _fail(field, "path= makes podman write the log to a host file of its choosing", item)
+        if key in ("Label", "Annotation") and _RESERVED_ANNOTATION.match(item):
+            _fail(field, "that namespace steers the runtime, podman or systemd", item)
+        if key == "LogOpt" and not _LOG_OPTION.match(item):
+            _fail(field, "only max-size= and tag= (path= would make podman write to a host file)", item)
+        if key == "HealthLogDestination" and item not in ("local", "events_logger"):
+            _fail(field, "must be local or events_logger (a path would make podman write to a host directory)", item)
         if key == "LogDriver" and item not in _LOG_DRIVERS:
             _fail(field, "must be one of %s" % ", ".join(_LOG_DRIVERS), item)
 
@@ -762,11 +812,11 @@ def _check_value(field, value):
         _fail(field, "may not end with a backslash (systemd would join the next line)", value)
 
 
-def _validate_service(spec):
+def _validate_service(spec, host):
     if spec["restart"] not in CONTAINER_OPTIONS["restart"]["choices"]:
         _fail("restart", "must be one of %s" % ", ".join(CONTAINER_OPTIONS["restart"]["choices"]), spec["restart"])
-    if spec["wanted_by"] is not None and not _UNIT_REFERENCE.match(spec["wanted_by"]):
-        _fail("wanted_by", "is not a unit name such as multi-user.target", spec["wanted_by"])
+    if spec["wanted_by"] is not None and not _TARGET.match(spec["wanted_by"]):
+        _fail("wanted_by", "is not a target such as multi-user.target", spec["wanted_by"])
     if spec["description"] is not None:
         if spec["description"] == "":
             _fail("description", "may not be empty (leave it unset for the default)")
@@ -774,9 +824,19 @@ def _validate_service(spec):
     if spec["security_label_level"] is not None and not _LABEL_LEVEL.match(spec["security_label_level"]):
         _fail("security_label_level", "is not an MLS/MCS level such as s0:c1,c2", spec["security_label_level"])
     profile = spec.get("seccomp_profile")
-    if profile is not None and not _MOUNT_PATH.match(profile):
-        _fail("seccomp_profile", "must be the absolute path of a profile on the host (unconfined is refused)",
-              profile)
+    if profile is not None:
+        if not _MOUNT_PATH.match(profile):
+            _fail("seccomp_profile", "must be the absolute path of a profile on the host (unconfined is refused)",
+                  profile)
+        for candidate in (posixpath.normpath(profile), host.resolve(profile)):
+            if not any(is_within(candidate, directory) and candidate != directory for directory in _SECCOMP_DIRECTORIES):
+                _fail("seccomp_profile", "%s is not below %s, where only root writes" % (
+                    candidate, " or ".join(_SECCOMP_DIRECTORIES)), profile)
+
+
+# quadlet_container's options besides those of one unit (plugins/modules/quadlet_container.py main()).
+MODULE_OPTIONS = ("state", "rootless_user", "containers", "header", "podman_executable", "generator", "managed_marker",
+                  "report_active_state")
 
 
 def unit_options():
@@ -784,6 +844,37 @@ def unit_options():
     options = dict(CONTAINER_OPTIONS)
     options["name"] = {"type": "str", "required": True}
     return options
+
+
+def shape_problem(item, options, where):
+    """The first option of ``item`` declared as a dictionary (or a list of them) that is not one, or None.
+
+    ArgumentSpecValidator assumes the shape and fails with a TypeError that names no option.
+    """
+    for key, option in options.items():
+        value = item.get(key)
+        if value is None:
+            continue
+        field = "%s: %s" % (where, key)
+        if option.get("type") == "dict" and not isinstance(value, dict):
+            return "%s: must be a dictionary" % field
+        if option.get("type") == "list":
+            if isinstance(value, dict) or (option.get("elements") == "dict" and not isinstance(value, list)):
+                return "%s: must be a list" % field
+            if not isinstance(value, list):
+                continue  # a string is split into a list by the validator, as the module does
+            if option.get("elements") == "dict":
+                for index, element in enumerate(value):
+                    if not isinstance(element, dict):
+                        return "%s[%d]: must be a dictionary" % (field, index)
+                    inner = shape_problem(element, option.get("options") or {}, "%s[%d]" % (field, index))
+                    if inner:
+                        return inner
+        if option.get("type") == "dict" and option.get("options"):
+            inner = shape_problem(value, option["options"], field)
+            if inner:
+                return inner
+    return None
 
 
 def check_container(element, label, present=True):
@@ -807,15 +898,21 @@ def check_container(element, label, present=True):
         refuse_text(element)
     except QuadletError as exc:
         return "%s: %s" % (label, exc)
+    shape = shape_problem(element, unit_options(), label)
+    if shape:
+        return shape
     spec = argument_spec(unit_options())
     spec["image"]["required"] = True
-    result = ArgumentSpecValidator(spec).validate(dict(element))
-    if result.error_messages:
-        return "%s: %s" % (label, result.error_messages[0])
     try:
+        result = ArgumentSpecValidator(spec).validate(dict(element))
+        if result.error_messages:
+            return "%s: %s" % (label, result.error_messages[0])
         validate(normalize(result.validated_parameters))
     except QuadletError as exc:
         return "%s: %s" % (label, exc)
+    except (TypeError, ValueError, AttributeError) as exc:
+        # ArgumentSpecValidator assumes a dict where a dict option is declared.
+        return "%s: a value is not of its option's type (%s)" % (label, exc)
     return None
 
 
@@ -835,9 +932,14 @@ def check_arguments(args):
             if problem:
                 return problem
         return None
-    element = dict((key, value) for key, value in args.items() if key in unit_options())
     name = args.get("name")
-    return check_container(element, name if isinstance(name, str) and _UNIT_NAME.match(name) else "name", present)
+    label = name if isinstance(name, str) and _UNIT_NAME.match(name) else "name"
+    # An unknown option would be echoed, with its value, in AnsibleModule's failure (-vvv).
+    problems = unknown_keys(args, dict(unit_options(), **dict((key, {}) for key in MODULE_OPTIONS)), label)
+    if problems:
+        return problems[0]
+    element = dict((key, value) for key, value in args.items() if key in unit_options())
+    return check_container(element, label, present)
 
 
 # --------------------------------------------------------------------------------------- render

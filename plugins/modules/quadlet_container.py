@@ -100,7 +100,7 @@ options:
     default: true
   user:
     description:
-      - User (and optionally C(:group)) inside the container. C(0) and C(root) are refused unless O(allow_root_user=true).
+      - User (and optionally C(:group)) inside the container. Root (C(root), C(0), C(00), ...) is refused unless O(allow_root_user=true).
     type: str
     default: '10001'
   group:
@@ -115,13 +115,14 @@ options:
   userns:
     description:
       - User namespace mode (C(UserNS=)). V(auto) gives each container its own range of host ids (rootful needs a
-        C(containers) entry in C(/etc/subuid) and C(/etc/subgid)). V(host) needs O(allow_host_userns=true). Empty
-        string writes no C(UserNS=).
+        C(containers) entry in C(/etc/subuid) and C(/etc/subgid)); V(nomap) (rootless) maps none of the owner's. Every
+        other mode (V(host), V(keep-id), V(private), or the empty string, which writes no C(UserNS=) and leaves a
+        rootful container in the host's user namespace) needs O(allow_host_userns=true).
     type: str
     default: auto
   allow_host_userns:
     description:
-      - Opt-out that allows O(userns=host).
+      - Opt-out that allows an O(userns) mode other than V(auto) and V(nomap).
     type: bool
     default: false
   read_only:
@@ -142,7 +143,9 @@ options:
     default: true
   add_capabilities:
     description:
-      - Capabilities to add back (C(AddCapability=)), for example V(NET_BIND_SERVICE). C(ALL) is refused.
+      - Capabilities to add back (C(AddCapability=)), for example V(NET_BIND_SERVICE). C(ALL) and the capabilities
+        that reach past the container (C(SYS_ADMIN), C(SYS_MODULE), C(SYS_RAWIO), C(SYS_PTRACE), C(DAC_READ_SEARCH),
+        C(BPF), C(PERFMON), C(MAC_ADMIN), ...) are refused, like C(--privileged).
     type: list
     elements: str
     default: []
@@ -188,8 +191,9 @@ options:
     default: '256'
   network:
     description:
-      - 'Network (C(Network=)): V(none), V(private), V(slirp4netns), V(pasta), V(bridge), or the name of a podman
-        network. V(host) needs O(allow_host_network=true); another container''s namespace (C(container:)) is refused.'
+      - 'Network (C(Network=)): V(none), V(private), V(bridge) (with options), V(slirp4netns) or V(pasta) (without
+        options, which can open the host''s loopback), or the name of a podman network or C(.network) unit. V(host)
+        needs O(allow_host_network=true); another container''s or pod''s namespace and namespace paths are refused.'
     type: str
   allow_host_network:
     description:
@@ -210,10 +214,12 @@ options:
     default: false
   volumes:
     description:
-      - 'Volumes (C(Volume=SOURCE:TARGET[:OPTIONS])). Host paths are checked as the target resolves them: the root
-        file system, system directories (C(/etc), C(/usr), C(/var), C(/home), ... themselves, and everything below
-        C(/proc), C(/sys), C(/dev), C(/boot), C(/root), C(/etc/containers), C(/etc/systemd)) and the owner''s container
-        configuration are refused.'
+      - Volumes (C(Volume=SOURCE:TARGET[:OPTIONS])). A host path must lie below a data directory (C(/srv), C(/opt),
+        C(/var/lib), C(/var/opt), C(/var/www), C(/mnt), C(/media), C(/data), C(/home)), checked as written and as
+        the target resolves it (symlinks followed); not a data directory or home itself, not container storage or
+        systemd state, not a dot file or directory of a home. CA certificates and time zone data (C(/etc/ssl/certs),
+        C(/usr/share/zoneinfo), C(/etc/localtime), ...) may be mounted with V(ro). The options C(U) and C(idmap) are
+        refused on host paths.
       - Mounting a container engine socket (podman, docker, containerd, cri-o), a directory holding one, or container
         storage needs O(allow_engine_socket=true).
     type: list
@@ -249,7 +255,8 @@ options:
     type: str
   seccomp_profile:
     description:
-      - Absolute path of a seccomp profile on the host (C(SeccompProfile=)) that replaces podman's default. This is
+      - Absolute path of a seccomp profile on the host (C(SeccompProfile=)) that replaces podman's default, below
+        C(/etc/containers) or C(/usr/share/containers) (as the target resolves it), where only root writes. This is
         the only way to change the profile; C(unconfined) is refused.
     type: str
   secrets:
@@ -346,11 +353,13 @@ options:
         type: str
   podman_args:
     description:
-      - Extra C(podman run) arguments, C(--flag=value) or C(--flag value). Only flags that cannot weaken the container
+      - 'Extra C(podman run) arguments, C(--flag=value) or C(--flag value). Only flags that cannot weaken the container
         are accepted (for example C(--hostname), C(--workdir), C(--label), C(--annotation), C(--dns), C(--add-host),
-        C(--stop-signal), C(--stop-timeout), C(--cpus), C(--shm-size), C(--ulimit), C(--tz), C(--pull), C(--log-driver)
-        and C(--log-opt) without C(path)); C(--pid=host) and C(--ipc=host) need O(allow_host_pid) and O(allow_host_ipc).
-        Every other flag is refused, naming the option to use instead where there is one.
+        C(--stop-signal), C(--stop-timeout), C(--cpus), C(--shm-size), C(--ulimit), C(--tz), C(--pull), C(--log-driver),
+        C(--log-opt) with C(max-size) or C(tag)); annotations and labels in the C(run.oci.), C(io.podman.), C(io.containers.),
+        C(org.systemd.) namespaces are refused (they steer the runtime: C(run.oci.seccomp_bpf_data) replaces the seccomp
+        filter); C(--pid=host) and C(--ipc=host) need O(allow_host_pid) and O(allow_host_ipc). Every other flag is
+        refused, naming the option to use instead where there is one.'
     type: list
     elements: str
     default: []
@@ -368,10 +377,13 @@ options:
     description:
       - 'Further keys per section, C({SECTION: {KEY: VALUE or [VALUES]}}), SECTION one of C(Unit), C(Container), C(Service),
         C(Install). Key names must be unit-file keys (letters, digits, C(-)).'
-      - 'Refused: C(Container) keys that an option manages or that switch a protection off (C(SecurityLabelDisable),
-        C(SecurityLabelType), C(Unmask), C(SeccompProfile), C(AppArmor), C(GlobalArgs), ...); C(Service) keys that
-        run commands or steer podman itself (C(Exec*), C(Environment), C(EnvironmentFile), C(PassEnvironment), C(User),
-        C(Group)); C(Install) keys other than C(WantedBy), C(RequiredBy), C(UpheldBy).'
+      - 'Allowed: C(Container) keys that widen nothing (C(Annotation), C(Label), C(LogOpt) as in O(podman_args), C(HealthOnFailure),
+        C(StopTimeout), C(Ulimit), C(Sysctl), ...); C(Service) restart, timeout and resource keys; C(Unit) ordering
+        keys (C(After), C(Before)), C(Documentation), start limits and conditions; C(Install) C(WantedBy) with a target.
+        Refused: keys an option manages, keys that switch a protection off (C(SecurityLabelDisable), C(Unmask), C(SeccompProfile),
+        C(AppArmor), C(GlobalArgs), ...), C(Service) keys that run commands or steer podman (C(Exec*), C(Environment*),
+        C(User)), and dependencies that would start or stop host units (C(Wants), C(Requires), C(Conflicts), C(OnFailure),
+        C(RequiredBy), ...).'
     type: dict
     default: {}
   description:
@@ -393,7 +405,8 @@ options:
       - on-watchdog
   wanted_by:
     description:
-      - C(WantedBy=) target (a unit name); default C(multi-user.target), or C(default.target) for a rootless owner.
+      - C(WantedBy=) target (a C(.target) unit); default C(multi-user.target), or C(default.target) for a rootless
+        owner.
     type: str
   # END generated
   header:

@@ -74,6 +74,9 @@ def test_levels_fill_in_only_where_the_container_sets_none():
     ({"name": "web", "image": IMAGE, "volumes": [{"source": "/srv", "target": "/d", "selinux": "off"}]},
      "volumes[0].selinux: must be private, shared or none"),
     ({"name": "web"}, "image"),
+    ({"name": "web", "image": IMAGE, "secrets": ["db"]}, "hardened_container_containers[web]: secrets[0]: must be a dictionary"),
+    ({"name": "web", "image": IMAGE, "volumes": {"source": "/srv"}}, "volumes: must be a list"),
+    ({"image": IMAGE}, "hardened_container_containers[#0]: name is required"),
 ])
 def test_refusals_name_the_key_never_a_secret(container, message):
     with pytest.raises(AnsibleFilterError) as info:

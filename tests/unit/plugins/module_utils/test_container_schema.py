@@ -59,3 +59,18 @@ def test_unknown_keys_are_named_with_the_closest_valid_one_at_any_depth():
         "c.healthcheck: unknown key 'intervall' (did you mean 'interval'?)",
         "c: unknown key 'porst' (did you mean 'ports'?)",
     ]
+
+
+def test_the_controller_knows_every_option_of_the_module():
+    from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import MODULE_OPTIONS, unit_options
+
+    argv = sys.argv
+    try:
+        sys.argv = ["quadlet_container"]
+        spec = dict(quadlet_container.unit_spec())
+    finally:
+        sys.argv = argv
+    source = open(quadlet_container.__file__).read()
+    module_only = set(name for name in MODULE_OPTIONS if "%s=dict(" % name in source)
+    assert module_only == set(MODULE_OPTIONS)
+    assert set(spec) | set(MODULE_OPTIONS) == set(unit_options()) | set(MODULE_OPTIONS)

@@ -70,7 +70,7 @@ def test_secure_defaults():
         ({"tmpfs": []}, "Tmpfs"),
         ({"memory": "unlimited"}, "Memory"),
         ({"pids_limit": "unlimited"}, "PidsLimit"),
-        ({"userns": ""}, "UserNS"),
+        ({"userns": "", "allow_host_userns": True}, "UserNS"),
         ({"run_init": False}, "RunInit"),
     ],
 )
@@ -179,7 +179,8 @@ def test_environment_sorted_quoted_and_literal():
     ({"userns": "host"}, "allow_host_userns"),
     ({"volumes": [{"source": "/run/podman/podman.sock", "target": "/s"}]}, "allow_engine_socket"),
     ({"volumes": [{"source": "/var/run/docker.sock", "target": "/s"}]}, "allow_engine_socket"),
-    ({"volumes": [{"source": "/run", "target": "/s"}]}, "/run is a system directory"),
+    ({"volumes": [{"source": "/run", "target": "/s"}]}, "allow_engine_socket"),
+    ({"volumes": [{"source": "/run", "target": "/s"}], "allow_engine_socket": True}, "/run is not below /srv"),
     ({"volumes": [{"source": "/run/user/1001/podman", "target": "/s"}]}, "allow_engine_socket"),
     ({"extra_keys": {"Container": {"ReadOnly": False}}}, "use read_only"),
     ({"extra_keys": {"Container": {"PodmanArgs": "--privileged"}}}, "use podman_args"),
@@ -296,14 +297,14 @@ def test_generator_error_names_key():
 
 def test_secret_files_are_read_only_bind_mounts():
     text = unit(secret_files=[{"source": "/run/podsec-secrets-root/web.db_password", "target": "/run/secrets/db_password",
-                               "idmap": True}, {"source": "/run/s/tls.key"}])
+                               "idmap": True}, {"source": "/srv/tls/tls.key"}])
     assert values(text, "Mount") == [
         "type=bind,source=/run/podsec-secrets-root/web.db_password,destination=/run/secrets/db_password,readonly=true,idmap",
-        "type=bind,source=/run/s/tls.key,destination=/run/secrets/tls.key,readonly=true",
+        "type=bind,source=/srv/tls/tls.key,destination=/run/secrets/tls.key,readonly=true",
     ]
-    old = unit(OLD, secret_files=[{"source": "/run/s/tls.key"}])
-    assert "--mount=type=bind,source=/run/s/tls.key" in values(old, "PodmanArgs")[0]
-    for bad in ("relative", "/run/a,b", "/run/docker.sock"):
+    old = unit(OLD, secret_files=[{"source": "/srv/tls/tls.key"}])
+    assert "--mount=type=bind,source=/srv/tls/tls.key" in values(old, "PodmanArgs")[0]
+    for bad in ("relative", "/srv/a,b", "/run/docker.sock", "/run/podsec-x/../../etc/shadow", "/etc/shadow"):
         with pytest.raises(QuadletError, match="secret_files"):
             unit(secret_files=[{"source": bad}])
 

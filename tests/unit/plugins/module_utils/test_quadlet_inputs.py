@@ -88,9 +88,13 @@ def test_service_environment_cannot_reach_podman_configuration():
             extra_keys={"Service": {"Environment": "CONTAINERS_CONF_OVERRIDE=/tmp/unconfined.conf"}})
 
 
-def test_seccomp_profile_only_through_its_option():
+def test_seccomp_profile_only_through_its_option_and_only_from_roots_directories():
     refused("seccomp_profile", seccomp_profile="unconfined")
-    assert "SeccompProfile=/etc/podsec/seccomp.json\n" in unit(seccomp_profile="/etc/podsec/seccomp.json")
+    # A profile a container could have written through a volume would be the same as unconfined.
+    refused("seccomp_profile: /srv/app/allow-all.json is not below /etc/containers", seccomp_profile="/srv/app/allow-all.json")
+    refused("/srv/app/p.json is not below", host=Symlinks(), seccomp_profile="/etc/containers/p.json")
+    assert "SeccompProfile=/etc/containers/seccomp.d/podsec.json\n" in unit(
+        seccomp_profile="/etc/containers/seccomp.d/podsec.json")
 
 
 @pytest.mark.parametrize("value, rendered", [
@@ -118,21 +122,28 @@ class Symlinks(HostPaths):
     """A target whose /srv/* paths are symlinks somewhere else."""
 
     links = {"/srv/root": "/", "/srv/store": "/var/lib/containers/storage", "/srv/etc": "/etc",
-             "/srv/sock": "/run/podman/podman.sock", "/srv/app": "/srv/app"}
+             "/srv/sock": "/run/podman/podman.sock", "/srv/app": "/srv/app", "/etc/containers/p.json": "/srv/app/p.json"}
 
     def resolve(self, path):
         return self.links.get(path, path)
 
 
 @pytest.mark.parametrize("source, fragment", [
-    ("/srv/root", "/ is a system directory"),
+    ("/srv/root", "allow_engine_socket"),
     ("/srv/store", "allow_engine_socket"),
-    ("/srv/etc", "/etc is a system directory"),
+    ("/srv/etc", "/etc is not below /srv"),
     ("/srv/sock", "allow_engine_socket"),
-    ("/", "/ is a system directory"),
-    ("/etc/ssh", "/etc/ssh or below it"),
-    ("/proc/1/root", "/proc or below it"),
-    ("/run/user/1000/systemd/private", "/run/user or below it"),
+    ("/", "allow_engine_socket"),
+    ("/etc/ssh", "is not below /srv"),
+    ("/etc/cron.hourly", "is not below /srv"),
+    ("/lib/systemd/system", "is not below /srv"),
+    ("/proc/1/root", "is not below /srv"),
+    ("/srv", "is not below /srv"),
+    ("/home/alice", "is a home directory itself"),
+    ("/home/alice/.ssh", "a dot file or directory of a home"),
+    ("/home/alice/.bashrc", "a dot file or directory of a home"),
+    ("/var/lib/systemd/linger", "/var/lib/systemd or below it"),
+    ("/run/user/1000/systemd/private", "is not below /srv"),
     ("/run/user/1000/podman/podman.sock", "allow_engine_socket"),
 ])
 def test_volume_sources_are_judged_as_the_target_resolves_them(source, fragment):
@@ -143,22 +154,35 @@ def test_control_an_ordinary_directory_still_mounts():
     assert "Volume=/srv/app:/data\n" in unit(host=Symlinks(), volumes=[{"source": "/srv/app", "target": "/data"}])
 
 
-def test_the_engine_socket_opt_out_never_allows_a_system_directory():
-    for source in ("/srv/sock", "/var/lib/containers/storage"):
+def test_the_engine_socket_opt_out_allows_only_engine_paths():
+    for source in ("/srv/sock", "/var/lib/containers/storage", "/run/podman", "/run/user/1001/podman"):
         assert "Volume=%s:/s\n" % source in unit(host=Symlinks(), allow_engine_socket=True,
                                                  volumes=[{"source": source, "target": "/s"}])
-    for source in ("/", "/run", "/srv/root"):
-        refused("is a system directory", host=Symlinks(), allow_engine_socket=True,
+    for source in ("/", "/run", "/srv/root", "/run/user/1000", "/var/lib"):
+        refused("is not below /srv", host=Symlinks(), allow_engine_socket=True,
                 volumes=[{"source": source, "target": "/s"}])
+
+
+def test_read_only_system_data_only_with_ro():
+    refused("is not below /srv", volumes=[{"source": "/etc/ssl/certs", "target": "/etc/ssl/certs"}])
+    assert "Volume=/etc/ssl/certs:/etc/ssl/certs:ro\n" in unit(
+        volumes=[{"source": "/etc/ssl/certs", "target": "/etc/ssl/certs", "options": ["ro"]}])
+
+
+@pytest.mark.parametrize("option", ["U", "idmap"])
+def test_volume_options_that_hand_host_files_to_the_container_are_refused(option):
+    refused("volumes[0].options: %s on a host path" % option,
+            volumes=[{"source": "/srv/app", "target": "/d", "options": [option]}])
+    assert "Volume=appdata:/d:%s\n" % option in unit(volumes=[{"source": "appdata", "target": "/d", "options": [option]}])
 
 
 def test_rootless_owner_configuration_is_refused():
     class Home(HostPaths):
         home = "/home/podsec"
 
-    refused(".config/containers or below it", host=Home(),
+    refused("a dot file or directory of a home", host=Home(),
             volumes=[{"source": "/home/podsec/.config/containers/systemd", "target": "/q"}])
-    refused("owner's home", host=Home(), volumes=[{"source": "/home/podsec", "target": "/h"}])
+    refused("a home directory itself", host=Home(), volumes=[{"source": "/home/podsec", "target": "/h"}])
     assert "Volume=/home/podsec/data:/d\n" in unit(host=Home(), volumes=[{"source": "/home/podsec/data",
                                                                           "target": "/d"}])
 
@@ -232,3 +256,84 @@ def test_the_controller_check_passes_what_the_module_accepts():
     assert check_arguments({"containers": [dict(BASE)], "state": "present"}) is None
     assert check_arguments({"containers": [{"name": "web"}], "state": "absent"}) is None
     assert "containers[#0]" in check_arguments({"containers": [{"name": "../x"}], "state": "absent"})
+
+
+# ------------------------------------------------------------ found by the attacker review of this change
+
+
+@pytest.mark.parametrize("user", ["00", "0:0", "000:10", "root:root"])
+def test_root_in_any_spelling_needs_the_opt_out(user):
+    refused("allow_root_user", user=user)
+
+
+@pytest.mark.parametrize("userns", ["", "private", "keep-id", "host", "keep-id:uid=0"])
+def test_user_namespaces_that_map_host_ids_need_the_opt_out(userns):
+    refused("allow_host_userns", userns=userns)
+    unit(userns=userns, allow_host_userns=True)
+
+
+@pytest.mark.parametrize("args", [
+    ["--annotation=run.oci.seccomp_bpf_data=BgAAAAAA/38="], ["--annotation=run.oci.keep_original_groups=1"],
+    ["--label=io.containers.autoupdate=registry"], ["--annotation=RUN.OCI.seccomp_bpf_data=x"],
+])
+def test_annotations_that_steer_the_runtime_are_refused(args):
+    refused("that namespace steers the runtime", podman_args=args)
+
+
+def test_annotations_in_extra_keys_are_checked_like_podman_args():
+    refused("that namespace steers the runtime",
+            extra_keys={"Container": {"Annotation": "run.oci.seccomp_bpf_data=BgAAAAAA/38="}})
+    assert "Annotation=com.example.team=web\n" in unit(extra_keys={"Container": {"Annotation": "com.example.team=web"}})
+
+
+@pytest.mark.parametrize("extra", [
+    {"LogOpt": "Path=/etc/bash.bashrc"}, {"LogOpt": "PATH=/etc/profile.d/x.sh"}, {"HealthLogDestination": "/etc/cron.hourly"},
+])
+def test_logs_cannot_be_written_to_a_host_file(extra):
+    refused("extra_keys.Container.", extra_keys={"Container": extra})
+
+
+def test_log_options_in_podman_args_are_an_allow_list():
+    refused("--log-opt needs a value", podman_args=["--log-driver=k8s-file", "--log-opt=Path=/etc/profile.d/x.sh"])
+    assert "--log-opt=max-size=10m" in unit(podman_args=["--log-opt=max-size=10m"])
+
+
+@pytest.mark.parametrize("network", ["db.container", "app.pod", "pasta:-T,auto", "pasta:--map-gw", "pasta:-t,8080",
+                                     "slirp4netns:allow_host_loopback=true"])
+def test_networks_that_reach_other_containers_or_the_hosts_loopback_are_refused(network):
+    refused("network:", network=network)
+
+
+@pytest.mark.parametrize("extra", [
+    {"Unit": {"Conflicts": "nftables.service"}}, {"Unit": {"Wants": "debug-shell.service"}},
+    {"Unit": {"OnSuccess": "poweroff.target"}}, {"Install": {"RequiredBy": "ssh.service"}},
+    {"Install": {"WantedBy": "ssh.service"}},
+])
+def test_extra_keys_cannot_start_or_stop_host_units(extra):
+    refused("extra_keys.", extra_keys=extra)
+
+
+def test_wanted_by_must_be_a_target():
+    refused("wanted_by: is not a target", wanted_by="debug-shell.service")
+    assert "WantedBy=default.target\n" in unit(wanted_by="default.target")
+
+
+@pytest.mark.parametrize("cap", ["SYS_MODULE", "DAC_READ_SEARCH", "CAP_SYS_ADMIN", "sys_ptrace", "BPF"])
+def test_capabilities_that_reach_past_the_container_are_refused(cap):
+    refused("add_capabilities: CAP_", add_capabilities=[cap])
+
+
+def test_control_ordinary_capabilities_still_render():
+    assert "AddCapability=CAP_NET_BIND_SERVICE\n" in unit(add_capabilities=["NET_BIND_SERVICE"])
+
+
+def test_unknown_top_level_options_are_refused_on_the_controller():
+    # AnsibleModule would echo them, with their values, in the failure's invocation (-vvv).
+    message = check_arguments(dict(BASE, environmnt={"DB_PASSWORD": "hunter2-canary"}))
+    assert message == "web: unknown key 'environmnt' (did you mean 'environment'?)"
+
+
+@pytest.mark.parametrize("value", [1, [None], "text"])
+def test_a_wrong_type_is_a_message_not_a_traceback(value):
+    message = check_arguments(dict(BASE, healthcheck=value))
+    assert message.startswith("web: ") and "healthcheck" in message

@@ -14,6 +14,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.podsec.hardening.plugins.module_utils import _quadlet
 from ansible_collections.podsec.hardening.plugins.modules import quadlet_container
 
 IMAGE = "localhost/podsec/busybox:latest"
@@ -313,7 +314,8 @@ def test_list_reports_missing_subid_ranges_for_rootful_auto_userns(env):
     assert result["missing_subid_ranges"] == [str(env.subgid)]
     env.subgid.write_text("podsec:100000:65536\ncontainers:2147483647:2147483648\n")
     assert env.run(containers=[dict(name="web", image=IMAGE)])["missing_subid_ranges"] == []
-    assert "missing_subid_ranges" not in env.run(containers=[dict(name="web", image=IMAGE, userns="keep-id")])
+    assert "missing_subid_ranges" not in env.run(containers=[dict(name="web", image=IMAGE, userns="keep-id",
+                                                                  allow_host_userns=True)])
     assert "missing_subid_ranges" not in env.run(rootless_user="podsec", containers=[dict(name="web", image=IMAGE)])
 
 
@@ -392,12 +394,20 @@ def test_list_reports_the_rootless_users_uid_and_lingering(env):
     assert "linger" not in env.run(containers=[dict(name="web", image=IMAGE)], _ansible_check_mode=True)
 
 
+@pytest.fixture
+def data_root(monkeypatch, tmp_path):
+    """A data root of the test's own, so that volumes can point at real files and symlinks."""
+    monkeypatch.setattr(_quadlet, "_DATA_ROOTS", (str(tmp_path),))
+    return tmp_path
+
+
 @pytest.mark.parametrize("target, message", [
-    ("/", "/ is a system directory"),
-    ("/proc/self", "or below it"),
+    ("/", "allow_engine_socket"),
+    ("/etc", "/etc is not below"),
+    ("/proc/self", "is not below"),
 ])
-def test_volume_symlinks_are_followed_on_the_target(env, tmp_path, target, message):
-    link = tmp_path / "innocent"
+def test_volume_symlinks_are_followed_on_the_target(env, data_root, target, message):
+    link = data_root / "innocent"
     link.symlink_to(target)
     error = env.run(Host(), expect=FailJson, name="web", image=IMAGE,
                     volumes=[{"source": str(link), "target": "/data"}])
@@ -405,8 +415,8 @@ def test_volume_symlinks_are_followed_on_the_target(env, tmp_path, target, messa
     assert not env.root.exists()
 
 
-def test_a_socket_is_refused_whatever_its_name(env, tmp_path):
-    path = str(tmp_path / "innocent-name")
+def test_a_socket_is_refused_whatever_its_name(env, data_root):
+    path = str(data_root / "innocent-name")
     server = socket.socket(socket.AF_UNIX)
     server.bind(path)
     try:
