@@ -113,8 +113,9 @@ def test_a_specifier_cannot_mount_the_podman_socket(host):
 
 
 @pytest.mark.parametrize("link_target, field", [
-    ("/", "/ is a system directory"),
+    ("/", "/ exposes a socket or container storage"),
     ("/var/lib/containers", "/var/lib/containers exposes a socket or container storage"),
+    ("/etc", "/etc is not below /srv"),
 ])
 def test_a_symlinked_volume_source_is_judged_where_it_leads(host, link_target, field):
     link = "/srv/hc-link-%s" % link_target.strip("/").replace("/", "-")
@@ -124,7 +125,7 @@ def test_a_symlinked_volume_source_is_judged_where_it_leads(host, link_target, f
                        "volumes": [{"source": link, "target": "/host", "options": ["ro"], "selinux": "none"}]},
                 "volumes[0].source: %s" % field)
         # Control: podman follows the link; the container reads what lies behind it.
-        probe = "/host/etc/hostname" if link_target == "/" else "/host/storage"
+        probe = {"/": "/host/etc/hostname", "/etc": "/host/hostname"}.get(link_target, "/host/storage")
         result = host.run("podman run --rm --network none -v %s:/host:ro %s ls -d %s" % (link, IMAGE, probe))
         assert result.rc == 0, result.stderr
     finally:
