@@ -191,10 +191,10 @@ backup_file:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, _load_params
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-from ansible_collections.podsec.hardening.plugins.module_utils import _audit
+from ansible_collections.podsec.hardening.plugins.module_utils import _audit, _inputs
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
 
 
@@ -251,8 +251,13 @@ def run_module(module, backend):
     params = module.params
     rules_file = params["rules_file"]
     try:
+        _inputs.refuse_control_characters(rules_file, "rules_file")
+        _inputs.refuse_long_path(rules_file, "rules_file")
+        if not rules_file.endswith(".rules"):
+            raise _inputs.InputError("rules_file: %s must end with .rules: augenrules reads only *.rules files"
+                                     % rules_file)
         present, absent = _audit.validate_watches(collect_items(params))
-    except _audit.AuditError as exc:
+    except (_audit.AuditError, _inputs.InputError) as exc:
         module.fail_json(msg=str(exc))
 
     directory = os.path.dirname(rules_file)
@@ -384,6 +389,8 @@ def main():
         required_one_of=[("watches", "path")],
         required_together=[("path", "key")],
         supports_check_mode=True,
+        # syslog cannot take a NUL: then the invocation is not logged and run_module() names the field
+        no_log=_inputs.has_nul(_load_params()),
     )
     run_module(module, AuditctlBackend(module))
 

@@ -132,7 +132,7 @@ def test_unreadable_directory_is_reported(run, tmp_path):
     ({"namespaces": [{"namespace": "quay.io/podsec", "lookaside": "https://sigs example.com"}]},
      "contains whitespace"),
     ({"namespaces": [{"namespace": "quay.io/podsec", "lookaside": "https:///sigs"}]}, "has no host"),
-    ({"default_docker": {"lookaside": "file:///srv/\udc80"}}, "character U+DC80 cannot be written"),
+    ({"default_docker": {"lookaside": "file:///srv/\ufffe"}}, "character U+FFFE cannot be written"),
 ])
 def test_malformed_values_are_refused_naming_the_field(run, regd, extra, fragment):
     result = run(args_for(regd, **extra))
