@@ -24,6 +24,8 @@ import copy
 import json
 import re
 
+from ansible_collections.podsec.hardening.plugins.module_utils._inputs import control_character
+
 DEFAULT_POLICY_PATH = "/etc/containers/policy.json"
 
 # Requirement types, as written in policy.json.
@@ -579,6 +581,8 @@ def validate_scope(transport, scope):
     if scope == "":
         return
     try:
+        if control_character(scope) is not None:
+            raise PolicyError("control character %s is not allowed" % control_character(scope))
         if transport in DOCKER_LIKE_TRANSPORTS:
             validate_docker_scope(scope)
         elif transport in PATH_TRANSPORTS:
