@@ -29,7 +29,7 @@ TEXT = st.lists(st.one_of(st.text(alphabet="abcz019AZ", min_size=1, max_size=4),
                 max_size=12).map("".join)
 PATHS = st.lists(st.one_of(st.just("/"), st.text(alphabet="abc.-_ ", min_size=1, max_size=4), _INTERESTING),
                  max_size=10).map(lambda parts: "/" + "".join(parts))
-SETTINGS = settings(max_examples=400, deadline=None)
+SETTINGS = settings(max_examples=400, deadline=None, database=None)
 
 
 def printable(text):
