@@ -81,7 +81,8 @@ options:
     description:
       - The rules file the module owns. It is rewritten completely (watches sorted, header comment); lines that
         are not plain watches are kept verbatim after the watches.
-      - Its directory must exist (it does once the audit package is installed).
+      - Its directory must exist (it does once the audit package is installed). Its name must end in C(.rules),
+        the only files C(augenrules) reads.
     type: path
     default: /etc/audit/rules.d/podsec-hardening.rules
   exclusive:

@@ -59,7 +59,11 @@ options:
         description:
           - The scope. For C(docker) a fully expanded reference or prefix of one
             (C(docker.io/library/busybox), C(quay.io/podman), C(localhost:5000)) or a C(*.example.com) wildcard;
-            for C(dir), C(oci) and C(oci-archive) an absolute path; C("") is the transport-wide default.
+            for C(dir), C(oci), C(oci-archive), C(sif) and C(ostree) an absolute path in canonical form (no
+            C(//), C(.), C(..) or trailing C(/)); for C(containers-storage) C([driver@/graph/root]) optionally
+            followed by a reference or C(@IMAGE_ID); C(docker-archive), C(docker-daemon) and C(tarball) take
+            only C(""), as containers/image refuses any other scope there and podman then refuses the whole
+            policy. C("") is the transport-wide default. Control characters are refused in every string.
         type: str
         required: true
       state:

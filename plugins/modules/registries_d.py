@@ -25,12 +25,15 @@ extends_documentation_fragment:
 options:
   name:
     description:
-      - File name inside O(directory). Must end with C(.yaml).
+      - File name inside O(directory). Must end with C(.yaml); a plain name (no C(/), not starting with
+        C(.)), at most 255 bytes, without control characters.
     type: str
     required: true
   directory:
     description:
       - The registries.d directory. Created (mode 0755) when missing.
+      - As the host resolves it (symlinks and C(..) followed), its last component must be C(registries.d),
+        as in C(/etc/containers/registries.d) or C(~/.config/containers/registries.d); anything else is refused.
     type: path
     default: /etc/containers/registries.d
   state:

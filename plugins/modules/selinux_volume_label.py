@@ -88,7 +88,7 @@ options:
         later. It needs the policy tools (C(semanage), C(setfiles), C(matchpathcon)) and an installed policy.
         Files created later (for example by a container) carry no label, so the next run labels them and
         reports a change.
-      - V(rules) writes the rule (and registers the owner) but no file label: the labels are applied by the
+      - V(rules) writes the rule (and registers the owner) but no file label; the labels are applied by the
         relabel that enabling SELinux needs anyway (C(/.autorelabel), C(fixfiles)). A second run reports no
         change whatever the containers write. Needs C(semanage).
       - V(skip) changes nothing, warns, and still returns the level.

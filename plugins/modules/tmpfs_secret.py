@@ -25,6 +25,11 @@ description:
   - Optionally registers every secret with Podman's C(shell) secret driver whose store lives in the same
     tmpfs, so C(podman secret), C(--secret) and Quadlet C(Secret=) work while Podman's secret store holds
     no value.
+  - A failure after this run mounted the tmpfs (for example C(No space left on device) when the values do
+    not fit O(size)) unmounts it, removes the directory it created and the podman secrets it registered,
+    and says so in the message.
+  - The action plugin refuses options the module does not know, naming them without their values (a
+    mistyped O(secrets[].content) could carry a secret), and drops the module's C(invocation) from the result.
   - Nothing is made persistent (no fstab entry, no mount unit). After a reboot the secrets are gone and the
     next run delivers them again.
 author:
@@ -37,6 +42,13 @@ options:
     description:
       - Mount point of the tmpfs holding the secrets. Created (mode C(0700)) when missing.
       - Absolute, normalised, letters, digits and C(_ . @ + - /) only.
+      - With O(manage_mount=true) it must be an absent or empty directory, or a tmpfs this module mounted
+        (source C(podsec-secrets)); a non-empty directory would be hidden and another tmpfs is neither
+        remounted nor adopted (use O(manage_mount=false) for it).
+      - System directories are refused, as written and as the host resolves them (symlinks followed), such
+        as C(/), C(/etc), C(/usr), C(/var), C(/home), C(/root), C(/boot), C(/run), C(/tmp), C(/var/lib),
+        C(/var/lib/containers), C(/dev/shm) and the like, and everything below C(/proc), C(/sys), C(/dev)
+        and C(/boot).
     type: path
     required: true
   size:
