@@ -416,18 +416,23 @@ def test_absent_non_recursive_disabled_uses_matchpathcon(host):
     assert run(host, paths=[vol], state="absent", recurse=False)["changed"] is False
 
 
-def test_semanage_error_is_reported(host):
-    vol = make_volume(host, "web")
-    host.rules[vol + "(/.*)?"] = "system_u:object_r:container_file_t:s0"
-
+def break_semanage(host, action, error, regex_prefix=""):
+    """Make ``semanage fcontext ACTION`` fail with ``error`` for regexes starting with ``regex_prefix``."""
     original = host.semanage
 
     def broken(args):
-        if args[1] == "-m":
-            return 1, "", "ValueError: Type container_file_t is invalid, must be a file or device type"
+        if args[1] == action and args[-1].startswith(regex_prefix):
+            return 1, "", error
         return original(args)
 
     host.semanage = broken
+    return original
+
+
+def test_semanage_error_is_reported(host):
+    vol = make_volume(host, "web")
+    host.rules[vol + "(/.*)?"] = "system_u:object_r:container_file_t:s0"
+    break_semanage(host, "-m", "ValueError: Type container_file_t is invalid, must be a file or device type")
     msg = fail(host, paths=[vol], owner="web")
     assert "semanage fcontext -m %s(/.*)? failed (rc=1): ValueError: Type container_file_t is invalid" % vol in msg
 
@@ -486,14 +491,7 @@ def test_bogus_setype_is_refused_before_anything_happens(host):
 
 def test_owner_is_registered_only_after_the_labels_are_in_place(host):
     vol = make_volume(host, "web")
-    original = host.semanage
-
-    def unknown_type(args):
-        if args[1] == "-a":
-            return 1, "", "ValueError: Type bogus_t is invalid, must be a file or device type"
-        return original(args)
-
-    host.semanage = unknown_type
+    original = break_semanage(host, "-a", "ValueError: Type bogus_t is invalid, must be a file or device type")
     msg = fail(host, paths=[vol], owner="web", setype="bogus_t")
     assert "Type bogus_t is invalid" in msg
     assert not os.path.exists(host.registry) and host.rules == {} and host.xattrs == {}
@@ -505,14 +503,7 @@ def test_owner_is_registered_only_after_the_labels_are_in_place(host):
 
 def test_a_failure_on_the_second_path_undoes_the_first(host):
     first, second = make_volume(host, "one"), make_volume(host, "two")
-    original = host.semanage
-
-    def fails_on_second(args):
-        if args[1] == "-a" and args[-1].startswith(second):
-            return 1, "", "ValueError: boom"
-        return original(args)
-
-    host.semanage = fails_on_second
+    break_semanage(host, "-a", "ValueError: boom", regex_prefix=second)
     msg = fail(host, paths=[first, second], owner="web")
     assert "boom" in msg and "undone: the rule(s) %s(/.*)?" % first in msg
     assert host.rules == {} and not os.path.exists(host.registry)
