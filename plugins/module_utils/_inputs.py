@@ -50,12 +50,10 @@ def walk_strings(value, where):
             inner = "%s.%s" % (where, key) if where else str(key)
             if isinstance(key, str):
                 yield "%s (key)" % inner, key
-            for found in walk_strings(item, inner):
-                yield found
+            yield from walk_strings(item, inner)
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            for found in walk_strings(item, "%s[%d]" % (where, index)):
-                yield found
+            yield from walk_strings(item, "%s[%d]" % (where, index))
 
 
 def refuse_control_characters(value, where, secret=False):

@@ -587,7 +587,10 @@ def test_a_failure_after_mounting_removes_the_new_mount(host, monkeypatch):
 
 def test_a_failure_on_an_existing_mount_leaves_it_mounted(host, monkeypatch):
     run_module(args_for(host, secret()))
-    monkeypatch.setattr(mod, "write_secret_file", lambda *a: (_ for _ in ()).throw(OSError(28, "No space left")))
+    def no_space(*args):
+        raise OSError(28, "No space left")
+
+    monkeypatch.setattr(mod, "write_secret_file", no_space)
     status, result = run_module(args_for(host, secret(content=VALUE2)))
     assert status == "failed" and "undone" not in result["msg"]
     assert host.lines[-1].startswith("podsec-secrets ")
