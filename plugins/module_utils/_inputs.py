@@ -84,15 +84,6 @@ NAME_MAX = 255
 PATH_MAX = 4096
 
 
-def has_nul(value):
-    """True when any string in ``value`` (dictionary keys included) carries a NUL character.
-
-    Such a parameter cannot even be logged by AnsibleModule (syslog refuses it), so a module checks
-    this before it is constructed and then turns its invocation logging off.
-    """
-    return any("\x00" in text for dummy, text in walk_strings(value, ""))
-
-
 def refuse_long_path(path, where):
     """Raise InputError when ``path`` (or one of its components) is longer than Linux accepts."""
     if not isinstance(path, str):

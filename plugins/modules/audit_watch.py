@@ -192,11 +192,11 @@ backup_file:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, _load_params
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _audit, _inputs
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
+from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 
 
 class AuditctlBackend(object):
@@ -375,7 +375,7 @@ def main():
         key=dict(type="str", required=True, no_log=False),
         state=dict(type="str", choices=["present", "absent"]),
     )
-    module = AnsibleModule(
+    module = PodsecModule(
         argument_spec=dict(
             watches=dict(type="list", elements="dict", options=watch_spec),
             path=dict(type="path"),
@@ -390,8 +390,6 @@ def main():
         required_one_of=[("watches", "path")],
         required_together=[("path", "key")],
         supports_check_mode=True,
-        # syslog cannot take a NUL: then the invocation is not logged and run_module() names the field
-        no_log=_inputs.has_nul(_load_params()),
     )
     run_module(module, AuditctlBackend(module))
 

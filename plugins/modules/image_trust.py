@@ -206,10 +206,9 @@ import os
 import pwd
 import re
 
-from ansible.module_utils.basic import AnsibleModule, _load_params
-
 from ansible_collections.podsec.hardening.plugins.module_utils import _inputs, _policy
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
+from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 
 TRANSPORT_CHOICES = list(_policy.KNOWN_TRANSPORTS)
 
@@ -412,9 +411,7 @@ class ImageTrust(object):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           # syslog cannot take a NUL: then the invocation is not logged and run() names the field
-                           no_log=_inputs.has_nul(_load_params()))
+    module = PodsecModule(argument_spec=argument_spec(), supports_check_mode=True)
     try:
         result = ImageTrust(module).run()
     except OSError as exc:

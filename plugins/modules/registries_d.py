@@ -142,10 +142,9 @@ backup_file:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, _load_params
-
 from ansible_collections.podsec.hardening.plugins.module_utils import _inputs, _registries_d
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
+from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 
 try:
     import yaml
@@ -255,9 +254,7 @@ class RegistriesD(object):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           # syslog cannot take a NUL: then the invocation is not logged and run() names the field
-                           no_log=_inputs.has_nul(_load_params()))
+    module = PodsecModule(argument_spec=argument_spec(), supports_check_mode=True)
     try:
         result = RegistriesD(module).run()
     except _registries_d.RegistriesDError as exc:

@@ -218,11 +218,10 @@ import errno
 import os
 import pwd
 
-from ansible.module_utils.basic import AnsibleModule, _load_params
-
 from ansible_collections.podsec.hardening.plugins.module_utils import _inputs
 
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
+from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 from ansible_collections.podsec.hardening.plugins.module_utils._selinux_label import (
     LabelError,
     SHARED_LEVEL,
@@ -637,7 +636,7 @@ class VolumeLabel(object):
 
 
 def main():
-    module = AnsibleModule(
+    module = PodsecModule(
         argument_spec=dict(
             paths=dict(type="list", elements="str", required=True, aliases=["path"]),
             mode=dict(type="str", choices=["shared", "private"], default="private"),
@@ -651,8 +650,6 @@ def main():
             registry=dict(type="path", default="/var/lib/podsec-hardening/selinux_levels.json"),
         ),
         supports_check_mode=True,
-        # syslog cannot take a NUL: the invocation is not logged then, and validate() names the field.
-        no_log=_inputs.has_nul(_load_params()),
     )
     backend = VolumeLabel(module)
     try:

@@ -288,9 +288,8 @@ import pwd
 import stat
 import tempfile
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.podsec.hardening.plugins.module_utils import _inputs, _tmpfs
+from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 
 MOUNTS_FILE = "/proc/self/mounts"
 KERNEL_RELEASE_ENV = "PODSEC_TMPFS_KERNEL_RELEASE"
@@ -816,7 +815,7 @@ class TmpfsSecret(object):
 
 
 def main():
-    module = AnsibleModule(
+    module = PodsecModule(
         argument_spec=_tmpfs.argument_spec(),
         supports_check_mode=True,
         # Do not write the invocation to the target's journal: the heuristic masking of no_log values

@@ -510,13 +510,21 @@ def test_a_failure_on_the_second_path_undoes_the_first(host):
     assert set(labels(host, first).values()) == {DEFAULT}
 
 
+def strict_syslog(priority, message):
+    """syslog as the test hosts' Python has it: a NUL is refused ("embedded null character")."""
+    if "\x00" in message:
+        raise ValueError("embedded null character")
+
+
 @pytest.mark.parametrize("args, field", [
     ({"paths": ["/srv/vol\x00"]}, "paths[0]"),
     ({"setype": "container_file_t\x00"}, "setype"),
     ({"owner": "web\n"}, "owner"),
     ({"paths": ["/srv/" + "v" * 300]}, "paths[0]"),
 ])
-def test_malformed_values_name_the_field(host, args, field):
+def test_malformed_values_name_the_field(host, monkeypatch, args, field):
+    monkeypatch.setattr(basic, "has_journal", False)
+    monkeypatch.setattr(basic.syslog, "syslog", strict_syslog)
     args = dict({"paths": [make_volume(host, "web")], "owner": "web"}, **args)
     msg = fail(host, **args)
     assert msg.startswith(field + ":") and "Failed to log" not in msg
@@ -524,15 +532,10 @@ def test_malformed_values_name_the_field(host, args, field):
 
 
 def test_control_a_nul_is_not_loggable_by_ansiblemodule(host, monkeypatch):
-    # what has_nul() protects from: with invocation logging on, a syslog that refuses NUL (as older
-    # CPython's syslog.syslog does, "embedded null character") fails before the module runs
-    def strict_syslog(priority, message):
-        if "\x00" in message:
-            raise ValueError("embedded null character")
-
-    monkeypatch.setattr(mod._inputs, "has_nul", lambda value: False)
+    # what PodsecModule.log protects from: AnsibleModule logs the invocation before the module runs
     monkeypatch.setattr(basic, "has_journal", False)
     monkeypatch.setattr(basic.syslog, "syslog", strict_syslog)
+    monkeypatch.setattr(mod.PodsecModule, "log", basic.AnsibleModule.log)
     msg = fail(host, paths=[make_volume(host, "web")], owner="web", setype="container_file_t\x00")
     assert "Failed to log to syslog" in msg
 

@@ -627,3 +627,17 @@ def test_malformed_values_name_the_field(host, args, field):
 def test_control_character_in_a_secret_name_names_the_item(host):
     status, result = run_module(args_for(host, secret(name="db\n")))
     assert status == "failed" and result["msg"].startswith("secrets[0].name:")
+
+
+def test_nothing_is_logged_on_the_target_even_when_the_task_does_not_set_no_log(host, monkeypatch):
+    logged = []
+    monkeypatch.setattr(basic, "has_journal", False)
+    monkeypatch.setattr(basic.syslog, "syslog", lambda priority, message: logged.append(message))
+    args = args_for(host, secret(), owner="0")
+    args["_ansible_no_log"] = False  # what the controller sends for a task without no_log
+    status, result = run_module(args)
+    assert status == "ok" and logged == []
+    # control: a plain AnsibleModule given no_log=True still logs its invocation in that case
+    monkeypatch.setattr(mod.PodsecModule, "log", basic.AnsibleModule.log)
+    run_module(args_for(host, secret(), owner="0", _ansible_no_log=False))
+    assert logged and "Invoked with" in logged[0]
