@@ -570,10 +570,12 @@ def test_the_module_s_own_mount_is_reused(host):
     assert status == "ok" and result["changed"]
 
 
-def test_a_failure_after_mounting_removes_the_new_mount(host, monkeypatch):
-    def no_space(target, data, uid, gid, mode):
-        raise OSError(28, "No space left on device")
+def no_space(*args):
+    """write_secret_file() when the values do not fit the tmpfs."""
+    raise OSError(28, "No space left on device")
 
+
+def test_a_failure_after_mounting_removes_the_new_mount(host, monkeypatch):
     monkeypatch.setattr(mod, "write_secret_file", no_space)
     status, result = run_module(args_for(host, secret()))
     assert status == "failed"
@@ -587,9 +589,6 @@ def test_a_failure_after_mounting_removes_the_new_mount(host, monkeypatch):
 
 def test_a_failure_on_an_existing_mount_leaves_it_mounted(host, monkeypatch):
     run_module(args_for(host, secret()))
-    def no_space(*args):
-        raise OSError(28, "No space left")
-
     monkeypatch.setattr(mod, "write_secret_file", no_space)
     status, result = run_module(args_for(host, secret(content=VALUE2)))
     assert status == "failed" and "undone" not in result["msg"]
