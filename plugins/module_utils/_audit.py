@@ -20,9 +20,12 @@ import os
 import re
 from collections import namedtuple
 
+from ansible_collections.podsec.hardening.plugins.module_utils._inputs import InputError, control_character, refuse_long_path
+
 PERMISSION_ORDER = "rwxa"
 MAX_KEY_LENGTH = 31
-KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
+# Used with fullmatch: "$" would also accept a key ending in a newline (a blank line in the rules file).
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 GLOB_CHARACTERS = frozenset("*?[]")
 PATH_MAX = 4096
 WATCH_FIELDS = frozenset(("path", "dir", "perm", "key"))
@@ -259,10 +262,14 @@ def validate_path(path):
         raise AuditError("path %r: the root directory cannot be watched" % path)
     if len(path) > PATH_MAX:
         raise AuditError("path is longer than %d characters" % PATH_MAX)
+    try:
+        refuse_long_path(path, "path")
+    except InputError as exc:
+        raise AuditError(str(exc)[len("path: "):])
     bad = sorted(GLOB_CHARACTERS.intersection(path))
     if bad:
         raise AuditError("path %r contains wildcard character(s) %s: audit watches take literal paths" % (path, " ".join(bad)))
-    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in path):
+    if any(char.isspace() for char in path) or control_character(path) is not None:
         raise AuditError("path %r contains whitespace or control characters, which a rules file cannot express" % path)
     components = path.split("/")
     if "." in components or ".." in components:
@@ -275,7 +282,7 @@ def validate_key(key):
         raise AuditError("key must be a non-empty string")
     if len(key) > MAX_KEY_LENGTH:
         raise AuditError("key %r is %d characters long (at most %d)" % (key, len(key), MAX_KEY_LENGTH))
-    if not KEY_PATTERN.match(key):
+    if not KEY_PATTERN.fullmatch(key):
         raise AuditError("key %r may only contain letters, digits, '_' and '-'" % key)
     return key
 

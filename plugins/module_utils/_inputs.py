@@ -77,3 +77,30 @@ def is_within(path, root):
 def resolve_on_target(path):
     """``path`` as this host resolves it: absolute, normalised, every existing symlink followed."""
     return os.path.realpath(path)
+
+
+# Limits of Linux path names (NAME_MAX and PATH_MAX, in bytes of the UTF-8 encoding).
+NAME_MAX = 255
+PATH_MAX = 4096
+
+
+def refuse_long_path(path, where):
+    """Raise InputError when ``path`` (or one of its components) is longer than Linux accepts."""
+    if not isinstance(path, str):
+        return
+    encoded = path.encode("utf-8", "surrogateescape")
+    if len(encoded) >= PATH_MAX:
+        raise InputError("%s: path is %d bytes long, Linux accepts at most %d" % (where, len(encoded), PATH_MAX - 1))
+    for component in encoded.split(b"/"):
+        if len(component) > NAME_MAX:
+            raise InputError("%s: the path component %s is %d bytes long, Linux accepts at most %d"
+                             % (where, describe(component.decode("utf-8", "replace")), len(component), NAME_MAX))
+
+
+def refuse_surrogates(value, where):
+    """Raise InputError when a string in ``value`` cannot be written as UTF-8 (lone surrogates)."""
+    for field, text in walk_strings(value, where):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError("%s: the value is not valid Unicode text (a lone surrogate)" % field)

@@ -24,6 +24,8 @@ import copy
 import json
 import re
 
+from ansible_collections.podsec.hardening.plugins.module_utils._inputs import control_character
+
 DEFAULT_POLICY_PATH = "/etc/containers/policy.json"
 
 # Requirement types, as written in policy.json.
@@ -36,8 +38,13 @@ SIGNED_BASE_LAYER = "signedBaseLayer"
 # Transports known to containers/image (transports/alltransports).  A scope under an unknown
 # transport name is accepted by containers/image but can never match anything: a typo.
 DOCKER_LIKE_TRANSPORTS = ("docker", "atomic")
-PATH_TRANSPORTS = ("dir", "oci", "oci-archive")
-KNOWN_TRANSPORTS = DOCKER_LIKE_TRANSPORTS + PATH_TRANSPORTS + (
+# Scopes are absolute paths in canonical form (containers/image: dir, oci/internal ValidateScope, sif);
+# ostree is held to the same form (an ostree repository path).
+PATH_TRANSPORTS = ("dir", "oci", "oci-archive", "sif", "ostree")
+# containers/image refuses every scope but "" for these ("does not support any scopes except the
+# default"); podman then reports the whole policy invalid ("Unknown key").
+DEFAULT_SCOPE_ONLY_TRANSPORTS = ("docker-archive", "docker-daemon", "tarball")
+KNOWN_TRANSPORTS = DOCKER_LIKE_TRANSPORTS + ("dir", "oci", "oci-archive") + (
     "containers-storage",
     "docker-archive",
     "docker-daemon",
@@ -72,14 +79,15 @@ _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN_NAME = _DOMAIN_COMPONENT + r"(?:\." + _DOMAIN_COMPONENT + r")*"
 _IPV6 = r"\[(?:[a-fA-F0-9:]+)\]"
 _DOMAIN = r"(?:" + _DOMAIN_NAME + r"|" + _IPV6 + r")(?::[0-9]+)?"
-_TAG = r"[\w][\w.-]{0,127}"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
 
-DOMAIN_RE = re.compile(r"^" + _DOMAIN + r"$")
-WILDCARD_RE = re.compile(r"^\*\." + _DOMAIN_NAME + r"$")
-PATH_COMPONENT_RE = re.compile(r"^" + _PATH_COMPONENT + r"$")
-TAG_RE = re.compile(r"^" + _TAG + r"$")
-DIGEST_RE = re.compile(r"^" + _DIGEST + r"$")
+# \Z, not $: Python's "$" also matches before a trailing newline ("docker.io\n" would pass).
+DOMAIN_RE = re.compile(r"^" + _DOMAIN + r"\Z")
+WILDCARD_RE = re.compile(r"^\*\." + _DOMAIN_NAME + r"\Z")
+PATH_COMPONENT_RE = re.compile(r"^" + _PATH_COMPONENT + r"\Z")
+TAG_RE = re.compile(r"^" + _TAG + r"\Z")
+DIGEST_RE = re.compile(r"^" + _DIGEST + r"\Z")
 NAME_TOTAL_LENGTH_MAX = 255
 
 
@@ -520,21 +528,37 @@ def validate_docker_scope(scope):
         raise PolicyError('"%s": repository name must not be longer than %d characters' % (scope, NAME_TOTAL_LENGTH_MAX))
 
 
+def go_clean(path):
+    """Go's ``filepath.Clean`` on Unix: the canonical form containers/image compares a path scope with."""
+    if path == "":
+        return "."
+    rooted = path.startswith("/")
+    parts = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts and parts[-1] != "..":
+                parts.pop()
+            elif not rooted:
+                parts.append("..")
+            continue
+        parts.append(part)
+    cleaned = ("/" if rooted else "") + "/".join(parts)
+    return cleaned or ("/" if rooted else ".")
+
+
 def _validate_path_scope(scope, transport):
     if not scope.startswith("/"):
         raise PolicyError('"%s" must be an absolute path' % scope)
-    path = scope
-    if transport == "oci" and ":" in scope:
-        path, _tag = scope.rsplit(":", 1)
-    if path == "/":
+    if scope == "/":
         raise PolicyError('"/" is forbidden: use the transport default scope ""')
-    normalized = re.sub(r"/+", "/", path)
-    parts = normalized.split("/")
-    if normalized.endswith("/") or "." in parts or ".." in parts or normalized != path:
-        raise PolicyError('"%s" is not in canonical form (no "//", trailing "/", "." or ".." components)' % scope)
+    if go_clean(scope) != scope:
+        raise PolicyError('"%s" is not in canonical form (no "//", trailing "/", "." or ".." components): '
+                          'write "%s"' % (scope, go_clean(scope)))
 
 
-_STORAGE_SCOPE_RE = re.compile(r"^\[(?:([^@\]]+)@)?(/[^\]+]*)(\+[^\]]*)?\](.*)$")
+_STORAGE_SCOPE_RE = re.compile(r"^\[(?:([^@\]]+)@)?(/[^\]+]*)(\+[^\]]*)?\](.*)\Z", re.DOTALL)
 
 
 def _validate_storage_scope(scope):
@@ -544,7 +568,7 @@ def _validate_storage_scope(scope):
                           "or @image-id" % scope)
     image = match.group(4)
     if image.startswith("@"):
-        if not re.match(r"^@[0-9a-f]{64}$", image):
+        if not re.fullmatch(r"@[0-9a-f]{64}", image):
             raise PolicyError('"%s": an image ID is 64 lowercase hexadecimal digits' % scope)
     elif image:
         validate_docker_scope(image.split("@", 1)[0] if "@" in image else image)
@@ -557,14 +581,17 @@ def validate_scope(transport, scope):
     if scope == "":
         return
     try:
+        if control_character(scope) is not None:
+            raise PolicyError("control character %s is not allowed" % control_character(scope))
         if transport in DOCKER_LIKE_TRANSPORTS:
             validate_docker_scope(scope)
         elif transport in PATH_TRANSPORTS:
             _validate_path_scope(scope, transport)
         elif transport == "containers-storage":
             _validate_storage_scope(scope)
-        elif transport in ("docker-daemon", "tarball"):
-            raise PolicyError('transport "%s" supports only the default scope ""' % transport)
+        elif transport in DEFAULT_SCOPE_ONLY_TRANSPORTS:
+            raise PolicyError('transport "%s" supports only the default scope "" (containers/image refuses any '
+                              'other, and podman then refuses the whole policy)' % transport)
     except PolicyError as exc:
         raise PolicyError("%s: invalid scope: %s" % (scope_label(transport, scope), exc))
 

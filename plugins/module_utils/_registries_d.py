@@ -18,6 +18,12 @@ import json
 import os
 import re
 
+from ansible_collections.podsec.hardening.plugins.module_utils._inputs import (
+    InputError,
+    NAME_MAX,
+    refuse_control_characters,
+    walk_strings,
+)
 from ansible_collections.podsec.hardening.plugins.module_utils._policy import PolicyError, validate_docker_scope
 
 DEFAULT_DIRECTORY = "/etc/containers/registries.d"
@@ -26,6 +32,11 @@ DEFAULT_DIRECTORY = "/etc/containers/registries.d"
 NAMESPACE_KEYS = ("lookaside", "lookaside-staging", "use-sigstore-attachments")
 DEPRECATED_KEYS = {"sigstore": "lookaside", "sigstore-staging": "lookaside-staging"}
 URL_SCHEMES = ("file://", "http://", "https://")
+DIRECTORY_NAME = "registries.d"
+
+# What YAML 1.1 (go-yaml, as containers/image reads the files) accepts as printable besides tab and the
+# line breaks: no C0/C1 controls, no surrogates, no U+FFFE/U+FFFF.
+_YAML_UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class RegistriesDError(ValueError):
@@ -33,21 +44,40 @@ class RegistriesDError(ValueError):
 
 
 def validate_file_name(name):
+    try:
+        refuse_control_characters(name, "name")
+    except InputError as exc:
+        raise RegistriesDError(str(exc))
     if not name or "/" in name or name.startswith("."):
         raise RegistriesDError('file name "%s" must be a plain file name inside the directory' % name)
+    if len(name.encode("utf-8", "surrogateescape")) > NAME_MAX:
+        raise RegistriesDError("name: file name is longer than %d bytes" % NAME_MAX)
     if not name.endswith(".yaml"):
         hint = ' (".yml" files are silently ignored)' if name.endswith(".yml") else ""
         raise RegistriesDError('file name "%s" must end with ".yaml": containers/image reads only *.yaml files%s'
                                % (name, hint))
 
 
+def validate_directory(resolved):
+    """The directory (as the host resolves it) must be a registries.d directory, nothing else."""
+    if resolved.rstrip("/").rsplit("/", 1)[-1] != DIRECTORY_NAME:
+        raise RegistriesDError("directory: %s is not a %s directory (such as /etc/containers/registries.d or "
+                               "~/.config/containers/registries.d); refusing to write there"
+                               % (resolved, DIRECTORY_NAME))
+
+
 def _validate_url(value, where):
     if not isinstance(value, str) or not value:
         raise RegistriesDError("%s: must be a non-empty URL string" % where)
+    if re.search(r"\s", value) or _YAML_UNPRINTABLE.search(value):
+        raise RegistriesDError("%s: %r contains whitespace or a control character, which a URL cannot carry"
+                               % (where, value))
     if not value.startswith(URL_SCHEMES):
         raise RegistriesDError('%s: "%s" must be a file://, http:// or https:// URL' % (where, value))
     if value.startswith("file://") and not value[len("file://"):].startswith("/"):
         raise RegistriesDError('%s: "%s" must name an absolute path (file:///path)' % (where, value))
+    if value.startswith(("http://", "https://")) and value.split("://", 1)[1].split("/", 1)[0] in ("", ":"):
+        raise RegistriesDError('%s: "%s" has no host' % (where, value))
 
 
 def validate_namespace_entry(entry, where, strict=True):
@@ -75,6 +105,10 @@ def validate_namespace_entry(entry, where, strict=True):
 
 def validate_namespace(namespace):
     try:
+        refuse_control_characters(namespace, "docker namespace")
+    except InputError as exc:
+        raise RegistriesDError(str(exc))
+    try:
         validate_docker_scope(namespace)
     except PolicyError as exc:
         raise RegistriesDError('docker namespace "%s": %s' % (namespace, exc))
@@ -99,6 +133,14 @@ def validate_config(config, strict=True):
         if strict:
             validate_namespace(namespace)
         validate_namespace_entry(entry, 'docker namespace "%s"' % namespace, strict)
+
+
+def refuse_unwritable_text(value, where):
+    """Refuse any string YAML cannot carry as text (control characters, surrogates, U+FFFE/U+FFFF)."""
+    for field, text in walk_strings(value, where):
+        found = _YAML_UNPRINTABLE.search(text)
+        if found:
+            raise RegistriesDError("%s: character U+%04X cannot be written to a YAML file" % (field, ord(found.group(0))))
 
 
 def build_config(default_docker, namespaces):
@@ -269,7 +311,9 @@ def other_yaml_files(directory, name):
 def _quote(value):
     if isinstance(value, bool):
         return "true" if value else "false"
-    return json.dumps(value)
+    # UTF-8 as it is: go-yaml cannot parse the surrogate-pair escapes (\ud83d\ude00) json.dumps writes
+    # for characters beyond the BMP ("found invalid Unicode character escape code").
+    return json.dumps(value, ensure_ascii=False)
 
 
 def render(config, header):

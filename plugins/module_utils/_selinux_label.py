@@ -37,8 +37,18 @@ FORBIDDEN_PATHS = frozenset([
 
 # go-selinux before 1.11 (podman before 4.3) refused everything below /usr as well
 # ("relabeling content in /usr is not allowed"). System content lives there, so this module keeps
-# refusing it.
-FORBIDDEN_TREES = ("/usr",)
+# refusing it, and with it every tree whose label the host itself depends on: system configuration
+# (/etc: sshd, systemd), boot files, kernel file systems, root's credentials, logs, container storage
+# (a relabel of /var/lib/containers/storage rewrites every image layer) and the engines' runtime state.
+FORBIDDEN_TREES = (
+    "/usr", "/etc", "/boot", "/proc", "/sys", "/dev", "/root", "/var/log", "/var/lib/containers/storage",
+    "/var/lib/selinux", "/var/lib/podsec-hardening", "/run/containers", "/run/podman", "/run/libpod",
+    "/run/crun", "/run/runc", "/run/systemd", "/run/user",
+)
+# Below every user's home directory: per-user container storage and configuration, and credentials.
+FORBIDDEN_HOME_TREES = (".local/share/containers", ".config", ".ssh", ".gnupg")
+
+_SETYPE = re.compile(r"[A-Za-z0-9_]+_t")
 
 _REGEX_SPECIALS = frozenset(".^$*+?()[]{}|\\")
 _RECURSIVE_SUFFIX = "(/.*)?"
@@ -50,7 +60,7 @@ FTYPES = (
 _FCONTEXT_LINE = re.compile(
     r"^(?P<regex>\S.*?)\s+(?P<ftype>" + "|".join(re.escape(f) for f in FTYPES) + r")\s+(?P<context>\S+)\s*$"
 )
-_CATEGORY = re.compile(r"^c(\d{1,4})$")
+_CATEGORY = re.compile(r"c(\d{1,4})")
 
 
 class LabelError(ValueError):
@@ -114,7 +124,7 @@ def parse_categories(value):
 
 
 def _category_number(item, whole):
-    match = _CATEGORY.match(item.strip())
+    match = _CATEGORY.fullmatch(item.strip())
     if not match or int(match.group(1)) >= CATEGORY_COUNT:
         raise LabelError("invalid MCS category %r in %r: expected c0 .. c%d" % (item, whole, CATEGORY_COUNT - 1))
     return int(match.group(1))
@@ -193,10 +203,26 @@ def validate_path(path, home_dirs=()):
     for tree in FORBIDDEN_TREES:
         if path == tree or path.startswith(tree + "/"):
             raise LabelError("path %s is below %s: relabeling content in %s is not allowed" % (path, tree, tree))
-    homes = set(os.path.normpath(h) for h in home_dirs if h and h.startswith("/"))
+    homes = set(os.path.normpath(h) for h in home_dirs if h and h.startswith("/") and h != "/")
     if path in homes:
         raise LabelError("path %s is a user's home directory, which podman refuses to relabel" % path)
+    home_trees = sorted(home.rstrip("/") + "/" + tree for home in homes for tree in FORBIDDEN_HOME_TREES)
+    for root in home_trees:
+        if path == root or path.startswith(root + "/"):
+            raise LabelError("path %s is below %s: a user's container storage, configuration or credentials "
+                             "must keep their own labels" % (path, root))
+    for tree in list(FORBIDDEN_TREES) + home_trees:
+        if tree.startswith(path + "/"):
+            raise LabelError("path %s holds %s, whose labels must not change (a recursive relabel would reach it)"
+                             % (path, tree))
     return path
+
+
+def validate_setype(setype):
+    """Return ``setype`` if it is an SELinux type name (``container_file_t``), else raise ``LabelError``."""
+    if not isinstance(setype, str) or not _SETYPE.fullmatch(setype):
+        raise LabelError("setype %r is not an SELinux file type name such as container_file_t" % (setype,))
+    return setype
 
 
 def validate_paths(paths, home_dirs=()):

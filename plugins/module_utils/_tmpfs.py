@@ -35,6 +35,22 @@ _SIZE_RE = re.compile(r"^([0-9]+)([kKmMgGtT]?)$")
 _PERCENT_RE = re.compile(r"^([0-9]+)%$")
 _MOUNT_ESCAPE_RE = re.compile(r"\\([0-7]{3})")
 
+# The source ("device") this module gives its mounts: a mount at the path with another source was not
+# made by this module, and the module neither adopts nor remounts it.
+MOUNT_SOURCE = "podsec-secrets"
+
+# Directories a tmpfs must never hide: the system would lose its configuration, programs, logs,
+# runtime state or home directories until the mount goes (a tmpfs over /etc stops sshd logins).
+SYSTEM_PATHS = frozenset([
+    "/", "/bin", "/boot", "/dev", "/dev/shm", "/dev/mqueue", "/etc", "/home", "/lib", "/lib32", "/lib64",
+    "/libx32", "/media", "/mnt", "/opt", "/proc", "/root", "/run", "/run/containers", "/run/lock", "/run/podman",
+    "/run/systemd", "/run/user", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/bin", "/usr/lib", "/usr/lib64",
+    "/usr/libexec", "/usr/local", "/usr/sbin", "/usr/share", "/var", "/var/cache", "/var/lib",
+    "/var/lib/containers", "/var/log", "/var/run", "/var/spool", "/var/tmp",
+])
+# Kernel and boot trees: nothing below them is a place for secrets.
+SYSTEM_TREES = ("/proc", "/sys", "/dev", "/boot")
+
 
 class MountEntry(object):
     """One line of /proc/mounts."""
@@ -201,6 +217,21 @@ def validate_mount_path(path):
     return None
 
 
+def system_path_problem(path, resolved):
+    """Error message when ``path`` (as written, or ``resolved`` as the host resolves it) is a system directory."""
+    for candidate in (path, resolved):
+        if candidate is None:
+            continue
+        shown = path if candidate == path else "%s (it resolves to %s)" % (path, candidate)
+        if posixpath.normpath(candidate) in SYSTEM_PATHS:
+            return ("path %s is a system directory: a tmpfs over it would hide what the host needs "
+                    "(choose a directory of its own, such as /run/podsec-secrets)" % shown)
+        for tree in SYSTEM_TREES:
+            if is_within(candidate, tree):
+                return "path %s is below %s, which holds no secrets" % (shown, tree)
+    return None
+
+
 def validate_secret_name(name):
     """Error message for a secret name that is not a plain file name in the mount, or None."""
     if not isinstance(name, str) or not name:
@@ -227,6 +258,53 @@ def resolve_secret_path(mount_path, name):
     if posixpath.dirname(target) != root or not is_within(target, root) or target == root:
         raise ValueError("secret name %r escapes the mount %s" % (name, mount_path))
     return target
+
+
+def argument_spec():
+    """The module's options; the action plugin refuses anything else before the module runs."""
+    secret_spec = dict(
+        name=dict(type="str", required=True),
+        content=dict(type="str", no_log=True),
+        content_base64=dict(type="str", no_log=True),
+        owner=dict(type="str", default="root"),
+        group=dict(type="str", default="root"),
+        mode=dict(type="raw", default="0400"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
+    return dict(
+        path=dict(type="path", required=True),
+        size=dict(type="str", default="1m"),
+        nr_inodes=dict(type="int"),
+        mode=dict(type="raw", default="0700"),
+        owner=dict(type="str", default="root"),
+        group=dict(type="str", default="root"),
+        noswap=dict(type="bool", default=True),
+        on_no_noswap=dict(type="str", choices=list(ON_NO_NOSWAP_CHOICES), default="fail"),
+        manage_mount=dict(type="bool", default=True),
+        podman_secrets=dict(type="bool", default=False),
+        podman_user=dict(type="str"),
+        secrets=dict(type="list", elements="dict", default=[], options=secret_spec, no_log=False,
+                     mutually_exclusive=[("content", "content_base64")]),
+    )
+
+
+def unknown_options(args, spec=None):
+    """Names (never values) of the options in ``args`` that ``spec`` does not know, ``secrets[N].key`` for items.
+
+    Any of them could be a mistyped ``content`` carrying a secret, which Ansible's own check would echo.
+    """
+    spec = argument_spec() if spec is None else spec
+    unknown = []
+    for key in args:
+        if not str(key).startswith("_ansible_") and key not in spec:
+            unknown.append(str(key))
+    items = args.get("secrets")
+    options = spec["secrets"]["options"]
+    if isinstance(items, list):
+        for index, item in enumerate(items):
+            if isinstance(item, dict):
+                unknown.extend("secrets[%d].%s" % (index, key) for key in item if key not in options)
+    return unknown
 
 
 def kernel_supports_noswap(release):

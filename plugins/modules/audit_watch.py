@@ -81,7 +81,8 @@ options:
     description:
       - The rules file the module owns. It is rewritten completely (watches sorted, header comment); lines that
         are not plain watches are kept verbatim after the watches.
-      - Its directory must exist (it does once the audit package is installed).
+      - Its directory must exist (it does once the audit package is installed). Its name must end in C(.rules),
+        the only files C(augenrules) reads.
     type: path
     default: /etc/audit/rules.d/podsec-hardening.rules
   exclusive:
@@ -191,11 +192,11 @@ backup_file:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-from ansible_collections.podsec.hardening.plugins.module_utils import _audit
+from ansible_collections.podsec.hardening.plugins.module_utils import _audit, _inputs
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
+from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 
 
 class AuditctlBackend(object):
@@ -251,8 +252,13 @@ def run_module(module, backend):
     params = module.params
     rules_file = params["rules_file"]
     try:
+        _inputs.refuse_control_characters(rules_file, "rules_file")
+        _inputs.refuse_long_path(rules_file, "rules_file")
+        if not rules_file.endswith(".rules"):
+            raise _inputs.InputError("rules_file: %s must end with .rules: augenrules reads only *.rules files"
+                                     % rules_file)
         present, absent = _audit.validate_watches(collect_items(params))
-    except _audit.AuditError as exc:
+    except (_audit.AuditError, _inputs.InputError) as exc:
         module.fail_json(msg=str(exc))
 
     directory = os.path.dirname(rules_file)
@@ -369,7 +375,7 @@ def main():
         key=dict(type="str", required=True, no_log=False),
         state=dict(type="str", choices=["present", "absent"]),
     )
-    module = AnsibleModule(
+    module = PodsecModule(
         argument_spec=dict(
             watches=dict(type="list", elements="dict", options=watch_spec),
             path=dict(type="path"),

@@ -59,7 +59,11 @@ options:
         description:
           - The scope. For C(docker) a fully expanded reference or prefix of one
             (C(docker.io/library/busybox), C(quay.io/podman), C(localhost:5000)) or a C(*.example.com) wildcard;
-            for C(dir), C(oci) and C(oci-archive) an absolute path; C("") is the transport-wide default.
+            for C(dir), C(oci), C(oci-archive), C(sif) and C(ostree) an absolute path in canonical form (no
+            C(//), C(.), C(..) or trailing C(/)); for C(containers-storage) C([driver@/graph/root]) optionally
+            followed by a reference or C(@IMAGE_ID); C(docker-archive), C(docker-daemon) and C(tarball) take
+            only C(""), as containers/image refuses any other scope there and podman then refuses the whole
+            policy. C("") is the transport-wide default. Control characters are refused in every string.
         type: str
         required: true
       state:
@@ -200,13 +204,27 @@ backup_file:
 import glob
 import os
 import pwd
+import re
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.podsec.hardening.plugins.module_utils import _policy
+from ansible_collections.podsec.hardening.plugins.module_utils import _inputs, _policy
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
+from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 
 TRANSPORT_CHOICES = list(_policy.KNOWN_TRANSPORTS)
+
+# Key text given in snake_case (key_data, key_datas, ...) is PEM with newlines; the module base64-encodes
+# it, so it is the one kind of string that may carry line breaks.
+_KEY_TEXT_FIELD = re.compile(r"_datas?(\[\d+\])?\Z")
+
+
+def refuse_control_characters(params):
+    """Refuse a control character in any string of the parameters (key text excepted), naming the field."""
+    for option in ("path", "default", "scopes", "expected_key_files", "podman_version"):
+        for field, text in _inputs.walk_strings(params[option], option):
+            if not _KEY_TEXT_FIELD.search(field):
+                _inputs.refuse_control_characters(text, field)
+        _inputs.refuse_surrogates(params[option], option)
+    _inputs.refuse_long_path(params["path"], "path")
 
 
 def argument_spec():
@@ -332,8 +350,9 @@ class ImageTrust(object):
 
     def run(self):
         try:
+            refuse_control_characters(self.params)
             default, scopes = self.requested()
-        except _policy.PolicyError as exc:
+        except (_policy.PolicyError, _inputs.InputError) as exc:
             self.fail(str(exc))
         raw_before, before = self.current()
         try:
@@ -392,8 +411,11 @@ class ImageTrust(object):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    result = ImageTrust(module).run()
+    module = PodsecModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        result = ImageTrust(module).run()
+    except OSError as exc:
+        module.fail_json(msg="%s: %s" % (exc.filename or module.params["path"], exc.strerror or exc))
     module.exit_json(**result)
 
 

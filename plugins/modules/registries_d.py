@@ -25,12 +25,15 @@ extends_documentation_fragment:
 options:
   name:
     description:
-      - File name inside O(directory). Must end with C(.yaml).
+      - File name inside O(directory). Must end with C(.yaml); a plain name (no C(/), not starting with
+        C(.)), at most 255 bytes, without control characters.
     type: str
     required: true
   directory:
     description:
       - The registries.d directory. Created (mode 0755) when missing.
+      - As the host resolves it (symlinks and C(..) followed), its last component must be C(registries.d),
+        as in C(/etc/containers/registries.d) or C(~/.config/containers/registries.d); anything else is refused.
     type: path
     default: /etc/containers/registries.d
   state:
@@ -139,10 +142,9 @@ backup_file:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.podsec.hardening.plugins.module_utils import _registries_d
+from ansible_collections.podsec.hardening.plugins.module_utils import _inputs, _registries_d
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
+from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 
 try:
     import yaml
@@ -188,6 +190,17 @@ class RegistriesD(object):
     def run(self):
         params = self.params
         _registries_d.validate_file_name(params["name"])
+        try:
+            for option in ("directory", "default_docker", "namespaces"):
+                _inputs.refuse_control_characters(params[option], option)
+            _inputs.refuse_long_path(params["directory"], "directory")
+        except _inputs.InputError as exc:
+            raise _registries_d.RegistriesDError(str(exc))
+        _registries_d.refuse_unwritable_text(params["default_docker"], "default_docker")
+        _registries_d.refuse_unwritable_text(params["namespaces"], "namespaces")
+        _registries_d.validate_directory(_inputs.resolve_on_target(params["directory"]))
+        if os.path.islink(self.path):
+            raise _registries_d.RegistriesDError("%s is a symlink; refusing to write through it" % self.path)
         raw_before = read_file_bytes(self.path)
         before = None
         if raw_before is not None:
@@ -241,11 +254,13 @@ class RegistriesD(object):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = PodsecModule(argument_spec=argument_spec(), supports_check_mode=True)
     try:
         result = RegistriesD(module).run()
     except _registries_d.RegistriesDError as exc:
         module.fail_json(msg=str(exc))
+    except OSError as exc:
+        module.fail_json(msg="%s: %s" % (exc.filename or module.params["directory"], exc.strerror or exc))
     module.exit_json(**result)
 
 

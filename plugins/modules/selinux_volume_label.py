@@ -18,10 +18,16 @@ description:
     C(s0:cX,cY), given explicitly or derived deterministically from an O(owner) name (normally the
     container name); two owners on the same host never get the same categories.
   - Returns the level to put into the container's Quadlet unit (C(SecurityLabelLevel=)).
-  - Refuses the paths podman refuses to relabel (C(/), C(/etc), C(/home), C(/usr) and everything below it,
-    C(/var), C(/var/lib), C(/tmp) and the rest of the go-selinux list) and users' home directories.
-  - When the kernel runs without SELinux, O(when_disabled) decides between failing, skipping and recording
-    the rule plus the on-disk label, so that enabling SELinux later keeps the label.
+  - Refuses the paths podman refuses to relabel (C(/), C(/home), C(/var), C(/var/lib), C(/tmp) and the
+    rest of the go-selinux list) and users' home directories, and everything below C(/usr), C(/etc),
+    C(/boot), C(/proc), C(/sys), C(/dev), C(/root), C(/var/log), container storage (C(/var/lib/containers)
+    and each user's C(~/.local/share/containers)), users' C(~/.config), C(~/.ssh), C(~/.gnupg), and the
+    engines' runtime directories (C(/run/podman), C(/run/containers), C(/run/libpod), C(/run/user), ...).
+    A path is judged as written and as the host resolves it, so a symlink cannot lead there.
+  - When the kernel runs without SELinux, O(when_disabled) decides between failing, skipping, recording
+    the rule plus the on-disk label, and recording the rule only.
+  - The owner is registered only after its rules and labels are in place; when a step fails, the rules
+    this run added or changed are put back and the files relabelled as before.
 author:
   - podsec.hardening contributors (@podsec)
 extends_documentation_fragment:
@@ -57,7 +63,8 @@ options:
     elements: str
   setype:
     description:
-      - SELinux file type of the rule.
+      - SELinux file type of the rule, a type name such as V(container_file_t) (letters, digits and C(_),
+        ending in C(_t)).
     type: str
     default: container_file_t
   state:
@@ -79,10 +86,15 @@ options:
       - V(record) writes the rule into the policy store with C(semanage) and writes the label into the
         C(security.selinux) extended attribute of every file, so both are in place when SELinux is enabled
         later. It needs the policy tools (C(semanage), C(setfiles), C(matchpathcon)) and an installed policy.
+        Files created later (for example by a container) carry no label, so the next run labels them and
+        reports a change.
+      - V(rules) writes the rule (and registers the owner) but no file label; the labels are applied by the
+        relabel that enabling SELinux needs anyway (C(/.autorelabel), C(fixfiles)). A second run reports no
+        change whatever the containers write. Needs C(semanage).
       - V(skip) changes nothing, warns, and still returns the level.
       - V(fail) fails.
     type: str
-    choices: [fail, skip, record]
+    choices: [fail, skip, record, rules]
     default: record
   create:
     description:
@@ -206,9 +218,10 @@ import errno
 import os
 import pwd
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.podsec.hardening.plugins.module_utils import _inputs
 
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
+from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 from ansible_collections.podsec.hardening.plugins.module_utils._selinux_label import (
     LabelError,
     SHARED_LEVEL,
@@ -223,7 +236,9 @@ from ansible_collections.podsec.hardening.plugins.module_utils._selinux_label im
     render_context,
     render_registry,
     render_state,
+    validate_path,
     validate_paths,
+    validate_setype,
 )
 
 XATTR = "security.selinux"
@@ -274,6 +289,10 @@ def walk(path, recurse, prune):
             yield os.path.join(dirpath, name)
 
 
+class StepFailed(Exception):
+    """A command or file operation failed; the message says which."""
+
+
 class VolumeLabel(object):
     """Backend: reads the host (policy store, labels, registry), plans and applies the change."""
 
@@ -297,7 +316,7 @@ class VolumeLabel(object):
     def run(self, args, what):
         rc, out, err = self.module.run_command(args)
         if rc != 0:
-            self.module.fail_json(msg="%s failed (rc=%d): %s" % (what, rc, (err or out).strip()), cmd=args)
+            raise StepFailed("%s failed (rc=%d): %s" % (what, rc, (err or out).strip()))
         return out
 
     def local_rules(self):
@@ -336,8 +355,15 @@ class VolumeLabel(object):
         return wrong
 
     # ------------------------------------------------------------------------------- checks
+    @property
+    def label_files(self):
+        """False when only the rules are recorded (SELinux disabled, when_disabled=rules)."""
+        return self.selinux_enabled or self.params["when_disabled"] != "rules"
+
     def check_tools(self):
         """Return the missing policy tools for the current SELinux state (empty when all are there)."""
+        if not self.label_files:
+            return ["semanage"] if not self.tool("semanage") else []
         needed = ["semanage"] + (["restorecon"] if self.selinux_enabled else ["setfiles", "matchpathcon"])
         return [name for name in needed if not self.tool(name)]
 
@@ -356,21 +382,31 @@ class VolumeLabel(object):
             return True
         if missing:
             self.module.fail_json(
-                msg="SELinux is disabled and when_disabled=record needs the policy tools, missing: %s "
+                msg="SELinux is disabled and when_disabled=%s needs the policy tools, missing: %s "
                     "(install policycoreutils and policycoreutils-python-utils, or set when_disabled=skip)"
-                    % ", ".join(missing))
+                    % (policy, ", ".join(missing)))
         return False
 
     def validate(self):
         paths = self.params["paths"]
+        homes = login_home_dirs()
         try:
-            validate_paths(paths, login_home_dirs())
-        except LabelError as exc:
+            for option in ("paths", "owner", "categories", "setype", "registry"):
+                _inputs.refuse_control_characters(self.params[option], option)
+            for index, path in enumerate(paths):
+                _inputs.refuse_long_path(path, "paths[%d]" % index)
+            validate_setype(self.params["setype"])
+            validate_paths(paths, homes)
+            for path in paths:
+                real = _inputs.resolve_on_target(path)
+                if real != path:
+                    try:
+                        validate_path(real, homes)
+                    except LabelError as exc:
+                        raise LabelError("path %s resolves to %s: %s" % (path, real, exc))
+                    raise LabelError("path %s resolves to %s through a symlink: give the real path" % (path, real))
+        except (LabelError, _inputs.InputError) as exc:
             self.module.fail_json(msg=str(exc))
-        for path in paths:
-            real = os.path.realpath(path)
-            if real != path:
-                self.module.fail_json(msg="path %s resolves to %s through a symlink: give the real path" % (path, real))
         return paths
 
     # -------------------------------------------------------------------------------- present
@@ -407,11 +443,16 @@ class VolumeLabel(object):
             regex = fcontext_regex(path, params["recurse"])
             prune = set(p for p in managed if p.startswith(path + "/"))
             current = rules.get(regex)
-            wrong = self.mismatches(path, context, prune) if os.path.lexists(path) else [path]
+            if not self.label_files:
+                wrong = []  # when_disabled=rules: the file labels are the future relabel's business
+            else:
+                wrong = self.mismatches(path, context, prune) if os.path.lexists(path) else [path]
             before_rules[regex], after_rules[regex] = current, context
             before_labels[path] = "%d file(s) not labelled %s" % (len(wrong), context) if wrong else "all files labelled %s" % context
             after_labels[path] = "all files labelled %s" % context
-            if current != context or wrong:
+            if not self.label_files:
+                before_labels[path] = after_labels[path] = "labels left to the relabel when SELinux is enabled"
+            if current != context or wrong or (params["create"] and not os.path.lexists(path)):
                 plan.append((path, regex, current, wrong, prune))
         result["rules"] = list(before_rules)
         result["labelled"] = sum(len(item[3]) for item in plan)
@@ -423,22 +464,51 @@ class VolumeLabel(object):
         if self.module.check_mode or not result["changed"]:
             return result
 
-        if result["registered"]:
-            owners = dict(registry)
-            owners[params["owner"]] = level
-            self.write_registry(owners)
-        for path, regex, current, wrong, prune in plan:
-            if not os.path.lexists(path):
-                os.makedirs(path, 0o755)
-            if current != context:
-                action = "-a" if current is None else "-m"
-                self.run([self.tool("semanage"), "fcontext", action, "-t", params["setype"], "-r", level, regex],
-                         "semanage fcontext %s %s" % (action, regex))
-            self.apply_present(path, context, prune)
-            left = self.mismatches(path, context, prune)
-            if left:
-                self.module.fail_json(msg="%s still has a label other than %s after labelling" % (left[0], context))
+        done = []
+        try:
+            for path, regex, current, wrong, prune in plan:
+                if not os.path.lexists(path):
+                    os.makedirs(path, 0o755)
+                if current != context:
+                    action = "-a" if current is None else "-m"
+                    self.run([self.tool("semanage"), "fcontext", action, "-t", params["setype"], "-r", level, regex],
+                             "semanage fcontext %s %s" % (action, regex))
+                    done.append((path, regex, current, prune))
+                if not self.label_files:
+                    continue
+                self.apply_present(path, context, prune)
+                left = self.mismatches(path, context, prune)
+                if left:
+                    raise StepFailed("%s still has a label other than %s after labelling" % (left[0], context))
+            # Registered last: an owner whose labels are not in place must not hold a level.
+            if result["registered"]:
+                owners = dict(registry)
+                owners[params["owner"]] = level
+                self.write_registry(owners)
+        except (StepFailed, OSError) as exc:
+            self.module.fail_json(msg="%s%s" % (exc, self.undo(done)))
         return result
+
+    def undo(self, done):
+        """Put back the rules this run added or changed and relabel their files; text for the message."""
+        undone = []
+        for path, regex, previous, prune in reversed(done):
+            try:
+                if previous is None:
+                    self.run([self.tool("semanage"), "fcontext", "-d", regex], "semanage fcontext -d %s" % regex)
+                else:
+                    old = parse_context(previous)
+                    self.run([self.tool("semanage"), "fcontext", "-m", "-t", old["type"], "-r", old["level"], regex],
+                             "semanage fcontext -m %s" % regex)
+                if self.label_files and os.path.lexists(path):
+                    if previous is None:
+                        self.restore(path, dry_run=False)
+                    else:
+                        self.apply_present(path, previous, prune)
+                undone.append(regex)
+            except (StepFailed, OSError, LabelError):
+                continue
+        return "; undone: the rule(s) %s" % ", ".join(undone) if undone else ""
 
     def apply_present(self, path, context, prune):
         if self.selinux_enabled:
@@ -450,7 +520,7 @@ class VolumeLabel(object):
             try:
                 os.setxattr(item, XATTR, value, follow_symlinks=False)
             except OSError as exc:
-                self.module.fail_json(msg="cannot set %s on %s: %s" % (XATTR, item, exc))
+                raise StepFailed("cannot set %s on %s: %s" % (XATTR, item, exc))
 
     # --------------------------------------------------------------------------------- absent
     def absent(self):
@@ -472,7 +542,9 @@ class VolumeLabel(object):
             current = rules.get(regex)
             if current and not result["level"]:
                 result["level"] = (parse_context(current) or {}).get("level", "")
-            if current is not None:
+            if not self.label_files:
+                relabel = []
+            elif current is not None:
                 relabel = self.managed_files(path, current)
             elif os.path.lexists(path):
                 relabel = self.restore(path, dry_run=True)
@@ -492,15 +564,16 @@ class VolumeLabel(object):
             result["diff"] = self.diff(before_rules, after_rules, before_labels, after_labels, registry, "", release)
         if self.module.check_mode or not result["changed"]:
             return result
+        for path, regex, current in plan:
+            if current is not None:
+                self.run([self.tool("semanage"), "fcontext", "-d", regex], "semanage fcontext -d %s" % regex)
+            if self.label_files and os.path.lexists(path):
+                self.restore(path, dry_run=False)
+        # Released last: the level stays reserved while a rule that uses it may still be there.
         if release:
             owners = dict(registry)
             del owners[owner]
             self.write_registry(owners)
-        for path, regex, current in plan:
-            if current is not None:
-                self.run([self.tool("semanage"), "fcontext", "-d", regex], "semanage fcontext -d %s" % regex)
-            if os.path.lexists(path):
-                self.restore(path, dry_run=False)
         return result
 
     def managed_files(self, path, context):
@@ -563,7 +636,7 @@ class VolumeLabel(object):
 
 
 def main():
-    module = AnsibleModule(
+    module = PodsecModule(
         argument_spec=dict(
             paths=dict(type="list", elements="str", required=True, aliases=["path"]),
             mode=dict(type="str", choices=["shared", "private"], default="private"),
@@ -572,14 +645,17 @@ def main():
             setype=dict(type="str", default="container_file_t"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             recurse=dict(type="bool", default=True),
-            when_disabled=dict(type="str", choices=["fail", "skip", "record"], default="record"),
+            when_disabled=dict(type="str", choices=["fail", "skip", "record", "rules"], default="record"),
             create=dict(type="bool", default=False),
             registry=dict(type="path", default="/var/lib/podsec-hardening/selinux_levels.json"),
         ),
         supports_check_mode=True,
     )
     backend = VolumeLabel(module)
-    result = backend.present() if module.params["state"] == "present" else backend.absent()
+    try:
+        result = backend.present() if module.params["state"] == "present" else backend.absent()
+    except (StepFailed, OSError) as exc:
+        module.fail_json(msg=str(exc))
     module.exit_json(**result)
 
 

@@ -25,6 +25,11 @@ description:
   - Optionally registers every secret with Podman's C(shell) secret driver whose store lives in the same
     tmpfs, so C(podman secret), C(--secret) and Quadlet C(Secret=) work while Podman's secret store holds
     no value.
+  - A failure after this run mounted the tmpfs (for example C(No space left on device) when the values do
+    not fit O(size)) unmounts it, removes the directory it created and the podman secrets it registered,
+    and says so in the message.
+  - The action plugin refuses options the module does not know, naming them without their values (a
+    mistyped O(secrets[].content) could carry a secret), and drops the module's C(invocation) from the result.
   - Nothing is made persistent (no fstab entry, no mount unit). After a reboot the secrets are gone and the
     next run delivers them again.
 author:
@@ -37,6 +42,13 @@ options:
     description:
       - Mount point of the tmpfs holding the secrets. Created (mode C(0700)) when missing.
       - Absolute, normalised, letters, digits and C(_ . @ + - /) only.
+      - With O(manage_mount=true) it must be an absent or empty directory, or a tmpfs this module mounted
+        (source C(podsec-secrets)); a non-empty directory would be hidden and another tmpfs is neither
+        remounted nor adopted (use O(manage_mount=false) for it).
+      - System directories are refused, as written and as the host resolves them (symlinks followed), such
+        as C(/), C(/etc), C(/usr), C(/var), C(/home), C(/root), C(/boot), C(/run), C(/tmp), C(/var/lib),
+        C(/var/lib/containers), C(/dev/shm) and the like, and everything below C(/proc), C(/sys), C(/dev)
+        and C(/boot).
     type: path
     required: true
   size:
@@ -269,15 +281,15 @@ changed_secrets:
 
 import base64
 import binascii
+import errno
 import grp
 import os
 import pwd
 import stat
 import tempfile
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.podsec.hardening.plugins.module_utils import _tmpfs
+from ansible_collections.podsec.hardening.plugins.module_utils import _inputs, _tmpfs
+from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 
 MOUNTS_FILE = "/proc/self/mounts"
 KERNEL_RELEASE_ENV = "PODSEC_TMPFS_KERNEL_RELEASE"
@@ -363,10 +375,38 @@ class TmpfsSecret(object):
         self.after_lines = []
         self.before_mount = "%s: not mounted" % self.path
         self.after_mount = None
+        # What this run mounted, created and registered: undone when a later step fails.
+        self.mounted_here = False
+        self.created_dir = False
+        self.registered_here = []
 
     # --------------------------------------------------------------------------------- helpers
     def fail(self, msg):
-        self.module.fail_json(msg=msg, changed=self.changed)
+        undone = self.rollback()
+        if undone:
+            msg += "; undone: " + ", ".join(undone)
+        self.module.fail_json(msg=msg, changed=self.changed and not undone)
+
+    def rollback(self):
+        """Remove what this run registered and mounted, so a failed run leaves no half-applied state."""
+        undone = []
+        for name in reversed(self.registered_here):
+            rc, dummy, dummy = self.run_podman("secret", "rm", name)
+            if rc == 0:
+                undone.append("podman secret %s" % name)
+        self.registered_here = []
+        if self.mounted_here:
+            rc, dummy, dummy = self.run(["umount", self.path])
+            if rc == 0:
+                undone.append("the mount on %s" % self.path)
+                self.mounted_here = False
+                if self.created_dir:
+                    try:
+                        os.rmdir(self.path)
+                        undone.append("the directory %s" % self.path)
+                    except OSError:
+                        pass
+        return undone
 
     def mounts(self):
         return _tmpfs.parse_mounts(read_text(MOUNTS_FILE))
@@ -384,10 +424,22 @@ class TmpfsSecret(object):
 
     # ----------------------------------------------------------------------------- validation
     def validate(self):
+        try:
+            for option in ("path", "size", "mode", "owner", "group", "podman_user"):
+                _inputs.refuse_control_characters(self.params[option], option)
+            for index, item in enumerate(self.params["secrets"]):
+                for option in ("name", "owner", "group", "mode", "state"):
+                    _inputs.refuse_control_characters(item[option], "secrets[%d].%s" % (index, option))
+            _inputs.refuse_long_path(self.path, "path")
+        except _inputs.InputError as exc:
+            self.fail(str(exc))
         error = _tmpfs.validate_mount_path(self.path)
         if error:
             self.fail(error)
         self.path = self.path.rstrip("/")
+        error = _tmpfs.system_path_problem(self.path, _inputs.resolve_on_target(self.path))
+        if error:
+            self.fail(error)
         try:
             self.mode = _tmpfs.normalize_mode(self.params["mode"])
             self.size_bytes = _tmpfs.parse_size(self.params["size"], self.mem_total())
@@ -513,6 +565,9 @@ class TmpfsSecret(object):
     def mount_fresh(self):
         if os.path.exists(self.path) and not os.path.isdir(self.path):
             self.fail("%s exists and is not a directory" % self.path)
+        if os.path.isdir(self.path) and os.listdir(self.path):
+            self.fail("path %s is a directory that is not empty: a tmpfs over it would hide its %d entries; "
+                      "choose an empty or absent directory" % (self.path, len(os.listdir(self.path))))
         release = self.kernel_release()
         fstype, use_noswap, problem = _tmpfs.choose_fstype(self.params["noswap"], release, self.params["on_no_noswap"])
         if problem:
@@ -530,12 +585,13 @@ class TmpfsSecret(object):
             return
         if not os.path.isdir(self.path):
             os.makedirs(self.path, 0o700)
-        rc, dummy, err = self.run(["mount", "-t", fstype, "-o", options, "podsec-secrets", self.path])
+            self.created_dir = True
+        rc, dummy, err = self.run(["mount", "-t", fstype, "-o", options, _tmpfs.MOUNT_SOURCE, self.path])
         if rc != 0:
             self.fail("mounting %s on %s failed: %s" % (fstype, self.path, err.strip()))
+        self.mounted_here = True
         entry = _tmpfs.mount_at(self.mounts(), self.path)
         if entry is None or entry.fstype != fstype or (use_noswap and not entry.noswap):
-            self.run(["umount", self.path])
             self.fail("%s was mounted but /proc/self/mounts shows %s; unmounted it again (noswap not honoured?)"
                       % (self.path, entry.fstype + " " + ",".join(entry.options) if entry else "no mount"))
         self.mount = entry
@@ -544,6 +600,10 @@ class TmpfsSecret(object):
     def adjust_existing(self, current):
         if not current.in_memory:
             self.fail("%s is a %s mount, not tmpfs or ramfs; refusing to write secrets there" % (self.path, current.fstype))
+        if current.device != _tmpfs.MOUNT_SOURCE:
+            self.fail("path %s is a %s mount of %s that this module did not make: it neither remounts nor adopts it "
+                      "(use manage_mount=false to write secrets into an existing tmpfs)"
+                      % (self.path, current.fstype, current.device))
         self.check_noswap(current)
         remount = _tmpfs.remount_options(current, self.size_bytes, self.params["nr_inodes"])
         missing = _tmpfs.missing_hardening_flags(current)
@@ -727,6 +787,8 @@ class TmpfsSecret(object):
         rc, dummy, err = self.run_podman(*(argv + [name, "-"]), data=item["data"], binary_data=True)
         if rc != 0:
             self.fail("podman secret create %s failed: %s" % (name, err.strip()))
+        if info is None or not replace:
+            self.registered_here.append(name)
         info = self.podman_inspect(name)
         if info is None or not _tmpfs.valid_secret_id(info["id"]) or not _tmpfs.digests_equal(
                 file_digest(os.path.join(store, info["id"])), _tmpfs.sha256_digest(item["data"])):
@@ -753,40 +815,22 @@ class TmpfsSecret(object):
 
 
 def main():
-    secret_spec = dict(
-        name=dict(type="str", required=True),
-        content=dict(type="str", no_log=True),
-        content_base64=dict(type="str", no_log=True),
-        owner=dict(type="str", default="root"),
-        group=dict(type="str", default="root"),
-        mode=dict(type="raw", default="0400"),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-    )
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            size=dict(type="str", default="1m"),
-            nr_inodes=dict(type="int"),
-            mode=dict(type="raw", default="0700"),
-            owner=dict(type="str", default="root"),
-            group=dict(type="str", default="root"),
-            noswap=dict(type="bool", default=True),
-            on_no_noswap=dict(type="str", choices=list(_tmpfs.ON_NO_NOSWAP_CHOICES), default="fail"),
-            manage_mount=dict(type="bool", default=True),
-            podman_secrets=dict(type="bool", default=False),
-            podman_user=dict(type="str"),
-            secrets=dict(type="list", elements="dict", default=[], options=secret_spec, no_log=False,
-                         mutually_exclusive=[("content", "content_base64")]),
-        ),
+    module = PodsecModule(
+        argument_spec=_tmpfs.argument_spec(),
         supports_check_mode=True,
         # Do not write the invocation to the target's journal: the heuristic masking of no_log values
         # works on repr() text and can miss parts of multi-line values.
         no_log=True,
     )
     backend = TmpfsSecret(module)
-    backend.validate()
-    backend.ensure_mount()
-    backend.ensure_secrets()
+    try:
+        backend.validate()
+        backend.ensure_mount()
+        backend.ensure_secrets()
+    except OSError as exc:
+        # ENOSPC when the values do not fit the size, EACCES, ...: name the file, never the value.
+        backend.fail("%s: %s%s" % (exc.filename or backend.path, exc.strerror or exc,
+                                   " (the secrets do not fit: raise size)" if exc.errno == errno.ENOSPC else ""))
     module.exit_json(**backend.result())
 
 

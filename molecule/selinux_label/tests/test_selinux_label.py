@@ -17,6 +17,8 @@ import pytest
 testinfra_hosts = ["ansible://podman_hosts"]
 
 ROOT = "/srv/containers"
+# Prints a file's security.selinux attribute; fails (ENODATA) when it has none.
+GET_LABEL_PY = "import os, sys; print(os.getxattr(sys.argv[1], 'security.selinux', follow_symlinks=False))"
 FC = "/etc/selinux/default/contexts/files/file_contexts"
 CTX = "system_u:object_r:container_file_t:"
 # Pinned: sha256("web\0" "0") and sha256("db\0" "0") give these; "web" moves to its next candidate on
@@ -165,8 +167,18 @@ def test_registry_records_the_owners(host):
 
 def test_refused_paths_left_no_trace(host):
     rules = local_rules(host)
-    for path in ("/", "/etc", "/home", "/usr", "/usr/local/vol", "/var", "/var/lib", "/tmp", "/root", "/home/podsec"):
+    for path in ("/", "/etc", "/home", "/usr", "/usr/local/vol", "/var", "/var/lib", "/tmp", "/root", "/home/podsec",
+                 "/var/lib/containers/storage", "/var/lib/containers", "/etc/ssh", "/etc/systemd", "/root/.ssh",
+                 "/var/log/journal", "/run/podman", "/srv/containers/innocent"):
         assert path + "(/.*)?" not in rules
+    # container storage kept its own labels (nothing was written into its security.selinux attributes)
+    assert "container_file_t" not in host.run("python3 -c %s %s", GET_LABEL_PY, "/var/lib/containers/storage").stdout
+
+
+def test_rules_only_recorded_the_rule_and_no_label(host):
+    rules = local_rules(host)
+    assert rules.get(ROOT + "/rulesonly(/.*)?", "").endswith(":s0")
+    assert host.run("python3 -c %s %s", GET_LABEL_PY, ROOT + "/rulesonly/written-later").rc != 0
     assert not host.file("/usr/local/vol").exists
     for path in ("/etc", "/var/lib", "/home/podsec"):
         assert "container_file_t" not in label(host, path)

@@ -1,17 +1,17 @@
 """The module's validator and the host's real podman parser agree on what a policy file may contain."""
 
-import importlib.util
 import json
 import os
+import sys
 
 import pytest
 
-testinfra_hosts = ["ansible://trust_hosts"]
+# tests/collection_env.sh links this checkout as ansible_collections/podsec/hardening there.
+sys.path.insert(0, os.environ["ANSIBLE_COLLECTIONS_PATH"].split(os.pathsep)[0])
 
-_POLICY_PY = os.path.join(os.path.dirname(__file__), "..", "..", "..", "plugins", "module_utils", "_policy.py")
-_SPEC = importlib.util.spec_from_file_location("podsec_policy", _POLICY_PY)
-policy = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(policy)
+from ansible_collections.podsec.hardening.plugins.module_utils import _policy as policy  # noqa: E402
+
+testinfra_hosts = ["ansible://trust_hosts"]
 
 R = '{"type": "reject"}'
 SIGNED = '{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "/k"'

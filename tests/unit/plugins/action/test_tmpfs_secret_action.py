@@ -61,3 +61,41 @@ def test_runs_the_module_when_pipelined(monkeypatch):
     assert kwargs["module_name"] == "podsec.hardening.tmpfs_secret"
     assert kwargs["wrap_async"] is False
     assert kwargs["module_args"]["secrets"][0]["content"] == SECRET
+
+
+@pytest.mark.parametrize("args, named", [
+    ({"path": "/run/podsec-secrets", "secrets": [{"name": "db", "value": SECRET}]}, "secrets[0].value"),
+    ({"path": "/run/podsec-secrets", "contnet": SECRET, "secrets": []}, "contnet"),
+])
+def test_unknown_options_are_refused_by_name_without_their_value(args, named, monkeypatch):
+    action = make_action(pipelining=True, monkeypatch=monkeypatch)
+    action._task.args = args
+    result = action.run(task_vars={})
+    assert result["failed"] is True and named in result["msg"]
+    action._execute_module.assert_not_called()
+    assert SECRET not in json.dumps(result)
+
+
+def test_control_ansible_would_echo_an_unknown_option_s_value():
+    # what the refusal above protects from: AnsibleModule's own check puts the value into the invocation
+    import subprocess
+    import sys
+    code = (
+        "import json\n"
+        "from ansible.module_utils import basic\n"
+        "from ansible.module_utils.testing import patch_module_args\n"
+        "from ansible_collections.podsec.hardening.plugins.module_utils._tmpfs import argument_spec\n"
+        "with patch_module_args({'path': '/run/x', 'secrets': [{'name': 'db', 'value': %r}]}):\n"
+        "    basic.AnsibleModule(argument_spec=argument_spec(), no_log=True)\n" % SECRET
+    )
+    import os
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert "Unsupported parameters" in proc.stdout and SECRET in proc.stdout
+
+
+def test_the_invocation_is_dropped_from_the_module_result(monkeypatch):
+    action = make_action(pipelining=True, monkeypatch=monkeypatch)
+    action._execute_module.return_value = {"changed": False, "invocation": {"module_args": {"x": SECRET}}}
+    result = action.run(task_vars={})
+    assert "invocation" not in result and SECRET not in json.dumps(result)

@@ -355,3 +355,35 @@ def test_argument_combinations(kernel, rules_file, bad, message):
         given.pop("watches")
     result = run(given, expect=FailJson)
     assert message in result["msg"]
+
+
+# ------------------------------------------------------------------ issue 16: full-match validation
+
+
+@pytest.mark.parametrize("watch, fragment", [
+    ({"path": "/etc/containers", "key": "podsec_t_conf\n"}, "may only contain letters"),
+    ({"path": "/etc/containers\n", "key": "podsec_t_conf"}, "control characters"),
+    ({"path": "/etc/contai\x85ners", "key": "podsec_t_conf"}, "control characters"),
+    ({"path": "/etc/containers", "key": "podsec_t_conf", "permissions": "wa\n"}, "unknown letter"),
+    ({"path": "/etc/" + "c" * 300, "key": "podsec_t_conf"}, "is 300 bytes long"),
+])
+def test_a_trailing_newline_or_control_character_is_refused(kernel, rules_file, watch, fragment):
+    result = run(args(rules_file, watches=[watch]), expect=FailJson)
+    assert "watch #1" in result["msg"] and fragment in result["msg"], result
+    assert kernel.calls == [] and not rules_file.exists()
+
+
+def test_control_the_same_key_without_newline_is_written_once_and_stays_unchanged(kernel, rules_file):
+    watches = [{"path": "/etc/containers", "key": "podsec_t_conf"}]
+    assert run(args(rules_file, watches=watches))["changed"] is True
+    text = rules_file.read_text()
+    assert "\n\n" not in text and text.count("-k podsec_t_conf") == 1
+    assert run(args(rules_file, watches=watches))["changed"] is False
+
+
+@pytest.mark.parametrize("name, fragment", [("podsec\n.rules", "rules_file: control character"),
+                                            ("podsec.conf", "must end with .rules")])
+def test_rules_file_is_validated(kernel, rules_file, name, fragment):
+    result = run(args(rules_file.parent / name), expect=FailJson)
+    assert result["msg"].startswith("rules_file:") and fragment in result["msg"]
+    assert kernel.calls == []

@@ -233,3 +233,64 @@ def test_semantically_equal_request_leaves_the_file_byte_identical(run, tmp_path
     assert result["changed"] is False and result["changed_scopes"] == []
     assert path.read_bytes() == before
     assert oct(os.stat(str(path)).st_mode & 0o777) == "0o640"
+
+
+# ------------------------------------------------------------------ issue 16: scopes podman refuses, control characters
+
+@pytest.mark.parametrize("transport, scope, fragment", [
+    ("docker-archive", "/srv/images/app.tar", 'transport "docker-archive" supports only the default scope ""'),
+    ("tarball", "/srv/x.tar", 'supports only the default scope ""'),
+    ("dir", "/srv/images/", 'write "/srv/images"'),
+    ("oci", "//srv/oci", 'write "/srv/oci"'),
+    ("sif", "relative.sif", "must be an absolute path"),
+    ("docker", "quay.io/podsec\n", "control character \\x0a"),
+    ("docker", "quay.io/pod\x1bsec", "control character \\x1b"),
+])
+def test_scopes_podman_would_refuse_are_refused(run, tmp_path, transport, scope, fragment):
+    path = tmp_path / "policy.json"
+    result = run({"path": str(path), "default": "reject",
+                  "scopes": [{"transport": transport, "scope": scope, "requirements": ["accept"]}]})
+    assert result["failed"] and fragment in result["msg"], result
+    assert not path.exists()
+
+
+def test_control_the_transport_default_scope_of_docker_archive_is_written(run, tmp_path):
+    path = tmp_path / "policy.json"
+    result = run({"path": str(path), "default": "reject",
+                  "scopes": [{"transport": "docker-archive", "scope": "", "requirements": ["accept"]}]})
+    assert not result["failed"], result
+    assert json.loads(path.read_text())["transports"] == {"docker-archive": {"": [{"type": "insecureAcceptAnything"}]}}
+
+
+@pytest.mark.parametrize("identity", [
+    {"type": "exactReference", "docker_reference": "quay.io/podsec/app:1.0\n"},
+    {"type": "exactRepository", "docker_repository": "quay.io/podsec/app\n"},
+    {"type": "remapIdentity", "prefix": "quay.io\n", "signed_prefix": "mirror.example.com"},
+])
+def test_a_trailing_newline_in_a_signed_identity_is_refused(run, tmp_path, keys, identity):
+    path = tmp_path / "policy.json"
+    result = run({"path": str(path), "default": "reject", "scopes": [{"scope": "quay.io/podsec", "requirements": [
+        {"type": "signedBy", "key_path": keys["gpg"], "signed_identity": identity}]}]})
+    assert result["failed"] and "control character \\x0a" in result["msg"], result
+    assert "signed_identity" in result["msg"]
+    assert not path.exists()
+
+
+def test_key_text_may_carry_newlines(run, tmp_path):
+    # control: PEM key text is base64-encoded by the module, so its line breaks are allowed
+    path = tmp_path / "policy.json"
+    pem = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n"
+    result = run({"path": str(path), "default": "reject", "scopes": [{"scope": "quay.io/podsec", "requirements": [
+        {"type": "sigstoreSigned", "key_data": pem}]}]})
+    assert not result["failed"], result
+    assert json.loads(path.read_text())["transports"]["docker"]["quay.io/podsec"][0]["keyData"]
+
+
+@pytest.mark.parametrize("args, field", [
+    ({"path": "/etc/containers/" + "p" * 300 + ".json"}, "path"),
+    ({"scopes": [{"scope": "quay.io/\x00x", "requirements": ["accept"]}]}, "scopes[0].scope"),
+])
+def test_malformed_values_name_the_field_without_a_traceback(run, tmp_path, args, field):
+    result = run(dict({"path": str(tmp_path / "policy.json"), "default": "reject"}, **args))
+    assert result["failed"] and result["msg"].startswith(field + ":"), result
+    assert "exception" not in result

@@ -416,18 +416,23 @@ def test_absent_non_recursive_disabled_uses_matchpathcon(host):
     assert run(host, paths=[vol], state="absent", recurse=False)["changed"] is False
 
 
-def test_semanage_error_is_reported(host):
-    vol = make_volume(host, "web")
-    host.rules[vol + "(/.*)?"] = "system_u:object_r:container_file_t:s0"
-
+def break_semanage(host, action, error, regex_prefix=""):
+    """Make ``semanage fcontext ACTION`` fail with ``error`` for regexes starting with ``regex_prefix``."""
     original = host.semanage
 
     def broken(args):
-        if args[1] == "-m":
-            return 1, "", "ValueError: Type container_file_t is invalid, must be a file or device type"
+        if args[1] == action and args[-1].startswith(regex_prefix):
+            return 1, "", error
         return original(args)
 
     host.semanage = broken
+    return original
+
+
+def test_semanage_error_is_reported(host):
+    vol = make_volume(host, "web")
+    host.rules[vol + "(/.*)?"] = "system_u:object_r:container_file_t:s0"
+    break_semanage(host, "-m", "ValueError: Type container_file_t is invalid, must be a file or device type")
     msg = fail(host, paths=[vol], owner="web")
     assert "semanage fcontext -m %s(/.*)? failed (rc=1): ValueError: Type container_file_t is invalid" % vol in msg
 
@@ -437,3 +442,114 @@ def test_corrupt_registry_is_reported(host):
     with open(host.registry, "w") as handle:
         handle.write("{broken")
     assert "levels.json: owner registry is not valid JSON" in fail(host, paths=[], owner="web")
+
+
+# ------------------------------------------------------------------ issue 16: dangerous targets
+
+
+@pytest.mark.parametrize("path, words", [
+    ("/var/lib/containers/storage", "below /var/lib/containers/storage"),
+    ("/var/lib/containers", "holds /var/lib/containers/storage"),
+    ("/etc/ssh", "below /etc"),
+    ("/etc/systemd", "below /etc"),
+    ("/root/.ssh", "below /root"),
+    ("/var/log/journal", "below /var/log"),
+    ("/run/podman", "below /run/podman"),
+    ("/run/user/1000/containers", "below /run/user"),
+])
+def test_system_trees_are_refused(host, path, words):
+    assert words in fail(host, paths=[path], owner="web")
+    assert host.rules == {} and host.calls == [] and not os.path.exists(host.registry)
+
+
+def test_per_user_container_storage_and_credentials_are_refused(host, monkeypatch):
+    home = str(host.tmp / "home-of-alice")
+    monkeypatch.setenv("HOME", home)
+    for sub, words in ((".local/share/containers/storage", "below %s/.local/share/containers" % home),
+                       (".ssh", "below %s/.ssh" % home), (".local", "holds %s/.local/share/containers" % home)):
+        os.makedirs(os.path.join(home, sub), exist_ok=True)
+        assert words in fail(host, paths=[os.path.join(home, sub)], owner="web")
+    # control: a volume directory of its own in the same home is labelled
+    os.makedirs(os.path.join(home, "vol"))
+    assert run(host, paths=[os.path.join(home, "vol")], owner="web")["changed"] is True
+
+
+def test_a_symlink_to_a_forbidden_tree_is_refused_with_the_reason(host):
+    link = str(host.tmp / "innocent")
+    os.symlink("/etc/ssh", link)
+    msg = fail(host, paths=[link], owner="web")
+    assert "resolves to /etc/ssh: path /etc/ssh is below /etc" in msg
+    assert host.rules == {} and host.xattrs == {}
+
+
+def test_bogus_setype_is_refused_before_anything_happens(host):
+    vol = make_volume(host, "web")
+    assert "setype 'no such type' is not an SELinux file type name" in fail(
+        host, paths=[vol], owner="web", setype="no such type")
+    assert host.rules == {} and host.xattrs == {} and not os.path.exists(host.registry)
+
+
+def test_owner_is_registered_only_after_the_labels_are_in_place(host):
+    vol = make_volume(host, "web")
+    original = break_semanage(host, "-a", "ValueError: Type bogus_t is invalid, must be a file or device type")
+    msg = fail(host, paths=[vol], owner="web", setype="bogus_t")
+    assert "Type bogus_t is invalid" in msg
+    assert not os.path.exists(host.registry) and host.rules == {} and host.xattrs == {}
+    # control: with the type known, the same call registers the owner
+    host.semanage = original
+    assert run(host, paths=[vol], owner="web")["registered"] is True
+    assert "web" in json.loads(open(host.registry).read())["owners"]
+
+
+def test_a_failure_on_the_second_path_undoes_the_first(host):
+    first, second = make_volume(host, "one"), make_volume(host, "two")
+    break_semanage(host, "-a", "ValueError: boom", regex_prefix=second)
+    msg = fail(host, paths=[first, second], owner="web")
+    assert "boom" in msg and "undone: the rule(s) %s(/.*)?" % first in msg
+    assert host.rules == {} and not os.path.exists(host.registry)
+    assert set(labels(host, first).values()) == {DEFAULT}
+
+
+def strict_syslog(priority, message):
+    """syslog as the test hosts' Python has it: a NUL is refused ("embedded null character")."""
+    if "\x00" in message:
+        raise ValueError("embedded null character")
+
+
+@pytest.mark.parametrize("args, field", [
+    ({"paths": ["/srv/vol\x00"]}, "paths[0]"),
+    ({"setype": "container_file_t\x00"}, "setype"),
+    ({"owner": "web\n"}, "owner"),
+    ({"paths": ["/srv/" + "v" * 300]}, "paths[0]"),
+])
+def test_malformed_values_name_the_field(host, monkeypatch, args, field):
+    monkeypatch.setattr(basic, "has_journal", False)
+    monkeypatch.setattr(basic.syslog, "syslog", strict_syslog)
+    args = dict({"paths": [make_volume(host, "web")], "owner": "web"}, **args)
+    msg = fail(host, **args)
+    assert msg.startswith(field + ":") and "Failed to log" not in msg
+    assert host.rules == {} and host.xattrs == {}
+
+
+def test_control_a_nul_is_not_loggable_by_ansiblemodule(host, monkeypatch):
+    # what PodsecModule.log protects from: AnsibleModule logs the invocation before the module runs
+    monkeypatch.setattr(basic, "has_journal", False)
+    monkeypatch.setattr(basic.syslog, "syslog", strict_syslog)
+    monkeypatch.setattr(mod.PodsecModule, "log", basic.AnsibleModule.log)
+    msg = fail(host, paths=[make_volume(host, "web")], owner="web", setype="container_file_t\x00")
+    assert "Failed to log to syslog" in msg
+
+
+def test_rules_only_on_a_disabled_host_is_idempotent_whatever_containers_write(host):
+    vol = make_volume(host, "web")
+    first = run(host, paths=[vol], owner="web", when_disabled="rules")
+    assert first["changed"] is True and first["registered"] is True and first["labelled"] == 0
+    assert host.rules == {vol + "(/.*)?": "system_u:object_r:container_file_t:" + derive_level("web")}
+    assert host.xattrs == {}
+    (host.tmp / "web" / "written-by-a-container").write_text("z")
+    again = run(host, paths=[vol], owner="web", when_disabled="rules")
+    assert again["changed"] is False and again["changed_paths"] == []
+    host.missing = {"setfiles", "matchpathcon", "restorecon"}
+    assert run(host, paths=[vol], owner="web", when_disabled="rules")["changed"] is False
+    gone = run(host, paths=[vol], state="absent", when_disabled="rules")
+    assert gone["changed"] is True and host.rules == {}

@@ -396,7 +396,8 @@ def test_old_kernel_allow_swap(host, monkeypatch):
 
 def test_existing_tmpfs_without_noswap_is_refused(host):
     os.makedirs(host.root)
-    host.add_mount("tmpfs %s tmpfs rw,nosuid,nodev,noexec,size=1024k,mode=700 0 0" % host.root)
+    # a mount this module made earlier without noswap (on_no_noswap=allow_swap on an older kernel)
+    host.add_mount("podsec-secrets %s tmpfs rw,nosuid,nodev,noexec,size=1024k,mode=700 0 0" % host.root)
     status, result = run_module(args_for(host, secret()))
     assert status == "failed" and "without noswap" in result["msg"] and "umount" in result["msg"]
     status, result = run_module(args_for(host, secret(), on_no_noswap="allow_swap"))
@@ -514,3 +515,128 @@ def test_podman_user_must_own_the_mount(host):
 def test_podman_size_limit(host):
     status, result = run_module(args_for(host, secret(content=""), podman_secrets=True))
     assert status == "failed" and "1 to 511999 bytes" in result["msg"]
+
+
+# ------------------------------------------------------------------ issue 16: dangerous targets
+
+
+@pytest.mark.parametrize("path", ["/etc", "/usr", "/var", "/home", "/root", "/boot", "/run", "/var/lib/containers",
+                                  "/proc/self", "/sys/fs", "/dev/shm", "/etc/"])
+def test_system_paths_are_refused_before_anything_happens(host, path):
+    status, result = run_module(args_for(host, secret(), path=path))
+    assert status == "failed" and ("system directory" in result["msg"] or "holds no secrets" in result["msg"])
+    assert host.calls == []
+    assert_no_value(result, VALUE)
+
+
+def test_a_symlink_to_a_system_path_is_refused(host, tmp_path):
+    link = tmp_path / "innocent"
+    os.symlink("/etc", str(link))
+    status, result = run_module(args_for(host, secret(), path=str(link)))
+    assert status == "failed" and "resolves to /etc" in result["msg"]
+    assert host.calls == []
+
+
+def test_control_mount_over_an_ordinary_empty_directory_works(host):
+    # control for the refusals above: the same call with a directory of its own mounts and writes
+    os.makedirs(host.root)
+    status, result = run_module(args_for(host, secret()))
+    assert status == "ok" and [c[0] for c in host.calls] == ["mount"]
+
+
+def test_a_non_empty_directory_is_not_hidden(host):
+    os.makedirs(host.root)
+    with open(os.path.join(host.root, "keep.conf"), "w") as handle:
+        handle.write("data")
+    status, result = run_module(args_for(host, secret()))
+    assert status == "failed" and "not empty" in result["msg"] and "1 entries" in result["msg"]
+    assert host.calls == []
+    assert os.listdir(host.root) == ["keep.conf"]
+
+
+def test_a_foreign_tmpfs_is_neither_remounted_nor_adopted(host):
+    os.makedirs(host.root)
+    host.add_mount("tmpfs %s tmpfs rw,size=65536k,noswap 0 0" % host.root)
+    status, result = run_module(args_for(host, secret()))
+    assert status == "failed" and "did not make" in result["msg"]
+    assert host.calls == [] and os.listdir(host.root) == []
+
+
+def test_the_module_s_own_mount_is_reused(host):
+    # control: the mount the module made is recognised by its source and used again
+    run_module(args_for(host, secret()))
+    assert host.lines[-1].startswith("podsec-secrets ")
+    status, result = run_module(args_for(host, secret(content=VALUE2)))
+    assert status == "ok" and result["changed"]
+
+
+def no_space(*args):
+    """write_secret_file() when the values do not fit the tmpfs."""
+    raise OSError(28, "No space left on device")
+
+
+def test_a_failure_after_mounting_removes_the_new_mount(host, monkeypatch):
+    monkeypatch.setattr(mod, "write_secret_file", no_space)
+    status, result = run_module(args_for(host, secret()))
+    assert status == "failed"
+    assert "No space left on device" in result["msg"] and "raise size" in result["msg"]
+    assert "undone: the mount on %s, the directory %s" % (host.root, host.root) in result["msg"]
+    assert host.calls[-1] == ["umount", host.root]
+    assert host.lines == ROOT_LINES and not os.path.exists(host.root)
+    assert result["changed"] is False
+    assert_no_value(result, VALUE)
+
+
+def test_a_failure_on_an_existing_mount_leaves_it_mounted(host, monkeypatch):
+    run_module(args_for(host, secret()))
+    monkeypatch.setattr(mod, "write_secret_file", no_space)
+    status, result = run_module(args_for(host, secret(content=VALUE2)))
+    assert status == "failed" and "undone" not in result["msg"]
+    assert host.lines[-1].startswith("podsec-secrets ")
+
+
+def test_a_failed_podman_registration_removes_earlier_ones_and_the_mount(host):
+    original = host.podman_cmd
+
+    def podman_cmd(args, data):
+        if args[1] == "create" and args[-2] == "second":
+            return 125, "", "Error: boom"
+        return original(args, data)
+
+    host.podman_cmd = podman_cmd
+    status, result = run_module(args_for(host, secret("first"), secret("second", VALUE2), podman_secrets=True))
+    assert status == "failed" and "podman secret create second failed" in result["msg"]
+    assert "undone: podman secret first, the mount on" in result["msg"]
+    assert host.podman == {} and host.lines == ROOT_LINES
+
+
+@pytest.mark.parametrize("args, field", [
+    ({"path": "/run/sec\nx"}, "path"),
+    ({"owner": "root\x00"}, "owner"),
+    ({"path": "/run/" + "a" * 300}, "path"),
+])
+def test_malformed_values_name_the_field(host, args, field):
+    base = args_for(host, secret())
+    base.update(args)
+    status, result = run_module(base)
+    assert status == "failed" and result["msg"].startswith(field + ":")
+    assert host.calls == []
+
+
+def test_control_character_in_a_secret_name_names_the_item(host):
+    status, result = run_module(args_for(host, secret(name="db\n")))
+    assert status == "failed" and result["msg"].startswith("secrets[0].name:")
+
+
+def test_nothing_is_logged_on_the_target_even_when_the_task_does_not_set_no_log(host, monkeypatch):
+    logged = []
+    monkeypatch.setattr(basic, "has_journal", False)
+    monkeypatch.setattr(basic.syslog, "syslog", lambda priority, message: logged.append(message))
+    args = args_for(host, secret(), owner="0")
+    args["_ansible_no_log"] = False  # what the controller sends for a task without no_log
+    status, result = run_module(args)
+    assert status == "ok" and logged == []
+    # control: a plain AnsibleModule given no_log=True still logs its invocation in that case
+    monkeypatch.setattr(mod.PodsecModule, "log", basic.AnsibleModule.log)
+    run_module(args_for(host, secret(), owner="0", _ansible_no_log=False))
+    assert logged and "Invoked with" in logged[0]
