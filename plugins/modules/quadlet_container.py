@@ -608,12 +608,12 @@ import shutil
 import stat
 import tempfile
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import CONTAINER_OPTIONS, argument_spec
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
+from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
     HostPaths,
     QuadletError,
@@ -917,7 +917,7 @@ def main():
         managed_marker=dict(type="str"),
         report_active_state=dict(type="bool", default=False),
     )
-    module = AnsibleModule(
+    module = PodsecModule(
         argument_spec=argument_spec,
         required_one_of=[("name", "containers")],
         mutually_exclusive=[("name", "containers")],
