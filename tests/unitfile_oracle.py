@@ -193,4 +193,3 @@ def interesting_text():
     """Characters that matter to a unit file, Quadlet or podman (for hypothesis' sampled alphabets)."""
     return list("%$\\\"' \t\n\r=:;#[]/,.-_aZ09@!{}") + ["\x00", "\x1b", "\x7f", "\x85", "\u2028", "\u00e9",
                                                         "\U0001d11e"]
-

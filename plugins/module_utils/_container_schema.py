@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 
 _TMPFS = {
     "path": {"type": "str", "required": True, "description": ["Mount point inside the container."]},
@@ -204,8 +205,8 @@ ROLE_VOLUME_KEYS = {
 ROLE_SECRET_KEYS = {
     "value": {"type": "str", "no_log": True, "description": [
         "The secret itself: stored on the owner's tmpfs by M(podsec.hardening.tmpfs_secret) and bind-mounted "
-        "read-only, never written to disk or passed to a logged module argument. Without it, O(name) must exist "
-        "in podman's secret store."]},
+        "read-only, never written to disk or passed to a logged module argument. Without it, the secret must "
+        "exist in podman's secret store under its name."]},
 }
 # Options of the module that the role sets itself.
 ROLE_MANAGED = ("secret_files",)
@@ -265,13 +266,27 @@ def role_container_options():
     return options
 
 
-def role_argument_spec():
+def role_argument_spec(variable="hardened_container_containers"):
     """The options of one container as the role's argument_specs.yml carries them.
 
-    Role argument specs nest with ``options`` and may mark an option ``no_log`` (the secret ``value``).
+    Role argument specs nest with ``options`` and may mark an option ``no_log`` (the secret ``value``). An option
+    reference O(...) names the role's option from its entry point: ``O(user)`` becomes
+    ``O(hardened_container_containers[].user)``.
     """
-    return documentation(role_container_options(), "options",
-                         ("elements", "required", "default", "choices", "no_log"))
+    options = role_container_options()
+    spec = documentation(options, "options", ("elements", "required", "default", "choices", "no_log"))
+    pattern = re.compile(r"O\((%s)\b" % "|".join(sorted(options, key=len, reverse=True)))
+    return _rewrite_descriptions(spec, lambda text: pattern.sub(lambda m: "O(%s[].%s" % (variable, m.group(1)), text))
+
+
+def _rewrite_descriptions(spec, rewrite):
+    result = {}
+    for name, entry in spec.items():
+        entry = dict(entry, description=[rewrite(line) for line in entry["description"]])
+        if "options" in entry:
+            entry["options"] = _rewrite_descriptions(entry["options"], rewrite)
+        result[name] = entry
+    return result
 
 
 def closest(key, known):

@@ -23,8 +23,8 @@ BEGIN = "# BEGIN generated from plugins/module_utils/_container_schema.py (tests
 END = "# END generated"
 TARGETS = (
     # (file, indentation of the block, what to write)
-    ("plugins/modules/quadlet_container.py", 2, lambda: schema.documentation()),
-    ("roles/hardened_container/meta/argument_specs.yml", 10, lambda: schema.role_argument_spec()),
+    ("plugins/modules/quadlet_container.py", 2, schema.documentation),
+    ("roles/hardened_container/meta/argument_specs.yml", 10, schema.role_argument_spec),
 )
 
 
