@@ -10,6 +10,9 @@ TRUSTED = ["localhost:5000/trusted/gpg:latest", "localhost:5000/trusted/sigstore
 REFUSED = [
     ("localhost:5000/trusted/unsigned:latest", "A signature was required, but no signature exists"),
     ("localhost:5000/trusted/foreign:latest", "Invalid GPG signature"),
+    # Under the sigstoreSigned scope (the same repository as the accepted sigstore image).
+    ("localhost:5000/trusted/sigstore:unsigned", "A signature was required, but no signature exists"),
+    ("localhost:5000/trusted/sigstore:foreign", "cryptographic signature verification failed"),
     # Same registry, same signed image, but under a registry name that is not on the allow-list.
     ("127.0.0.1:5000/trusted/gpg:latest", "Running image docker://127.0.0.1:5000/trusted/gpg:latest is rejected by policy"),
 ]
@@ -77,12 +80,13 @@ def test_other_images_are_refused_by_policy(host, image, error):
     assert host.run("podman image exists %s", image).rc != 0
 
 
-def test_the_unsigned_image_is_really_there(host):
-    # Negative control: the refusal above is the policy, not a missing image. skopeo inspect reads the
+@pytest.mark.parametrize("image", [image for image, _error in REFUSED[:-1]])
+def test_the_refused_images_are_really_there(host, image):
+    # Negative control: the refusals above are the policy, not a missing image. skopeo inspect reads the
     # manifest without evaluating signatures.
-    result = host.run("skopeo inspect --tls-verify=false docker://localhost:5000/trusted/unsigned:latest")
+    result = host.run("skopeo inspect --tls-verify=false docker://%s", image)
     assert result.rc == 0, result.stderr
-    assert json.loads(result.stdout)["Name"] == "localhost:5000/trusted/unsigned"
+    assert json.loads(result.stdout)["Name"] == image.rsplit(":", 1)[0]
 
 
 def test_podman_image_trust_show_agrees_with_the_module(host):
