@@ -428,7 +428,13 @@ def parse_port(port, field="ports"):
 
 
 def looks_like_secret(name, value):
-    """True when an environment variable looks like it carries a credential."""
+    """True when an environment variable looks like it carries a credential.
+
+    ``NAME_FILE=/run/secrets/...`` (the convention of images that read a secret from a file) names where the
+    secret is, not the secret: a path is no credential.
+    """
+    if name.upper().endswith("_FILE") and str(value).startswith("/") and not _high_entropy(str(value)):
+        return False
     if _SECRET_NAME_WORDS.search(name.upper()):
         return True
     return _high_entropy(str(value))
@@ -469,9 +475,11 @@ def host_path_problem(path, home=None, read_only=False, roots=None):
     roots = roots or _DATA_ROOTS
     if read_only and any(is_within(path, tree) for tree in _READ_ONLY_SYSTEM_DATA):
         return None
-    if not any(is_within(path, root) and path != root for root in roots):
-        return "is not below %s (read-only %s also with the ro option)" % (
-            ", ".join(roots), ", ".join(_READ_ONLY_SYSTEM_DATA))
+    if path in roots:
+        return "is a data directory itself; mount a directory below it"
+    if not any(is_within(path, root) for root in roots):
+        return ("is not below %s (read-only %s also with the ro option); put application configuration under /srv "
+                "or /opt, or deliver it as a secret" % (", ".join(roots), ", ".join(_READ_ONLY_SYSTEM_DATA)))
     for tree in _HOST_TREES:
         if is_within(path, tree):
             return "is %s or below it (container storage or system state)" % tree
@@ -744,6 +752,9 @@ def _validate_podman_args(spec):
     for flag, value in split_podman_args(spec["podman_args"]):
         if flag is None:
             _fail("podman_args", "%s is not a flag (podman would take a plain word for the image)" % describe(value))
+        if flag not in _ALLOWED_ARGS and " " in flag and flag.split(" ", 1)[0] in _ALLOWED_ARGS:
+            _fail("podman_args", "%r: write a flag and its value as two items or as %s=VALUE" % (
+                flag, flag.split(" ", 1)[0]))
         if flag not in _ALLOWED_ARGS:
             if flag in _MANAGED_ARGS:
                 _fail("podman_args", "%s is managed by this module; use %s instead" % (flag, _MANAGED_ARGS[flag]))
@@ -774,8 +785,9 @@ def _validate_extra_keys(extra):
             if section == "Container":
                 _check_extra_container_key(field, key, value)
             elif key not in _EXTRA_SECTION_KEYS[section] and not (section == "Unit" and _UNIT_CONDITION.match(key)):
-                _fail(field, "is not a [%s] key this module allows (%s)" % (
-                    section, ", ".join(sorted(_EXTRA_SECTION_KEYS[section]))))
+                _fail(field, "is not a [%s] key that may be set here (%s%s)" % (
+                    section, ", ".join(sorted(_EXTRA_SECTION_KEYS[section])),
+                    ", Condition* and Assert*; dependencies would start or stop host units" if section == "Unit" else ""))
             for item in _as_list(value):
                 _check_value(field, item)
                 if (section, key) == ("Install", "WantedBy") and not _TARGET.match(item):

@@ -138,7 +138,7 @@ class Symlinks(HostPaths):
     ("/etc/cron.hourly", "is not below /srv"),
     ("/lib/systemd/system", "is not below /srv"),
     ("/proc/1/root", "is not below /srv"),
-    ("/srv", "is not below /srv"),
+    ("/srv", "is a data directory itself"),
     ("/home/alice", "is a home directory itself"),
     ("/home/alice/.ssh", "a dot file or directory of a home"),
     ("/home/alice/.bashrc", "a dot file or directory of a home"),
@@ -158,9 +158,10 @@ def test_the_engine_socket_opt_out_allows_only_engine_paths():
     for source in ("/srv/sock", "/var/lib/containers/storage", "/run/podman", "/run/user/1001/podman"):
         assert "Volume=%s:/s\n" % source in unit(host=Symlinks(), allow_engine_socket=True,
                                                  volumes=[{"source": source, "target": "/s"}])
-    for source in ("/", "/run", "/srv/root", "/run/user/1000", "/var/lib"):
+    for source in ("/", "/run", "/srv/root", "/run/user/1000"):
         refused("is not below /srv", host=Symlinks(), allow_engine_socket=True,
                 volumes=[{"source": source, "target": "/s"}])
+    refused("is a data directory itself", allow_engine_socket=True, volumes=[{"source": "/var/lib", "target": "/s"}])
 
 
 def test_read_only_system_data_only_with_ro():
@@ -337,3 +338,16 @@ def test_unknown_top_level_options_are_refused_on_the_controller():
 def test_a_wrong_type_is_a_message_not_a_traceback(value):
     message = check_arguments(dict(BASE, healthcheck=value))
     assert message.startswith("web: ") and "healthcheck" in message
+
+
+def test_a_secret_file_path_in_the_environment_is_no_secret():
+    # The *_FILE convention names where the secret is; the value is a path, not the credential.
+    assert "Environment=POSTGRES_PASSWORD_FILE=/run/secrets/db_password\n" in unit(
+        environment={"POSTGRES_PASSWORD_FILE": "/run/secrets/db_password"})
+    refused("environment.POSTGRES_PASSWORD: looks like a secret", environment={"POSTGRES_PASSWORD": "/run/x"})
+    refused("environment.TOKEN_FILE: looks like a secret", environment={"TOKEN_FILE": "ghp8fK2mQ9xL4vT7nR1sW6yZ3b"})
+
+
+def test_a_flag_and_its_value_in_one_item_are_explained():
+    refused("write a flag and its value as two items or as --cpus=VALUE", podman_args=["--cpus 1"])
+    assert "PodmanArgs=--cpus=1\n" in unit(podman_args=["--cpus=1"])
