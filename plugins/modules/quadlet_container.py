@@ -87,20 +87,22 @@ options:
     type: str
   command:
     description:
-      - Command and arguments (C(Exec=)). Each item is one argument, passed literally (C(%) and C($) are escaped);
-        an empty argument is refused (Quadlet would drop it and every later one).
+      - Command and arguments (C(Exec=)). Each item is one argument, passed literally (C(%) and
+        C($) are escaped); an empty argument is refused (Quadlet would drop it and every later
+        one).
     type: list
     elements: str
   run_init:
     description:
-      - Run an init process (catatonit, C(RunInit=true)) as PID 1 that forwards signals and reaps zombies. Without
-        it, a workload that ignores SIGTERM as PID 1 (busybox httpd, many shells) is killed only when the stop times
-        out, and a timed-out stop can leave the container behind.
+      - Run an init process (catatonit, C(RunInit=true)) as PID 1 that forwards signals and reaps
+        zombies. Without it, a workload that ignores SIGTERM as PID 1 (busybox httpd, many shells)
+        is killed only when the stop times out, and a timed-out stop can leave the container behind.
     type: bool
     default: true
   user:
     description:
-      - User (and optionally C(:group)) inside the container. Root (C(root), C(0), C(00), ...) is refused unless O(allow_root_user=true).
+      - User (and optionally C(:group)) inside the container. Root (C(root), C(0), C(00), ...)
+        is refused unless O(allow_root_user=true).
     type: str
     default: '10001'
   group:
@@ -114,10 +116,11 @@ options:
     default: false
   userns:
     description:
-      - User namespace mode (C(UserNS=)). V(auto) gives each container its own range of host ids (rootful needs a
-        C(containers) entry in C(/etc/subuid) and C(/etc/subgid)); V(nomap) (rootless) maps none of the owner's. Every
-        other mode (V(host), V(keep-id), V(private), or the empty string, which writes no C(UserNS=) and leaves a
-        rootful container in the host's user namespace) needs O(allow_host_userns=true).
+      - User namespace mode (C(UserNS=)). V(auto) gives each container its own range of host ids
+        (rootful needs a C(containers) entry in C(/etc/subuid) and C(/etc/subgid)); V(nomap) (rootless)
+        maps none of the owner's. Every other mode (V(host), V(keep-id), V(private), or the empty
+        string, which writes no C(UserNS=) and leaves a rootful container in the host's user namespace)
+        needs O(allow_host_userns=true).
     type: str
     default: auto
   allow_host_userns:
@@ -127,13 +130,14 @@ options:
     default: false
   read_only:
     description:
-      - Read-only root file system (C(ReadOnly=true), and C(ReadOnlyTmpfs=false) so the only writable places are the
-        O(tmpfs) mounts). V(false) is the opt-out.
+      - Read-only root file system (C(ReadOnly=true), and C(ReadOnlyTmpfs=false) so the only writable
+        places are the O(tmpfs) mounts). V(false) is the opt-out.
     type: bool
     default: true
   no_new_privileges:
     description:
-      - C(NoNewPrivileges=true) (setuid binaries and file capabilities gain nothing). V(false) is the opt-out.
+      - C(NoNewPrivileges=true) (setuid binaries and file capabilities gain nothing). V(false)
+        is the opt-out.
     type: bool
     default: true
   drop_all_capabilities:
@@ -143,9 +147,10 @@ options:
     default: true
   add_capabilities:
     description:
-      - Capabilities to add back (C(AddCapability=)), for example V(NET_BIND_SERVICE). C(ALL) and the capabilities
-        that reach past the container (C(SYS_ADMIN), C(SYS_MODULE), C(SYS_RAWIO), C(SYS_PTRACE), C(DAC_READ_SEARCH),
-        C(BPF), C(PERFMON), C(MAC_ADMIN), ...) are refused, like C(--privileged).
+      - Capabilities to add back (C(AddCapability=)), for example V(NET_BIND_SERVICE). C(ALL)
+        and the capabilities that reach past the container (C(SYS_ADMIN), C(SYS_MODULE), C(SYS_RAWIO),
+        C(SYS_PTRACE), C(DAC_READ_SEARCH), C(BPF), C(PERFMON), C(MAC_ADMIN), ...) are refused,
+        like C(--privileged).
     type: list
     elements: str
     default: []
@@ -180,20 +185,22 @@ options:
         default: false
   memory:
     description:
-      - Memory limit (C(Memory=) from podman 5.5, C(PodmanArgs=--memory=) before). V(unlimited) is the opt-out.
+      - Memory limit (C(Memory=) from podman 5.5, C(PodmanArgs=--memory=) before). V(unlimited)
+        is the opt-out.
     type: str
     default: 256m
   pids_limit:
     description:
-      - Maximum number of processes (C(PidsLimit=) from podman 4.7, C(PodmanArgs=--pids-limit=) before). V(unlimited)
-        is the opt-out.
+      - Maximum number of processes (C(PidsLimit=) from podman 4.7, C(PodmanArgs=--pids-limit=)
+        before). V(unlimited) is the opt-out.
     type: str
     default: '256'
   network:
     description:
-      - 'Network (C(Network=)): V(none), V(private), V(bridge) (with options), V(slirp4netns) or V(pasta) (without
-        options, which can open the host''s loopback), or the name of a podman network or C(.network) unit. V(host)
-        needs O(allow_host_network=true); another container''s or pod''s namespace and namespace paths are refused.'
+      - 'Network (C(Network=)): V(none), V(private), V(bridge) (with options), V(slirp4netns)
+        or V(pasta) (without options, which can open the host''s loopback), or the name of a podman
+        network or C(.network) unit. V(host) needs O(allow_host_network=true); another container''s
+        or pod''s namespace and namespace paths are refused.'
     type: str
   allow_host_network:
     description:
@@ -202,26 +209,29 @@ options:
     default: false
   ports:
     description:
-      - Published ports, C([IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]). Without an address they are bound to C(127.0.0.1).
-        A non-loopback address, or an empty one (C(:8080:80), all addresses), needs O(publish_on_all_addresses=true).
+      - Published ports, C([IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]). Without an address they are
+        bound to C(127.0.0.1). A non-loopback address, or an empty one (C(:8080:80), all addresses),
+        needs O(publish_on_all_addresses=true).
     type: list
     elements: str
     default: []
   publish_on_all_addresses:
     description:
-      - Opt-out that publishes ports without an address on every address, and allows non-loopback addresses.
+      - Opt-out that publishes ports without an address on every address, and allows non-loopback
+        addresses.
     type: bool
     default: false
   volumes:
     description:
-      - Volumes (C(Volume=SOURCE:TARGET[:OPTIONS])). A host path must lie below a data directory (C(/srv), C(/opt),
-        C(/var/lib), C(/var/opt), C(/var/www), C(/mnt), C(/media), C(/data), C(/home)), checked as written and as
-        the target resolves it (symlinks followed); not a data directory or home itself, not container storage or
-        systemd state, not a dot file or directory of a home. CA certificates and time zone data (C(/etc/ssl/certs),
-        C(/usr/share/zoneinfo), C(/etc/localtime), ...) may be mounted with V(ro). The options C(U) and C(idmap) are
-        refused on host paths.
-      - Mounting a container engine socket (podman, docker, containerd, cri-o), a directory holding one, or container
-        storage needs O(allow_engine_socket=true).
+      - Volumes (C(Volume=SOURCE:TARGET[:OPTIONS])). A host path must lie below a data directory
+        (C(/srv), C(/opt), C(/var/lib), C(/var/opt), C(/var/www), C(/mnt), C(/media), C(/data),
+        C(/home)), checked as written and as the target resolves it (symlinks followed); not a
+        data directory or home itself, not container storage or systemd state, not a dot file
+        or directory of a home. CA certificates and time zone data (C(/etc/ssl/certs), C(/usr/share/zoneinfo),
+        C(/etc/localtime), ...) may be mounted with V(ro). The options C(U) and C(idmap) are refused
+        on host paths.
+      - Mounting a container engine socket (podman, docker, containerd, cri-o), a directory holding
+        one, or container storage needs O(allow_engine_socket=true).
     type: list
     elements: dict
     default: []
@@ -245,23 +255,26 @@ options:
         default: []
   allow_engine_socket:
     description:
-      - Opt-out that allows mounting a container engine socket or container storage (equivalent to root on the host).
+      - Opt-out that allows mounting a container engine socket or container storage (equivalent
+        to root on the host).
     type: bool
     default: false
   security_label_level:
     description:
-      - SELinux level of the container process (C(SecurityLabelLevel=)), for example the level that M(podsec.hardening.selinux_volume_label)
-        returns for private volumes.
+      - SELinux level of the container process (C(SecurityLabelLevel=)), for example the level
+        that M(podsec.hardening.selinux_volume_label) returns for private volumes.
     type: str
   seccomp_profile:
     description:
-      - Absolute path of a seccomp profile on the host (C(SeccompProfile=)) that replaces podman's default, below
-        C(/etc/containers) or C(/usr/share/containers) (as the target resolves it), where only root writes. This is
-        the only way to change the profile; C(unconfined) is refused.
+      - Absolute path of a seccomp profile on the host (C(SeccompProfile=)) that replaces podman's
+        default, below C(/etc/containers) or C(/usr/share/containers) (as the target resolves
+        it), where only root writes. This is the only way to change the profile; C(unconfined)
+        is refused.
     type: str
   secrets:
     description:
-      - Podman secrets mounted as files (C(Secret=NAME,type=mount,...)); never as environment variables.
+      - Podman secrets mounted as files (C(Secret=NAME,type=mount,...)); never as environment
+        variables.
     type: list
     elements: dict
     default: []
@@ -290,9 +303,10 @@ options:
         type: str
   secret_files:
     description:
-      - Files bind-mounted read-only into the container (C(Mount=type=bind,...,readonly=true)), for secrets kept on
-        a tmpfs by M(podsec.hardening.tmpfs_secret). Nothing is copied to disk, unlike O(secrets) (podman copies a
-        C(type=mount) secret into the container's directory under the graph root while it runs).
+      - Files bind-mounted read-only into the container (C(Mount=type=bind,...,readonly=true)),
+        for secrets kept on a tmpfs by M(podsec.hardening.tmpfs_secret). Nothing is copied to
+        disk, unlike O(secrets) (podman copies a C(type=mount) secret into the container's directory
+        under the graph root while it runs).
       - Sources are checked like host-path O(volumes).
     type: list
     elements: dict
@@ -305,19 +319,22 @@ options:
         required: true
       target:
         description:
-          - Absolute path inside the container; default C(/run/secrets/) plus the source's file name.
+          - Absolute path inside the container; default C(/run/secrets/) plus the source's file
+            name.
         type: str
       idmap:
         description:
-          - Mount it idmapped, so that a file owned by host uid N is owned by uid N inside the container's user namespace
-            (rootful O(userns=auto); rootless podman cannot create idmapped mounts).
+          - Mount it idmapped, so that a file owned by host uid N is owned by uid N inside the
+            container's user namespace (rootful O(userns=auto); rootless podman cannot create
+            idmapped mounts).
         type: bool
         default: false
   environment:
     description:
-      - Environment variables. Names or values that look like credentials (PASSWORD, SECRET, TOKEN, KEY ... in the
-        name, or a long high-entropy value) are refused unless O(allow_secret_like_environment=true); the refusal
-        names the variable, never the value, and happens on the controller (nothing reaches the target).
+      - Environment variables. Names or values that look like credentials (PASSWORD, SECRET, TOKEN,
+        KEY ... in the name, or a long high-entropy value) are refused unless O(allow_secret_like_environment=true);
+        the refusal names the variable, never the value, and happens on the controller (nothing
+        reaches the target).
     type: dict
     default: {}
   allow_secret_like_environment:
@@ -353,13 +370,15 @@ options:
         type: str
   podman_args:
     description:
-      - 'Extra C(podman run) arguments, C(--flag=value) or C(--flag value). Only flags that cannot weaken the container
-        are accepted (for example C(--hostname), C(--workdir), C(--label), C(--annotation), C(--dns), C(--add-host),
-        C(--stop-signal), C(--stop-timeout), C(--cpus), C(--shm-size), C(--ulimit), C(--tz), C(--pull), C(--log-driver),
-        C(--log-opt) with C(max-size) or C(tag)); annotations and labels in the C(run.oci.), C(io.podman.), C(io.containers.),
-        C(org.systemd.) namespaces are refused (they steer the runtime: C(run.oci.seccomp_bpf_data) replaces the seccomp
-        filter); C(--pid=host) and C(--ipc=host) need O(allow_host_pid) and O(allow_host_ipc). Every other flag is
-        refused, naming the option to use instead where there is one.'
+      - 'Extra C(podman run) arguments, C(--flag=value) or C(--flag value). Only flags that cannot
+        weaken the container are accepted (for example C(--hostname), C(--workdir), C(--label),
+        C(--annotation), C(--dns), C(--add-host), C(--stop-signal), C(--stop-timeout), C(--cpus),
+        C(--shm-size), C(--ulimit), C(--tz), C(--pull), C(--log-driver), C(--log-opt) with C(max-size)
+        or C(tag)); annotations and labels in the C(run.oci.), C(io.podman.), C(io.containers.),
+        C(org.systemd.) namespaces are refused (they steer the runtime: C(run.oci.seccomp_bpf_data)
+        replaces the seccomp filter); C(--pid=host) and C(--ipc=host) need O(allow_host_pid) and
+        O(allow_host_ipc). Every other flag is refused, naming the option to use instead where
+        there is one.'
     type: list
     elements: str
     default: []
@@ -375,15 +394,17 @@ options:
     default: false
   extra_keys:
     description:
-      - 'Further keys per section, C({SECTION: {KEY: VALUE or [VALUES]}}), SECTION one of C(Unit), C(Container), C(Service),
-        C(Install). Key names must be unit-file keys (letters, digits, C(-)).'
-      - 'Allowed: C(Container) keys that widen nothing (C(Annotation), C(Label), C(LogOpt) as in O(podman_args), C(HealthOnFailure),
-        C(StopTimeout), C(Ulimit), C(Sysctl), ...); C(Service) restart, timeout and resource keys; C(Unit) ordering
-        keys (C(After), C(Before)), C(Documentation), start limits and conditions; C(Install) C(WantedBy) with a target.
-        Refused: keys an option manages, keys that switch a protection off (C(SecurityLabelDisable), C(Unmask), C(SeccompProfile),
-        C(AppArmor), C(GlobalArgs), ...), C(Service) keys that run commands or steer podman (C(Exec*), C(Environment*),
-        C(User)), and dependencies that would start or stop host units (C(Wants), C(Requires), C(Conflicts), C(OnFailure),
-        C(RequiredBy), ...).'
+      - 'Further keys per section, C({SECTION: {KEY: VALUE or [VALUES]}}), SECTION one of C(Unit),
+        C(Container), C(Service), C(Install). Key names must be unit-file keys (letters, digits,
+        C(-)).'
+      - 'Allowed: C(Container) keys that widen nothing (C(Annotation), C(Label), C(LogOpt) as
+        in O(podman_args), C(HealthOnFailure), C(StopTimeout), C(Ulimit), C(Sysctl), ...); C(Service)
+        restart, timeout and resource keys; C(Unit) ordering keys (C(After), C(Before)), C(Documentation),
+        start limits and conditions; C(Install) C(WantedBy) with a target. Refused: keys an option
+        manages, keys that switch a protection off (C(SecurityLabelDisable), C(Unmask), C(SeccompProfile),
+        C(AppArmor), C(GlobalArgs), ...), C(Service) keys that run commands or steer podman (C(Exec*),
+        C(Environment*), C(User)), and dependencies that would start or stop host units (C(Wants),
+        C(Requires), C(Conflicts), C(OnFailure), C(RequiredBy), ...).'
     type: dict
     default: {}
   description:
@@ -405,8 +426,8 @@ options:
       - on-watchdog
   wanted_by:
     description:
-      - C(WantedBy=) target (a C(.target) unit); default C(multi-user.target), or C(default.target) for a rootless
-        owner.
+      - C(WantedBy=) target (a C(.target) unit); default C(multi-user.target), or C(default.target)
+        for a rootless owner.
     type: str
   # END generated
   header:

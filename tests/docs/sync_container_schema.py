@@ -36,7 +36,7 @@ class _Dumper(yaml.SafeDumper):
 
 
 def render_block(data, indent):
-    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=110, default_flow_style=False,
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=90, default_flow_style=False,
                      allow_unicode=True)
     pad = " " * indent
     lines = [pad + BEGIN] + [(pad + line) if line else line for line in text.splitlines()] + [pad + END]
