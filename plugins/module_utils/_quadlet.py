@@ -31,10 +31,11 @@ from ansible_collections.podsec.hardening.plugins.module_utils._container_schema
     unknown_keys,
 )
 from ansible_collections.podsec.hardening.plugins.module_utils._inputs import (
+    InputError,
     control_character,
     describe,
     is_within,
-    walk_strings,
+    refuse_control_characters,
 )
 
 # Quadlet [Container] keys and the podman release that taught the generator each one.
@@ -111,7 +112,6 @@ _FALLBACK_ARG = {
     "UserNS": "--userns",
 }
 
-DEFAULTS = defaults()
 TMPFS_DEFAULTS = sub_defaults("tmpfs")
 SECRET_DEFAULTS = sub_defaults("secrets")
 SECRET_FILE_DEFAULTS = sub_defaults("secret_files")
@@ -558,11 +558,11 @@ def refuse_text(spec):
 
     Environment values are named, never shown: a value refused here may be a credential.
     """
-    for field, text in walk_strings(spec, ""):
-        found = control_character(text)
-        if found is not None:
-            shown = "" if field.startswith("environment.") else " (%s)" % describe(text)
-            raise QuadletError("%s: control character %s is not allowed%s" % (field, found, shown))
+    try:
+        for key, value in spec.items():
+            refuse_control_characters(value, str(key), secret=key == "environment")
+    except InputError as exc:
+        raise QuadletError(str(exc))
 
 
 def _validate_command(command):

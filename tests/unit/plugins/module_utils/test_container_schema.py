@@ -13,7 +13,7 @@ import sys
 import yaml
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _container_schema as schema
-from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import DEFAULTS, normalize
+from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import normalize
 from ansible_collections.podsec.hardening.plugins.modules import quadlet_container
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
@@ -33,7 +33,8 @@ def test_module_documentation_argument_spec_and_defaults_come_from_the_schema():
     assert set(spec) == set(schema.CONTAINER_OPTIONS) | {"name"}
     for name, option in schema.CONTAINER_OPTIONS.items():
         assert spec[name].get("default") == option.get("default"), name
-        assert DEFAULTS[name] == option.get("default"), name
+        if name != "tmpfs":  # tmpfs gets its entries' defaults filled in, checked below
+            assert normalize({})[name] == option.get("default"), name
     assert normalize({})["tmpfs"] == [{"path": "/tmp", "size": "64m", "mode": "1777", "exec": False}]
 
 
