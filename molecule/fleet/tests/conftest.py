@@ -19,6 +19,9 @@ import yaml
 SCENARIO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(os.path.dirname(SCENARIO_DIR))
 PLAYBOOKS = os.path.join(REPO, "playbooks")
+sys.path.insert(0, os.path.join(REPO, "tests"))
+
+from report_dom import render  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def collection_root():
@@ -194,31 +197,7 @@ def host_results(audit_run, report_dir):
     return results
 
 
-def chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    raise AssertionError("headless Chromium is needed to render the fleet report: apt-get install chromium")
-
-
-def chromium_argv(profile, *args):
-    return [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-            "--user-data-dir=" + profile] + list(args)
-
-
 @pytest.fixture(scope="session")
 def rendered_report(audit_run, report_dir):
     """The report as Chromium parsed it (--dump-dom), plus a screenshot path."""
-    index = os.path.join(report_dir, "index.html")
-    profile = tempfile.mkdtemp(prefix="podsec-chromium-")
-    try:
-        dom = subprocess.run(chromium_argv(profile, "--dump-dom", "file://" + index), stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, check=True, universal_newlines=True, timeout=120).stdout
-        shot = os.path.join(report_dir, "report.png")
-        subprocess.run(chromium_argv(profile, "--window-size=1280,2400", "--screenshot=" + shot, "file://" + index),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=120)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    return {"dom": dom, "screenshot": shot}
+    return render(report_dir)

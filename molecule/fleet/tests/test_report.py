@@ -4,11 +4,11 @@ and no secret value anywhere in what it produces."""
 import json
 import os
 import urllib.request
-from html.parser import HTMLParser
 
 import pytest
 
 from conftest import planted_secret, planted_values
+from report_dom import finding_rows, parsed
 
 testinfra_hosts = ["ansible://fleet-h2"]
 
@@ -41,67 +41,6 @@ PLANTED = {
     "host": {"host_podman_tcp_api": "critical", "host_trust_accept_anything": "high"},
 }
 ROLE_CONTAINERS = {"fleet-h1": ["fleet-rootless", "fleet-web", "fleet-worker"], "fleet-h2": ["h2-app", "h2-rootless-app"]}
-
-
-class FindingRows(HTMLParser):
-    """The rows of the findings tables as Chromium rendered them: (host section, data-id, cell texts)."""
-
-    def __init__(self):
-        HTMLParser.__init__(self)
-        self.rows = []
-        self.section = None
-        self._row = None
-        self._cell = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "section":
-            self.section = attrs.get("id", "").replace("host-", "", 1)
-        elif tag == "tr" and attrs.get("class") == "finding":
-            self._row = (self.section, attrs.get("data-id"), [])
-        elif tag == "td" and self._row is not None:
-            self._cell = []
-
-    def handle_endtag(self, tag):
-        if tag == "td" and self._row is not None and self._cell is not None:
-            self._row[2].append(" ".join("".join(self._cell).split()))
-            self._cell = None
-        elif tag == "tr" and self._row is not None:
-            self.rows.append(self._row)
-            self._row = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
-
-
-class TextAndTags(HTMLParser):
-    """Collects the visible text and the element names of a DOM dump."""
-
-    def __init__(self):
-        HTMLParser.__init__(self)
-        self.text = []
-        self.tags = []
-        self._skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        if tag in ("style", "script"):
-            self._skip += 1
-
-    def handle_endtag(self, tag):
-        if tag in ("style", "script"):
-            self._skip -= 1
-
-    def handle_data(self, data):
-        if not self._skip:
-            self.text.append(data)
-
-
-def parsed(dom):
-    parser = TextAndTags()
-    parser.feed(dom)
-    return " ".join(" ".join(parser.text).split()), parser.tags
 
 
 def test_audit_ran_through_ansible_runner_in_check_mode(audit_run):
@@ -247,9 +186,7 @@ def test_report_renders_in_chromium(rendered_report, host_results):
 
 
 def test_report_rows_name_each_planted_weakness(rendered_report, host_results):
-    parser = FindingRows()
-    parser.feed(rendered_report["dom"])
-    rows = [(section, rid, cells) for section, rid, cells in parser.rows if section == "fleet-h2"]
+    rows = [(section, rid, cells) for section, rid, cells in finding_rows(rendered_report["dom"]) if section == "fleet-h2"]
     # severity | target | title + message | fix | bench
     for target, rules in PLANTED.items():
         for rule, severity in rules.items():
