@@ -2,7 +2,8 @@
 # Runs every test of podsec.hardening on a fresh Debian 12/13 machine, as root:
 #   lint (ansible-lint, production profile), ansible-test sanity, pytest unit tests, release checks
 #   (module and role docs, changelog, Galaxy build and import), the test bed's own lifecycle tests, and
-#   every molecule scenario on real booted test hosts (tests/testbed). Installs what it needs itself.
+#   every molecule scenario on real booted test hosts (tests/testbed), and the demo (tests/demo runs
+#   bash demo/run.sh and checks its output and reports). Installs what it needs itself.
 # Prints the time of each stage, the hosts' boot-to-SSH times and the total at the end.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,6 +60,8 @@ for scenario_dir in molecule/*/; do
   [ -f "$scenario_dir/molecule.yml" ] || continue
   stage "molecule $scenario" molecule test -s "$scenario"
 done
+# The main job as a user runs it (bash demo/run.sh), its output and both fleet reports rendered by Chromium.
+stage "demo (bash demo/run.sh)" python -m pytest -q tests/demo
 # Whatever a scenario left behind (host, process, mount, disk, veth, namespace) is a defect of its
 # destroy step: say so, then clean up.
 stage "nothing left behind" python3 tests/testbed/testbed.py leftovers
