@@ -92,14 +92,14 @@ def summarise(out, host, short, first, second, problems):
         problems.append("%s: the unsigned pull failed before hardening (the control): %s" % (host, text))
     for label, name, image in SIGNED:
         rc, text = check(out, short, name)
-        lines.append("  after, %s %s: %s" % (label, image, "pulled and ran (id -u: %s)" % text.splitlines()[-1]
-                                             if rc == 0 else "FAILED: " + text))
+        verdict = "pulled and ran (id -u: %s)" % text.split("\n")[-1] if rc == 0 else "FAILED: " + text
+        lines.append("  after, %s %s: %s" % (label, image, verdict))
         if rc != 0:
             problems.append("%s: the %s image did not run: %s" % (host, label, text))
     rc, text = check(out, short, "unsigned-pull")
     refusal = [line for line in text.splitlines() if line.startswith("Error")] or [text]
-    lines.append("  after, unsigned pull of %s: %s" % (UNSIGNED, ("refused: " + refusal[-1]) if rc != 0
-                                                        else "ACCEPTED"))
+    verdict = "refused: " + refusal[-1] if rc != 0 else "ACCEPTED"
+    lines.append("  after, unsigned pull of %s: %s" % (UNSIGNED, verdict))
     if rc == 0 or "rejected" not in text:
         problems.append("%s: the unsigned pull was not refused by the policy: %s" % (host, text))
 
