@@ -67,7 +67,7 @@ def legacy_findings(state):
 
 def first_sentence(text):
     text = " ".join(text.split())
-    return text.split(". ")[0].rstrip(".") + "."
+    return text.split(". ", 1)[0].rstrip(".") + "."
 
 
 def summarise(out, host, short, first, second, problems):
