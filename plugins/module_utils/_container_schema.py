@@ -107,13 +107,14 @@ CONTAINER_OPTIONS = {
         "V(unlimited) is the opt-out."]},
     "network": {"type": "str", "description": [
         "Network (C(Network=)): V(none), V(private), V(bridge) (with options), V(slirp4netns) or V(pasta) (without "
-        "options, which can open the host's loopback), the name of a podman network, or C(NAME.network) for a unit of "
-        "O(network_units). V(host) needs O(allow_host_network=true); another container's or pod's namespace and "
+        "options, which can open the host's loopback), the name of a podman network, or C(NAME.network) for a declared "
+        "C(.network) unit. V(host) needs O(allow_host_network=true); another container's or pod's namespace and "
         "namespace paths are refused.",
         "Unset, the container shares no network with any other container: V(none) (a loopback only) when it "
         "publishes no port; with O(ports), V(pasta) for a rootless owner, and for root a bridge network of its own "
-        "(C(NAME.network) with C(Options=isolate=strict), written with the O(containers) form; the single form "
-        "leaves it on podman's default network and warns). V(bridge), V(private) or V(podman) join podman's "
+        "(C(NAME.network) with C(Options=isolate=strict), written by the role and the C(containers) form of "
+        "M(podsec.hardening.quadlet_container); its single form leaves it on podman's default network and warns). "
+        "V(bridge), V(private) or V(podman) join podman's "
         "default network, shared by every container on it: the explicit opt-out."]},
     "allow_host_network": {"type": "bool", "default": False, "description": ["Opt-out that allows O(network=host)."]},
     "ports": {"type": "list", "elements": "str", "default": [], "description": [
@@ -195,7 +196,7 @@ CONTAINER_OPTIONS = {
 
 # Container options that join a declared unit (O(network) takes C(NAME.network) too).
 CONTAINER_OPTIONS["pod"] = {"type": "str", "description": [
-    "Name of a pod of O(pod_units) (or a C(.pod) unit already installed) to run the container in (C(Pod=NAME.pod), "
+    "Name of a declared pod (a C(.pod) unit of the same call, or one already installed) to run the container in (C(Pod=NAME.pod), "
     "podman 5.0 or later). The container then shares the pod's network, published ports and user namespace: "
     "O(network) and O(ports) are refused with it, and O(userns) is not written (set it on the pod)."]}
 

@@ -18,8 +18,11 @@ description:
     C(PodmanArgs=) argument when podman has one (for example C(Memory=) before podman 5.5 becomes
     C(PodmanArgs=--memory=)), otherwise the module fails naming the key.
   - The unit is checked with the Quadlet generator's dry run (C(quadlet -dryrun), C(-user) for a rootless
-    owner) in a directory holding only the candidate before it is written; a rejected unit is not installed
-    and the message names the key.
+    owner) in a directory holding only the candidates of the call (and the network, volume and pod units
+    already installed, which they may refer to) before it is written; a rejected unit is not installed
+    and the message names the unit and the key.
+  - Containers share no network unless they declare one (see O(network)); C(.network), C(.volume) and C(.pod)
+    units (O(network_units), O(volume_units), O(pod_units)) are installed in the same call as the containers.
   - Writes into C(/etc/containers/systemd/) (rootful) or C(~USER/.config/containers/systemd/) (O(rootless_user)).
     Does not reload systemd or restart the service; the C(podsec.hardening.hardened_container) role does that
     once per run for all changed units.
@@ -40,9 +43,12 @@ options:
         with the per-unit options of this module (O(name), O(image), O(command), ... O(wanted_by)) and is
         validated like them; O(state), O(rootless_user), O(header), O(podman_executable) and O(generator)
         apply to every element, the other top-level options must then be left unset.
-      - The generator's dry run runs only for elements whose rendered unit differs from the installed file
-        (an unchanged unit was validated when it was installed); every changed unit is validated before
-        any of them is written, so one rejected unit installs nothing.
+      - The generator's dry run runs only when a rendered unit differs from its installed file (an unchanged
+        unit was validated when it was installed); then it runs once on every unit of the call together (with
+        O(network_units), O(volume_units), O(pod_units) and the network, volume and pod units already installed,
+        which containers refer to), before any of them is written, so one rejected unit installs nothing.
+      - A rootful element that publishes O(ports) without a O(network) gets a network of its own, C(NAME.network),
+        written in the same call (see O(network)).
       - Results are in RV(units) and RV(changed_units); in diff mode one diff per changed unit.
       - With O(state=present) for root (no O(rootless_user)) and an element whose O(userns) is V(auto) (also
         V(auto:size=N)), the
@@ -52,9 +58,13 @@ options:
     elements: dict
   network_units:
     description:
-      - Quadlet C(.network) units (bridge networks) installed in the same call as O(containers), which join one with O(network=NAME.network).
-      - Internal (C(Internal=true): no route out) and isolated from every other network (C(Options=isolate=strict)) unless opted out; only bridge networks with netavark's IPAM (no macvlan, no host interface, no DHCP).
-      - Validated by the generator's dry run together with the containers; with O(managed_marker) they are listed in RV(managed_unit_files). Changing an existing network's unit does not change the podman network (Quadlet never updates one): remove it with C(podman network rm) and restart.
+      - Quadlet C(.network) units (bridge networks) installed in the same call as O(containers), which join one with
+        O(network=NAME.network).
+      - Internal (C(Internal=true), no route out) and isolated from every other network (C(Options=isolate=strict))
+        unless opted out; only bridge networks with netavark's IPAM (no macvlan, no host interface, no DHCP).
+      - Validated by the generator's dry run together with the containers; with O(managed_marker) they are listed in
+        RV(managed_unit_files). Changing an existing network's unit does not change the podman network (Quadlet never
+        updates one); remove it with C(podman network rm) and restart.
     type: list
     elements: dict
     suboptions:
@@ -138,7 +148,8 @@ options:
       # END generated: network units
   volume_units:
     description:
-      - Quadlet C(.volume) units (named volumes of the local driver) installed in the same call as O(containers), which mount one with a volume C(source) of C(NAME.volume). No host devices or bind options.
+      - Quadlet C(.volume) units (named volumes of the local driver) installed in the same call as O(containers),
+        which mount one with a volume C(source) of C(NAME.volume). No host devices or bind options.
     type: list
     elements: dict
     suboptions:
@@ -169,7 +180,8 @@ options:
       # END generated: volume units
   pod_units:
     description:
-      - Quadlet C(.pod) units (podman 5.0 or later) installed in the same call as O(containers), which join one with O(pod). A pod's O(ports) and O(network) follow a container's rules.
+      - Quadlet C(.pod) units (podman 5.0 or later) installed in the same call as O(containers), which join one with
+        O(pod). A pod's O(ports) and O(network) follow a container's rules.
     type: list
     elements: dict
     suboptions:
@@ -375,14 +387,14 @@ options:
     description:
       - 'Network (C(Network=)): V(none), V(private), V(bridge) (with options), V(slirp4netns)
         or V(pasta) (without options, which can open the host''s loopback), the name of a podman
-        network, or C(NAME.network) for a unit of O(network_units). V(host) needs O(allow_host_network=true);
+        network, or C(NAME.network) for a declared C(.network) unit. V(host) needs O(allow_host_network=true);
         another container''s or pod''s namespace and namespace paths are refused.'
       - 'Unset, the container shares no network with any other container: V(none) (a loopback
         only) when it publishes no port; with O(ports), V(pasta) for a rootless owner, and for
         root a bridge network of its own (C(NAME.network) with C(Options=isolate=strict), written
-        with the O(containers) form; the single form leaves it on podman''s default network and
-        warns). V(bridge), V(private) or V(podman) join podman''s default network, shared by every
-        container on it: the explicit opt-out.'
+        by the role and the C(containers) form of M(podsec.hardening.quadlet_container); its single
+        form leaves it on podman''s default network and warns). V(bridge), V(private) or V(podman)
+        join podman''s default network, shared by every container on it: the explicit opt-out.'
     type: str
   allow_host_network:
     description:
@@ -613,10 +625,10 @@ options:
     type: str
   pod:
     description:
-      - 'Name of a pod of O(pod_units) (or a C(.pod) unit already installed) to run the container
-        in (C(Pod=NAME.pod), podman 5.0 or later). The container then shares the pod''s network,
-        published ports and user namespace: O(network) and O(ports) are refused with it, and O(userns)
-        is not written (set it on the pod).'
+      - 'Name of a declared pod (a C(.pod) unit of the same call, or one already installed) to
+        run the container in (C(Pod=NAME.pod), podman 5.0 or later). The container then shares
+        the pod''s network, published ports and user namespace: O(network) and O(ports) are refused
+        with it, and O(userns) is not written (set it on the pod).'
     type: str
   # END generated
   header:
@@ -692,6 +704,25 @@ EXAMPLES = r"""
     managed_marker: installed by my_role
     report_active_state: true
   register: units
+
+- name: Two containers that talk over an internal network of their own (no route out), a named volume
+  podsec.hardening.quadlet_container:
+    containers:
+      - name: app
+        image: localhost/podsec/busybox:latest
+        command: [httpd, -f, -p, "8080"]
+        network: backend.network
+        volumes:
+          - source: app-data.volume
+            target: /data
+      - name: worker
+        image: localhost/podsec/busybox:latest
+        command: [sleep, infinity]
+        network: backend.network
+    network_units:
+      - name: backend
+    volume_units:
+      - name: app-data
 
 - name: Start the declared services that are not running (units whose file changed need a daemon-reload first)
   ansible.builtin.systemd_service:
@@ -789,6 +820,56 @@ managed_units:
   type: list
   elements: str
   sample: [old_worker, web]
+managed_unit_files:
+  description:
+    - File names of the unit files of every kind (C(.container), C(.network), C(.volume), C(.pod)) in the unit
+      directory whose header carries O(managed_marker), sorted, as they were before this task.
+  returned: with O(containers) and O(managed_marker)
+  type: list
+  elements: str
+  sample: [backend.network, web.container, web.network]
+other_units:
+  description:
+    - One entry per network, volume and pod unit of this call, in order (O(network_units), O(volume_units),
+      O(pod_units)), then the networks of their own of rootful containers that publish ports without a network.
+  returned: with O(containers)
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Unit name.
+      type: str
+      sample: backend
+    kind:
+      description: V(network), V(volume) or V(pod).
+      type: str
+      sample: network
+    file:
+      description: File name of the unit.
+      type: str
+      sample: backend.network
+    path:
+      description: Path of the unit file.
+      type: str
+      sample: /etc/containers/systemd/backend.network
+    service_name:
+      description: The service the generator makes of it.
+      type: str
+      sample: backend-network.service
+    changed:
+      description: Whether this unit file was (or in check mode would be) written or removed.
+      type: bool
+      sample: true
+    content:
+      description: The rendered unit text; only when O(state=present).
+      type: str
+      sample: "[Network]\nDriver=bridge\nInternal=true\n..."
+changed_other_units:
+  description: File names of the network, volume and pod units that were (or in check mode would be) written or removed.
+  returned: with O(containers)
+  type: list
+  elements: str
+  sample: [backend.network]
 rootless_uid:
   description: The uid of O(rootless_user), whose systemd instance runs the units (C(/run/user/UID)).
   returned: with O(containers) and O(rootless_user)
