@@ -21,7 +21,12 @@ from ansible_collections.podsec.hardening.plugins.module_utils._container_schema
     role_kind_options,
     unknown_keys,
 )
-from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import check_container, check_units, shape_problem
+from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
+    check_container,
+    check_units,
+    internal_network_problem,
+    shape_problem,
+)
 
 # quadlet_container options the role hands on as they are; volumes and secrets are translated, secret_files
 # are the role's own.
@@ -146,6 +151,10 @@ def hardened_container_plan(containers, user, secrets_path, levels=None, network
         problem = check_container(element, "hardened_container_containers[%s]" % element["name"])
         if problem:
             raise AnsibleFilterError(problem)
+    problem = internal_network_problem(units, other_units["network_units"], other_units["pod_units"],
+                                       "hardened_container_containers")
+    if problem:
+        raise AnsibleFilterError(problem.replace("pod_units[", "hardened_container_pods["))
     return {
         "present": [{"name": c["name"], "started": c.get("started", True),
                      "volumes": [dict(volume, selinux=volume.get("selinux", "private"))

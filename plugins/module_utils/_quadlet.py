@@ -970,7 +970,8 @@ def check_arguments(args):
     """check_container() for quadlet_container's task arguments: each element of ``containers``, or the single
     form's own options. Only what the module would refuse anyway; the rest is left to the module."""
     present = args.get("state", "present") == "present"
-    problem = check_units(args)
+    problem = check_units(args) or (present and internal_network_problem(
+        args.get("containers"), args.get("network_units"), args.get("pod_units")))
     if problem:
         return problem
     if args.get("containers") is not None:
@@ -1451,4 +1452,19 @@ def check_units(args, labels=None):
             problem = check_unit(suffix, element, label, present)
             if problem:
                 return problem
+    return None
+
+
+def internal_network_problem(containers, network_units, pod_units, where="containers"):
+    """The first container or pod that publishes ports on an internal network declared in the same call, or None.
+
+    netavark forwards no published port to a container on an internal network: the ports would silently not work.
+    """
+    internal = set("%s.network" % unit.get("name") for unit in network_units or []
+                   if isinstance(unit, dict) and unit.get("internal", True))
+    for label, elements in ((where, containers), ("pod_units", pod_units)):
+        for element in elements or []:
+            if isinstance(element, dict) and element.get("ports") and element.get("network") in internal:
+                return ("%s[%s]: ports: %s is internal, and published ports do not reach a container on an internal "
+                        "network; set internal: false on it" % (label, element.get("name"), element["network"]))
     return None

@@ -917,6 +917,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
     build_unit,
     carries_marker,
     effective_network,
+    internal_network_problem,
     own_network_spec,
     generator_error,
     missing_subid_ranges,
@@ -1217,6 +1218,11 @@ def run_many(module):
         own = present and owner is None and effective_network(params, False, True) == "%s.network" % params["name"]
         containers.append(make_unit(module, params, owner, own_network=own))
     others = other_units(module, owner)
+    problem = present and internal_network_problem([unit.params for unit in containers],
+                                                   [unit.params for unit in others if unit.kind == "network"],
+                                                   [unit.params for unit in others if unit.kind == "pod"])
+    if problem:
+        module.fail_json(msg=problem)
     for unit in containers:
         if unit.own_network:
             others.append(make_unit(module, dict(own_network_spec(unit.name), header=module.params["header"]), owner,

@@ -129,3 +129,10 @@ def test_other_removals_prune_what_the_install_did_not_write():
     # Without prune only what is declared absent goes.
     assert hardened_container_other_removals(managed, written, False, ["data.volume"]) == {
         "network_units": [], "volume_units": [{"name": "data"}], "pod_units": []}
+
+
+def test_ports_on_a_declared_internal_network_are_refused_by_the_role():
+    containers = [{"name": "web", "image": IMAGE, "ports": ["8080"], "network": "backend.network"}]
+    with pytest.raises(AnsibleFilterError, match=r"hardened_container_containers\[web\]: ports: backend.network is internal"):
+        hardened_container_plan(containers, "root", PATH, networks=[{"name": "backend"}])
+    assert hardened_container_plan(containers, "root", PATH, networks=[{"name": "backend", "internal": False}])

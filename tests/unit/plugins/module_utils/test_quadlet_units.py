@@ -159,3 +159,16 @@ def test_any_string_is_refused_or_written_as_one_line(key, value):
     lines = text.splitlines()
     assert sum(1 for line in lines if line.startswith("[")) == 3
     assert not [line for line in lines if line.startswith(("ExecStart=", "ExecStartPre="))]
+
+
+def test_ports_on_an_internal_network_of_the_same_call_are_refused():
+    """Observed on the test host: netavark forwards no published port to a container on an internal network."""
+    args = dict(containers=[dict(name="web", image=IMAGE, ports=["8080"], network="backend.network")],
+                network_units=[dict(name="backend")])
+    assert "containers[web]: ports: backend.network is internal" in check_arguments(args)
+    # Control: the same on a network that opts out of internal passes.
+    args["network_units"] = [dict(name="backend", internal=False)]
+    assert check_arguments(args) is None
+    pods = dict(containers=[], network_units=[dict(name="backend")],
+                pod_units=[dict(name="p", ports=["8080"], network="backend.network")])
+    assert "pod_units[p]: ports: backend.network is internal" in check_arguments(pods)

@@ -480,3 +480,9 @@ def test_a_unit_kind_needs_the_list_form_and_names_collide_across_own_networks(e
 def test_the_single_form_warns_that_a_published_rootful_container_stays_on_the_default_network(env):
     env.run(name="web", image=IMAGE, ports=["8080"])
     assert any("podman's default network" in warning for warning in env.warned)
+
+
+def test_the_module_refuses_ports_on_an_internal_network_of_the_call(env):
+    error = env.run(expect=FailJson, containers=[dict(name="web", image=IMAGE, ports=["8080"], network="b.network")],
+                    network_units=[dict(name="b")])
+    assert "ports: b.network is internal" in error["msg"] and not env.root.exists()
