@@ -255,6 +255,12 @@ POD_OPTIONS["network"]["description"] = [
     "Network of the pod (C(Network=)), with the values and refusals of a container's O(network). Unset: V(none) "
     "when the pod publishes no port, V(pasta) for a rootless owner; a rootful pod must "
     "name one (a C(NAME.network) unit) when it publishes C(ports), so that it shares no network by default."]
+POD_OPTIONS["userns"]["default"] = "auto:size=65536"
+POD_OPTIONS["userns"]["description"] = [
+    "User namespace of the pod and its containers (C(UserNS=)), with the values and refusals of a container's "
+    "O(userns). The default V(auto:size=65536) gives the pod a range of its own that maps the containers' default "
+    "uid 10001: a plain V(auto) sizes the range from the pod's infra image, which uses only uid 0, and then no "
+    "container user above 1023 can start (seen with podman 5.4)."]
 POD_OPTIONS["description"] = _UNIT_DESCRIPTION
 
 # Unit kinds besides .container: (module option, role variable, file suffix, section, options).

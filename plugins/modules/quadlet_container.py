@@ -195,13 +195,13 @@ options:
         required: true
       userns:
         description:
-          - User namespace mode (C(UserNS=)). V(auto) gives each container its own range of host ids
-            (rootful needs a C(containers) entry in C(/etc/subuid) and C(/etc/subgid)); V(nomap) (rootless)
-            maps none of the owner's. Every other mode (V(host), V(keep-id), V(private), or the empty
-            string, which writes no C(UserNS=) and leaves a rootful container in the host's user namespace)
-            needs O(allow_host_userns=true).
+          - 'User namespace of the pod and its containers (C(UserNS=)), with the values and refusals
+            of a container''s O(userns). The default V(auto:size=65536) gives the pod a range of its
+            own that maps the containers'' default uid 10001: a plain V(auto) sizes the range from
+            the pod''s infra image, which uses only uid 0, and then no container user above 1023 can
+            start (seen with podman 5.4).'
         type: str
-        default: auto
+        default: auto:size=65536
       allow_host_userns:
         description:
           - Opt-out that allows an O(userns) mode other than V(auto) and V(nomap).

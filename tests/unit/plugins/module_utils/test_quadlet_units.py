@@ -110,7 +110,7 @@ def test_a_volume_unit_is_a_local_named_volume():
 
 def test_a_pod_takes_a_containers_port_and_userns_rules():
     text = build_kind_unit("pod", dict(name="p", ports=["8080:80"], network="backend.network"), V54)
-    assert keys(text, "Pod") == [("UserNS", "auto"), ("Network", "backend.network"),
+    assert keys(text, "Pod") == [("UserNS", "auto:size=65536"), ("Network", "backend.network"),
                                  ("PublishPort", "127.0.0.1:8080:80")]
     assert ("Network", "none") in keys(build_kind_unit("pod", dict(name="p"), V54), "Pod")
     for spec, message in ((dict(ports=["0.0.0.0:8080:80"], network="n.network"), "publish_on_all_addresses"),
