@@ -16,10 +16,17 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import (
     CONTAINER_OPTIONS,
+    UNIT_KINDS,
     role_container_options,
+    role_kind_options,
     unknown_keys,
 )
-from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import check_container, shape_problem
+from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
+    check_container,
+    check_units,
+    internal_network_problem,
+    shape_problem,
+)
 
 # quadlet_container options the role hands on as they are; volumes and secrets are translated, secret_files
 # are the role's own.
@@ -94,9 +101,47 @@ def _unit_element(container, mounts, level):
     return element
 
 
-def hardened_container_plan(containers, user, secrets_path, levels=None):
-    """What the role does with ``containers`` for the owner ``user``; fails naming the key or field."""
+def _check_other_units(declared):
+    """The role's networks, volumes and pods: lists of units, each with a unique name and the role's state key.
+
+    Returns {module option: [elements without state]} of the present ones and the file names of the absent ones.
+    """
+    present, absent = {}, []
+    for option, variable, suffix, _section, _options in UNIT_KINDS:
+        units = declared.get(variable)
+        if units is None:
+            units = []
+        if not isinstance(units, list):
+            raise AnsibleFilterError("%s: must be a list" % variable)
+        names = []
+        for index, unit in enumerate(units):
+            if not isinstance(unit, dict):
+                raise AnsibleFilterError("%s[%d]: must be a dictionary" % (variable, index))
+            name = unit.get("name")
+            label = "%s[%s]" % (variable, name if isinstance(name, str) else "#%d" % index)
+            problems = unknown_keys(unit, role_kind_options(suffix), label)
+            if problems:
+                raise AnsibleFilterError("; ".join(problems))
+            if unit.get("state", "present") not in ("present", "absent"):
+                raise AnsibleFilterError("%s.state: must be present or absent" % label)
+            if name in names:
+                raise AnsibleFilterError("%s: the name is declared twice" % label)
+            names.append(name)
+        present[option] = [dict((k, v) for k, v in unit.items() if k != "state")
+                           for unit in units if unit.get("state", "present") == "present"]
+        absent.extend("%s.%s" % (unit["name"], suffix) for unit in units if unit.get("state", "present") == "absent")
+        problem = check_units({option: present[option]}, {option: variable})
+        if problem:
+            raise AnsibleFilterError(problem)
+    return present, absent
+
+
+def hardened_container_plan(containers, user, secrets_path, levels=None, networks=None, volumes=None, pods=None):
+    """What the role does with ``containers`` (and the ``networks``, ``volumes`` and ``pods`` they use) for the
+    owner ``user``; fails naming the key or field."""
     _check(containers)
+    other_units, other_absent = _check_other_units(dict(
+        hardened_container_networks=networks, hardened_container_volumes=volumes, hardened_container_pods=pods))
     levels = levels or {}
     present = [c for c in containers if c.get("state", "present") == "present"]
     mounts = [_secret_mount(c, secret, user, secrets_path)
@@ -106,14 +151,38 @@ def hardened_container_plan(containers, user, secrets_path, levels=None):
         problem = check_container(element, "hardened_container_containers[%s]" % element["name"])
         if problem:
             raise AnsibleFilterError(problem)
+    problem = internal_network_problem(units, other_units["network_units"], other_units["pod_units"],
+                                       "hardened_container_containers")
+    if problem:
+        raise AnsibleFilterError(problem.replace("pod_units[", "hardened_container_pods["))
     return {
         "present": [{"name": c["name"], "started": c.get("started", True),
                      "volumes": [dict(volume, selinux=volume.get("selinux", "private"))
                                  for volume in c.get("volumes") or []]} for c in present],
         "absent": [c["name"] for c in containers if c.get("state", "present") == "absent"],
         "units": units,
+        "other_units": other_units,
+        "other_absent": other_absent,
         "secret_mounts": mounts,
     }
+
+
+def hardened_container_other_removals(managed_files, units_result, prune, absent_files):
+    """The network, volume and pod units to remove, as quadlet_container's options with state absent.
+
+    ``managed_files``: the unit files carrying the role's marker (RV(managed_unit_files)); with ``prune`` those the
+    install call did not write (declared units and the containers' own networks), else only ``absent_files``.
+    """
+    written = set(entry["file"] for entry in units_result.get("other_units") or [])
+    candidates = [name for name in managed_files or [] if not name.endswith(".container")]
+    if prune:
+        gone = [name for name in candidates if name not in written]
+    else:
+        gone = [name for name in candidates if name in absent_files]
+    removals = {}
+    for option, _variable, suffix, _section, _options in UNIT_KINDS:
+        removals[option] = [{"name": name[:-len(suffix) - 1]} for name in gone if name.endswith("." + suffix)]
+    return removals
 
 
 def hardened_container_secret_values(containers, secret_mounts):
@@ -133,5 +202,6 @@ class FilterModule(object):
     def filters(self):
         return {
             "hardened_container_plan": hardened_container_plan,
+            "hardened_container_other_removals": hardened_container_other_removals,
             "hardened_container_secret_values": hardened_container_secret_values,
         }

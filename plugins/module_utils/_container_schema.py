@@ -107,9 +107,15 @@ CONTAINER_OPTIONS = {
         "V(unlimited) is the opt-out."]},
     "network": {"type": "str", "description": [
         "Network (C(Network=)): V(none), V(private), V(bridge) (with options), V(slirp4netns) or V(pasta) (without "
-        "options, which can open the host's loopback), or the name of a podman network or C(.network) unit. "
-        "V(host) needs O(allow_host_network=true); another container's or pod's namespace and namespace paths are "
-        "refused."]},
+        "options, which can open the host's loopback), the name of a podman network, or C(NAME.network) for a declared "
+        "C(.network) unit. V(host) needs O(allow_host_network=true); another container's or pod's namespace and "
+        "namespace paths are refused.",
+        "Unset, the container shares no network with any other container: V(none) (a loopback only) when it "
+        "publishes no port; with O(ports), V(pasta) for a rootless owner, and for root a bridge network of its own "
+        "(C(NAME.network) with C(Options=isolate=strict), written by the role and the C(containers) form of "
+        "M(podsec.hardening.quadlet_container); its single form leaves it on podman's default network and warns). "
+        "V(bridge), V(private) or V(podman) join podman's "
+        "default network, shared by every container on it: the explicit opt-out."]},
     "allow_host_network": {"type": "bool", "default": False, "description": ["Opt-out that allows O(network=host)."]},
     "ports": {"type": "list", "elements": "str", "default": [], "description": [
         "Published ports, C([IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]). Without an address they are bound to "
@@ -188,6 +194,97 @@ CONTAINER_OPTIONS = {
         "rootless owner."]},
 }
 
+# Container options that join a declared unit (O(network) takes C(NAME.network) too).
+CONTAINER_OPTIONS["pod"] = {"type": "str", "description": [
+    "Name of a declared pod (a C(.pod) unit of the same call, or one already installed) to run the container in (C(Pod=NAME.pod), "
+    "podman 5.0 or later). The container then shares the pod's network, published ports and user namespace: "
+    "O(network) and O(ports) are refused with it, and O(userns) is not written (set it on the pod)."]}
+
+_LABELS = {"type": "dict", "default": {}, "description": [
+    "Labels (C(Label=NAME=VALUE)); one word each, not in the C(io.podman.), C(io.containers.), C(run.oci.) or "
+    "C(org.systemd.) namespaces."]}
+_UNIT_DESCRIPTION = {"type": "str", "description": ["C(Description=) of the unit; default one naming the unit."]}
+
+# The options of one C(.network) unit (element of quadlet_container's network_units). Only bridge networks with
+# netavark's own IPAM: no host interfaces (macvlan, ipvlan), no DHCP proxy, no options that pick a host interface.
+NETWORK_OPTIONS = {
+    "internal": {"type": "bool", "default": True, "description": [
+        "C(Internal=true): the network has no route out of the host and no NAT; containers on it reach each other "
+        "and nothing else. V(false) is the opt-out that lets them reach other hosts (egress)."]},
+    "isolate": {"type": "str", "default": "strict", "choices": ["strict", "true", "false"], "description": [
+        "netavark's C(isolate) option (C(Options=isolate=...)): V(strict) drops traffic forwarded between this "
+        "network and any other bridge network, V(true) only between networks that are isolated too, V(false) is "
+        "the opt-out."]},
+    "subnet": {"type": "str", "description": ["C(Subnet=), an IPv4 or IPv6 network such as V(10.89.7.0/24); default "
+                                              "a free one from podman's pools."]},
+    "gateway": {"type": "str", "description": ["C(Gateway=), an address within the subnet (needs C(subnet))."]},
+    "ip_range": {"type": "str", "description": ["C(IPRange=), a network within the subnet that addresses are "
+                                                "allocated from (needs C(subnet))."]},
+    "ipv6": {"type": "bool", "default": False, "description": ["C(IPv6=true): also an IPv6 subnet."]},
+    "dns": {"type": "list", "elements": "str", "default": [], "description": [
+        "C(DNS=) servers (IP addresses) of the containers on the network."]},
+    "disable_dns": {"type": "bool", "default": False, "description": [
+        "C(DisableDNS=true): no name resolution of the other containers on the network."]},
+    "allow_host_users": {"type": "bool", "default": False, "description": [
+        "Opt-out that lets host processes other than root open connections to the containers on a rootful "
+        "network. By default the network's service adds its bridge to the nftables set C(bridges) of the table "
+        "C(inet podsec_isolation), whose C(output) chain rejects new connections from non-root host processes "
+        "to those bridges except to published ports: a rootless container's pasta connects from the host, so "
+        "without it every rootless container reaches every port of the rootful containers on the network. Needs "
+        "C(nft) on the host (the service fails without it). Rootless networks live in the owner's own network "
+        "namespace and need no rule."]},
+    "labels": _LABELS,
+    "description": _UNIT_DESCRIPTION,
+}
+
+# The options of one C(.volume) unit: a named volume of the local driver. No Device= (a host device or a host
+# path bound by Options=bind), Type=, Options=, Driver=image or User=/Group= (the container's user namespace
+# decides its owner).
+VOLUME_UNIT_OPTIONS = {
+    "copy": {"type": "bool", "default": False, "description": [
+        "C(Copy=true): the image's content at the mount point is copied into the volume on first use."]},
+    "labels": _LABELS,
+    "description": _UNIT_DESCRIPTION,
+}
+
+# The options of one C(.pod) unit (podman 5.0 or later): the network, published ports and user namespace its
+# containers share, with the same rules and opt-outs as a container's.
+POD_OPTIONS = dict((key, copy.deepcopy(CONTAINER_OPTIONS[key])) for key in (
+    "userns", "allow_host_userns", "network", "allow_host_network", "ports", "publish_on_all_addresses"))
+POD_OPTIONS["network"]["description"] = [
+    "Network of the pod (C(Network=)), with the values and refusals of a container's O(network). Unset: V(none) "
+    "when the pod publishes no port, V(pasta) for a rootless owner; a rootful pod must "
+    "name one (a C(NAME.network) unit) when it publishes C(ports), so that it shares no network by default."]
+POD_OPTIONS["userns"]["default"] = "auto:size=65536"
+POD_OPTIONS["userns"]["description"] = [
+    "User namespace of the pod and its containers (C(UserNS=)), with the values and refusals of a container's "
+    "O(userns). The default V(auto:size=65536) gives the pod a range of its own that maps the containers' default "
+    "uid 10001: a plain V(auto) sizes the range from the pod's infra image, which uses only uid 0, and then no "
+    "container user above 1023 can start (seen with podman 5.4)."]
+POD_OPTIONS["description"] = _UNIT_DESCRIPTION
+
+# Unit kinds besides .container: (module option, role variable, file suffix, section, options).
+UNIT_KINDS = (
+    ("network_units", "hardened_container_networks", "network", "Network", NETWORK_OPTIONS),
+    ("volume_units", "hardened_container_volumes", "volume", "Volume", VOLUME_UNIT_OPTIONS),
+    ("pod_units", "hardened_container_pods", "pod", "Pod", POD_OPTIONS),
+)
+UNIT_NAME_OPTION = {"type": "str", "required": True, "description": [
+    "Unit name (letters, digits, C(_ . @ -)); the file is C(NAME.network), C(NAME.volume) or C(NAME.pod). Containers "
+    "refer to it as C(NAME.network) in their C(network), C(NAME.volume) as a volume C(source), and C(NAME) in their "
+    "C(pod)."]}
+
+
+def kind_options(kind):
+    """The options of one unit of ``kind`` (network, volume or pod), its name included."""
+    for _option, _variable, suffix, _section, options in UNIT_KINDS:
+        if suffix == kind:
+            result = {"name": UNIT_NAME_OPTION}
+            result.update(options)
+            return result
+    raise KeyError(kind)
+
+
 # Keys the hardened_container role adds to a container, and keys of its elements it adds to the module's.
 ROLE_CONTAINER_KEYS = {
     "name": {"type": "str", "required": True, "description": [
@@ -264,6 +361,32 @@ def role_container_options():
             option["options"].update(copy.deepcopy(ROLE_SECRET_KEYS))
         options[name] = option
     return options
+
+
+ROLE_UNIT_STATE = {"type": "str", "default": "present", "choices": ["present", "absent"], "description": [
+    "V(absent) removes the unit file (the podman network, volume or pod it created stays; remove it with podman)."]}
+
+
+def role_kind_options(kind):
+    """The options of one item of hardened_container_networks, _volumes or _pods: the module's, plus state."""
+    options = kind_options(kind)
+    result = {"name": options.pop("name"), "state": ROLE_UNIT_STATE}
+    result.update(options)
+    return result
+
+
+def kind_documentation(kind):
+    """The per-unit options of network_units, volume_units or pod_units as the module's DOCUMENTATION writes them."""
+    return documentation(kind_options(kind))
+
+
+def role_kind_argument_spec(kind):
+    """role_argument_spec() for hardened_container_networks, _volumes or _pods."""
+    variable = [v for _o, v, suffix, _s, _p in UNIT_KINDS if suffix == kind][0]
+    options = role_kind_options(kind)
+    spec = documentation(options, "options", ("elements", "required", "default", "choices", "no_log"))
+    pattern = re.compile(r"O\((%s)\b" % "|".join(sorted(options, key=len, reverse=True)))
+    return _rewrite_descriptions(spec, lambda text: pattern.sub(lambda m: "O(%s[].%s" % (variable, m.group(1)), text))
 
 
 def role_argument_spec(variable="hardened_container_containers"):

@@ -25,8 +25,10 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import (
     CONTAINER_OPTIONS,
+    UNIT_KINDS,
     argument_spec,
     defaults,
+    kind_options,
     sub_defaults,
     unknown_keys,
 )
@@ -83,6 +85,7 @@ KEY_MIN_VERSION = {
     "ShmSize": (4, 7),
     "Ulimit": (4, 7),
     "GlobalArgs": (4, 8),
+    "Pod": (5, 0),
     "ReadOnlyTmpfs": (4, 8),
     "Memory": (5, 5),
     "ReloadCmd": (5, 5),
@@ -541,6 +544,7 @@ def validate(spec, host=None):
         if spec[key] != "unlimited" and not pattern.match(spec[key]):
             _fail(key, "is not a limit (use the word 'unlimited' to opt out)", spec[key])
     _validate_network(spec)
+    _validate_pod(spec)
     _validate_tmpfs(spec["tmpfs"])
     _validate_ports(spec)
     _validate_volumes(spec, host)
@@ -599,6 +603,40 @@ def _validate_network(spec):
               "namespace path are refused)", network)
     if network.split(":", 1)[0] == "host" and not spec["allow_host_network"]:
         _fail("network", "host shares the host network; set allow_host_network: true to allow it")
+
+
+def _validate_pod(spec):
+    pod = spec.get("pod")
+    if pod is None:
+        return
+    if not isinstance(pod, str) or not _UNIT_NAME.match(pod) or pod.startswith(".") or pod.endswith(".pod"):
+        _fail("pod", "is not the name of a pod unit (letters, digits, _ . @ -, without .pod)", pod)
+    for key in ("network", "ports"):
+        if spec.get(key):
+            _fail(key, "cannot be combined with pod: the container uses the pod's network and ports (set them on the "
+                  "pod)")
+
+
+def effective_network(spec, rootless, own_network=False):
+    """The Network= value of a container (or pod): what it declares, else one it shares with no other container.
+
+    No published port: ``none``. With ports: ``pasta`` for a rootless owner; for root, ``NAME.network`` (a
+    network of its own, written by the caller) when ``own_network``, else None (podman's default network).
+    """
+    if spec.get("network") is not None or spec.get("pod"):
+        return spec.get("network")
+    if not spec.get("ports"):
+        return "none"
+    if rootless:
+        return "pasta"
+    return "%s.network" % spec["name"] if own_network else None
+
+
+def own_network_spec(name):
+    """The network of its own of a rootful container with published ports: not internal (published ports need a
+    route), isolated from every other bridge network."""
+    return dict(name=name, internal=False, isolate="strict",
+                description="Network of its own of the hardened container %s" % name)
 
 
 def _validate_tmpfs(mounts):
@@ -848,7 +886,7 @@ def _validate_service(spec, host):
 
 # quadlet_container's options besides those of one unit (plugins/modules/quadlet_container.py main()).
 MODULE_OPTIONS = ("state", "rootless_user", "containers", "header", "podman_executable", "generator", "managed_marker",
-                  "report_active_state")
+                  "report_active_state") + tuple(option for option, _v, _s, _c, _o in UNIT_KINDS)
 
 
 def unit_options():
@@ -932,6 +970,10 @@ def check_arguments(args):
     """check_container() for quadlet_container's task arguments: each element of ``containers``, or the single
     form's own options. Only what the module would refuse anyway; the rest is left to the module."""
     present = args.get("state", "present") == "present"
+    problem = check_units(args) or (present and internal_network_problem(
+        args.get("containers"), args.get("network_units"), args.get("pod_units")))
+    if problem:
+        return problem
     if args.get("containers") is not None:
         if not isinstance(args["containers"], list):
             return None
@@ -1007,8 +1049,10 @@ def _health_pairs(health):
     return pairs
 
 
-def _container_pairs(spec):
-    """The [Container] keys in their fixed order, before version gating; values as podman must receive them."""
+def _container_pairs(spec, network=None):
+    """The [Container] keys in their fixed order, before version gating; values as podman must receive them.
+
+    ``network``: the Network= value (effective_network()); None writes none."""
     pairs = [("Image", spec["image"]), ("ContainerName", spec["name"])]
     if spec.get("command"):
         pairs.append(("Exec", " ".join(quote_word(str(arg)) for arg in spec["command"])))
@@ -1017,8 +1061,10 @@ def _container_pairs(spec):
     pairs.append(("User", spec["user"]))
     if spec["group"] is not None:
         pairs.append(("Group", str(spec["group"])))
-    if spec["userns"]:
+    if spec["userns"] and not spec.get("pod"):
         pairs.append(("UserNS", spec["userns"]))
+    if spec.get("pod"):
+        pairs.append(("Pod", "%s.pod" % spec["pod"]))
     if spec["read_only"]:
         pairs.append(("ReadOnly", "true"))
         pairs.append(("ReadOnlyTmpfs", "false"))
@@ -1038,8 +1084,8 @@ def _container_pairs(spec):
         pairs.append(("Memory", spec["memory"]))
     if spec["pids_limit"] != "unlimited":
         pairs.append(("PidsLimit", spec["pids_limit"]))
-    if spec["network"]:
-        pairs.append(("Network", spec["network"]))
+    if network:
+        pairs.append(("Network", network))
     for port in spec["ports"]:
         pairs.append(("PublishPort", _render_port(port, spec["publish_on_all_addresses"])))
     for volume in spec["volumes"]:
@@ -1115,9 +1161,12 @@ def gate_versions(pairs, version):
     return kept, fallback_args
 
 
-def render(spec, version, rootless=False, header=None):
-    """Return the unit text for a normalized and validated ``spec`` on podman ``version``."""
-    container, fallback_args = gate_versions(_container_pairs(spec), version)
+def render(spec, version, rootless=False, header=None, own_network=False):
+    """Return the unit text for a normalized and validated ``spec`` on podman ``version``.
+
+    ``own_network``: the caller writes the container's network of its own (see effective_network())."""
+    container, fallback_args = gate_versions(
+        _container_pairs(spec, effective_network(spec, rootless, own_network)), version)
     podman_args = fallback_args + [quote_word(str(arg)) for arg in spec["podman_args"]]
     if podman_args:
         container.append(("PodmanArgs", " ".join(podman_args)))
@@ -1125,11 +1174,19 @@ def render(spec, version, rootless=False, header=None):
     unit = [("Description", spec["description"] or "Hardened container %s" % spec["name"])]
     service = [("Restart", spec["restart"])]
     install = [("WantedBy", spec["wanted_by"] or ("default.target" if rootless else "multi-user.target"))]
-    lines = [_header_comment(line) for line in _header_lines(header)]
+    sections = []
     for section, pairs in (("Unit", unit), ("Container", container), ("Service", service), ("Install", install)):
         if section != "Container":
             pairs = pairs + [(key, value) for key in sorted(extra.get(section, {}))
                              for value in _as_list(extra[section][key])]
+        sections.append((section, pairs))
+    return _unit_text(header, sections)
+
+
+def _unit_text(header, sections):
+    """The header comment, then each ``(section, [(key, value), ...])``, every line through unit_line()."""
+    lines = [_header_comment(line) for line in _header_lines(header)]
+    for section, pairs in sections:
         if lines:
             lines.append("")
         lines.append("[%s]" % section)
@@ -1155,11 +1212,11 @@ def _header_lines(header):
     return lines
 
 
-def build_unit(spec, version, rootless=False, header=None, host=None):
+def build_unit(spec, version, rootless=False, header=None, host=None, own_network=False):
     """parse -> validate -> render in one call; raises QuadletError naming the offending field."""
     normalized = normalize(spec)
     validate(normalized, host)
-    return render(normalized, version, rootless=rootless, header=header)
+    return render(normalized, version, rootless=rootless, header=header, own_network=own_network)
 
 
 _GENERATOR_KEY = re.compile(r"key '([^']+)'")
@@ -1204,3 +1261,210 @@ def parse_active_states(services, output):
     if len(lines) != len(services):
         return None
     return dict(zip(services, lines))
+
+
+# ------------------------------------------------------------- .network, .volume and .pod units
+
+# Suffix of a unit kind -> (its section, the podman release whose Quadlet knows it).
+KIND_SECTION = dict((suffix, section) for _option, _variable, suffix, section, _options in UNIT_KINDS)
+KIND_MIN_VERSION = {"network": (4, 4), "volume": (4, 4), "pod": (5, 0)}
+_LABEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]*\Z")
+
+
+def normalize_unit(kind, spec):
+    """A copy of one network, volume or pod ``spec`` with every missing option set to its default."""
+    result = dict((name, option.get("default")) for name, option in kind_options(kind).items())
+    result.update(dict((key, value) for key, value in spec.items() if value is not None))
+    for key in ("labels",):
+        if key in result:
+            result[key] = dict(result[key] or {})
+    for key in ("dns", "ports"):
+        if key in result:
+            result[key] = list(result[key] or [])
+    return result
+
+
+def _validate_labels(labels):
+    if not isinstance(labels, dict):
+        _fail("labels", "must be a mapping of name to value")
+    for name, value in labels.items():
+        if not isinstance(name, str) or not _LABEL_NAME.match(name):
+            _fail("labels", "%s is not a label name (letters, digits, _ . / -)" % describe(name))
+        _check_extra_container_key("labels.%s" % name, "Label", ["%s=%s" % (name, _scalar(value))])
+
+
+def _network_address(field, text, kind):
+    try:
+        return ipaddress.ip_network(str(text), strict=True) if kind == "network" else ipaddress.ip_address(str(text))
+    except ValueError:
+        _fail(field, "is not an IPv4 or IPv6 %s" % ("network (address/prefix, host bits zero)" if kind == "network"
+                                                    else "address"), text)
+
+
+def _validate_network_unit(spec):
+    if spec["isolate"] not in ("strict", "true", "false"):
+        _fail("isolate", "must be strict, true or false", spec["isolate"])
+    subnet = _network_address("subnet", spec["subnet"], "network") if spec["subnet"] is not None else None
+    for key, kind in (("gateway", "address"), ("ip_range", "network")):
+        if spec[key] is None:
+            continue
+        if subnet is None:
+            _fail(key, "needs subnet")
+        value = _network_address(key, spec[key], kind)
+        inside = value.subnet_of(subnet) if kind == "network" and value.version == subnet.version else value in subnet
+        if not inside:
+            _fail(key, "is not within subnet %s" % subnet, spec[key])
+    for index, server in enumerate(spec["dns"]):
+        _network_address("dns[%d]" % index, server, "address")
+
+
+def validate_unit(kind, spec):
+    """Raise QuadletError, naming the field, for a network, volume or pod unit that is unsafe or malformed."""
+    validate_name(spec.get("name"))
+    refuse_text(spec)
+    _validate_labels(spec.get("labels") or {})
+    if spec.get("description") is not None:
+        if spec["description"] == "":
+            _fail("description", "may not be empty (leave it unset for the default)")
+        _check_value("description", spec["description"])
+    if kind == "network":
+        _validate_network_unit(spec)
+    elif kind == "pod":
+        userns = spec["userns"] or ""
+        if userns and not _USERNS.match(userns):
+            _fail("userns", "must be auto, host, keep-id, nomap or private, with options after ':'", userns)
+        if userns.split(":", 1)[0] not in ("auto", "nomap") and not spec["allow_host_userns"]:
+            _fail("userns", "%s maps container ids to the host's or the owner's own ids; set allow_host_userns: true "
+                  "to allow it" % (userns or "an empty userns"))
+        _validate_network(spec)
+        _validate_ports(spec)
+
+
+def _kind_pairs(kind, spec, rootless):
+    pairs = []
+    if kind == "network":
+        pairs.append(("Driver", "bridge"))
+        if spec["internal"]:
+            pairs.append(("Internal", "true"))
+        for key, option in (("Subnet", "subnet"), ("Gateway", "gateway"), ("IPRange", "ip_range")):
+            if spec[option] is not None:
+                pairs.append((key, str(spec[option])))
+        if spec["ipv6"]:
+            pairs.append(("IPv6", "true"))
+        pairs.extend(("DNS", str(server)) for server in spec["dns"])
+        if spec["disable_dns"]:
+            pairs.append(("DisableDNS", "true"))
+        if spec["isolate"] != "false":
+            pairs.append(("Options", "isolate=%s" % spec["isolate"]))
+    elif kind == "volume":
+        pairs.append(("Copy", "true" if spec["copy"] else "false"))
+    else:
+        network = effective_network(spec, rootless)
+        if network is None:
+            _fail("network", "a rootful pod that publishes ports must name its network (a NAME.network unit), so "
+                  "that it shares none by default")
+        if spec["userns"]:
+            pairs.append(("UserNS", spec["userns"]))
+        pairs.append(("Network", network))
+        pairs.extend(("PublishPort", _render_port(port, spec["publish_on_all_addresses"])) for port in spec["ports"])
+    labels = spec.get("labels") or {}
+    pairs.extend(("Label", "%s=%s" % (name, _scalar(labels[name]))) for name in sorted(labels))
+    return pairs
+
+
+# The nftables table that keeps non-root host processes (a rootless container's pasta among them) away from the
+# containers on rootful networks: each network's service adds its bridge to the set; published ports (DNAT)
+# pass. One nft batch, so a restart re-creates the same table (flush, then the two rules) and adds the element.
+NFT_TABLE = "inet podsec_isolation"
+_NFT_BATCH = ("add table {t}; add set {t} bridges {{ type ifname; }}; add chain {t} output {{ type filter hook output "
+              "priority 0; policy accept; }}; flush chain {t} output; add rule {t} output ct status dnat accept; add "
+              "rule {t} output oifname @bridges meta skuid != 0 ct state new reject; add element {t} bridges {{ $$bridge }}")
+
+
+def host_users_rule(network_name):
+    """ExecStartPost= of a rootful network's service: put its bridge into the table's set (see NFT_TABLE)."""
+    batch = _NFT_BATCH.format(t=NFT_TABLE)
+    return ("/bin/sh -c 'bridge=$$(podman network inspect --format \"{{.NetworkInterface}}\" %s) && "
+            "exec nft \"%s\"'" % (network_name, batch))
+
+
+def render_unit(kind, spec, version, rootless=False, header=None):
+    """The text of one normalized and validated network, volume or pod unit on podman ``version``."""
+    needed = KIND_MIN_VERSION[kind]
+    if version < needed:
+        raise QuadletError(".%s units need podman %s, the host has %s" % (kind, _version_text(needed),
+                                                                          _version_text(version)))
+    unit = [("Description", spec["description"] or "Hardened %s %s" % (kind, spec["name"]))]
+    sections = [("Unit", unit), (KIND_SECTION[kind], _kind_pairs(kind, spec, rootless))]
+    if kind == "network" and not rootless and not spec["allow_host_users"]:
+        sections.append(("Service", [("ExecStartPost", host_users_rule("systemd-%s" % spec["name"]))]))
+    return _unit_text(header, sections)
+
+
+def build_kind_unit(kind, spec, version, rootless=False, header=None):
+    """normalize -> validate -> render for a network, volume or pod unit; raises QuadletError naming the field."""
+    normalized = normalize_unit(kind, spec)
+    validate_unit(kind, normalized)
+    return render_unit(kind, normalized, version, rootless=rootless, header=header)
+
+
+def check_unit(kind, element, label, present=True):
+    """check_container() for a network, volume or pod unit: the first problem, or None, without the target."""
+    options = kind_options(kind)
+    problems = unknown_keys(element, options, label)
+    if problems:
+        return problems[0]
+    try:
+        validate_name(element.get("name"))
+        if not present:
+            return None
+        refuse_text(element)
+        shape = shape_problem(element, options, label)
+        if shape:
+            return shape
+        result = ArgumentSpecValidator(argument_spec(options)).validate(dict(element))
+        if result.error_messages:
+            return "%s: %s" % (label, result.error_messages[0])
+        spec = normalize_unit(kind, result.validated_parameters)
+        validate_unit(kind, spec)
+    except QuadletError as exc:
+        return "%s: %s" % (label, exc)
+    except (TypeError, ValueError, AttributeError) as exc:
+        return "%s: a value is not of its option's type (%s)" % (label, exc)
+    return None
+
+
+def check_units(args, labels=None):
+    """check_unit() for every element of network_units, volume_units and pod_units of ``args``, or None."""
+    present = args.get("state", "present") == "present"
+    for option, variable, suffix, _section, _options in UNIT_KINDS:
+        elements = args.get(option)
+        if elements is None:
+            continue
+        where = (labels or {}).get(option, option)
+        if not isinstance(elements, list):
+            return "%s: must be a list" % where
+        for index, element in enumerate(elements):
+            if not isinstance(element, dict):
+                return "%s[%d]: must be a dictionary" % (where, index)
+            name = element.get("name")
+            label = "%s[%s]" % (where, name if isinstance(name, str) and _UNIT_NAME.match(name) else "#%d" % index)
+            problem = check_unit(suffix, element, label, present)
+            if problem:
+                return problem
+    return None
+
+
+def internal_network_problem(containers, network_units, pod_units, where="containers"):
+    """The first container or pod that publishes ports on an internal network declared in the same call, or None.
+
+    netavark forwards no published port to a container on an internal network: the ports would silently not work.
+    """
+    internal = set("%s.network" % unit.get("name") for unit in network_units or []
+                   if isinstance(unit, dict) and unit.get("internal", True))
+    for label, elements in ((where, containers), ("pod_units", pod_units)):
+        for element in elements or []:
+            if isinstance(element, dict) and element.get("ports") and element.get("network") in internal:
+                return ("%s[%s]: ports: %s is internal, and published ports do not reach a container on an internal "
+                        "network; set internal: false on it" % (label, element.get("name"), element["network"]))
+    return None

@@ -18,8 +18,11 @@ description:
     C(PodmanArgs=) argument when podman has one (for example C(Memory=) before podman 5.5 becomes
     C(PodmanArgs=--memory=)), otherwise the module fails naming the key.
   - The unit is checked with the Quadlet generator's dry run (C(quadlet -dryrun), C(-user) for a rootless
-    owner) in a directory holding only the candidate before it is written; a rejected unit is not installed
-    and the message names the key.
+    owner) in a directory holding only the candidates of the call (and the network, volume and pod units
+    already installed, which they may refer to) before it is written; a rejected unit is not installed
+    and the message names the unit and the key.
+  - Containers share no network unless they declare one (see O(network)); C(.network), C(.volume) and C(.pod)
+    units (O(network_units), O(volume_units), O(pod_units)) are installed in the same call as the containers.
   - Writes into C(/etc/containers/systemd/) (rootful) or C(~USER/.config/containers/systemd/) (O(rootless_user)).
     Does not reload systemd or restart the service; the C(podsec.hardening.hardened_container) role does that
     once per run for all changed units.
@@ -40,9 +43,12 @@ options:
         with the per-unit options of this module (O(name), O(image), O(command), ... O(wanted_by)) and is
         validated like them; O(state), O(rootless_user), O(header), O(podman_executable) and O(generator)
         apply to every element, the other top-level options must then be left unset.
-      - The generator's dry run runs only for elements whose rendered unit differs from the installed file
-        (an unchanged unit was validated when it was installed); every changed unit is validated before
-        any of them is written, so one rejected unit installs nothing.
+      - The generator's dry run runs only when a rendered unit differs from its installed file (an unchanged
+        unit was validated when it was installed); then it runs once on every unit of the call together (with
+        O(network_units), O(volume_units), O(pod_units) and the network, volume and pod units already installed,
+        which containers refer to), before any of them is written, so one rejected unit installs nothing.
+      - A rootful element that publishes O(ports) without a O(network) gets a network of its own, C(NAME.network),
+        written in the same call (see O(network)).
       - Results are in RV(units) and RV(changed_units); in diff mode one diff per changed unit.
       - With O(state=present) for root (no O(rootless_user)) and an element whose O(userns) is V(auto) (also
         V(auto:size=N)), the
@@ -50,6 +56,188 @@ options:
         C(containers) range such containers take their host ids from.
     type: list
     elements: dict
+  network_units:
+    description:
+      - Quadlet C(.network) units (bridge networks) installed in the same call as O(containers), which join one with
+        O(network=NAME.network).
+      - Internal (C(Internal=true), no route out) and isolated from every other network (C(Options=isolate=strict))
+        unless opted out; only bridge networks with netavark's IPAM (no macvlan, no host interface, no DHCP).
+      - Validated by the generator's dry run together with the containers; with O(managed_marker) they are listed in
+        RV(managed_unit_files). Changing an existing network's unit does not change the podman network (Quadlet never
+        updates one); remove it with C(podman network rm) and restart.
+    type: list
+    elements: dict
+    suboptions:
+      # BEGIN generated from plugins/module_utils/_container_schema.py (tests/docs/sync_container_schema.py): network units
+      name:
+        description:
+          - Unit name (letters, digits, C(_ . @ -)); the file is C(NAME.network), C(NAME.volume) or
+            C(NAME.pod). Containers refer to it as C(NAME.network) in their C(network), C(NAME.volume)
+            as a volume C(source), and C(NAME) in their C(pod).
+        type: str
+        required: true
+      internal:
+        description:
+          - 'C(Internal=true): the network has no route out of the host and no NAT; containers on
+            it reach each other and nothing else. V(false) is the opt-out that lets them reach other
+            hosts (egress).'
+        type: bool
+        default: true
+      isolate:
+        description:
+          - 'netavark''s C(isolate) option (C(Options=isolate=...)): V(strict) drops traffic forwarded
+            between this network and any other bridge network, V(true) only between networks that
+            are isolated too, V(false) is the opt-out.'
+        type: str
+        default: strict
+        choices:
+          - strict
+          - 'true'
+          - 'false'
+      subnet:
+        description:
+          - C(Subnet=), an IPv4 or IPv6 network such as V(10.89.7.0/24); default a free one from podman's
+            pools.
+        type: str
+      gateway:
+        description:
+          - C(Gateway=), an address within the subnet (needs C(subnet)).
+        type: str
+      ip_range:
+        description:
+          - C(IPRange=), a network within the subnet that addresses are allocated from (needs C(subnet)).
+        type: str
+      ipv6:
+        description:
+          - 'C(IPv6=true): also an IPv6 subnet.'
+        type: bool
+        default: false
+      dns:
+        description:
+          - C(DNS=) servers (IP addresses) of the containers on the network.
+        type: list
+        elements: str
+        default: []
+      disable_dns:
+        description:
+          - 'C(DisableDNS=true): no name resolution of the other containers on the network.'
+        type: bool
+        default: false
+      allow_host_users:
+        description:
+          - 'Opt-out that lets host processes other than root open connections to the containers on
+            a rootful network. By default the network''s service adds its bridge to the nftables set
+            C(bridges) of the table C(inet podsec_isolation), whose C(output) chain rejects new connections
+            from non-root host processes to those bridges except to published ports: a rootless container''s
+            pasta connects from the host, so without it every rootless container reaches every port
+            of the rootful containers on the network. Needs C(nft) on the host (the service fails
+            without it). Rootless networks live in the owner''s own network namespace and need no
+            rule.'
+        type: bool
+        default: false
+      labels:
+        description:
+          - Labels (C(Label=NAME=VALUE)); one word each, not in the C(io.podman.), C(io.containers.),
+            C(run.oci.) or C(org.systemd.) namespaces.
+        type: dict
+        default: {}
+      description:
+        description:
+          - C(Description=) of the unit; default one naming the unit.
+        type: str
+      # END generated: network units
+  volume_units:
+    description:
+      - Quadlet C(.volume) units (named volumes of the local driver) installed in the same call as O(containers),
+        which mount one with a volume C(source) of C(NAME.volume). No host devices or bind options.
+    type: list
+    elements: dict
+    suboptions:
+      # BEGIN generated from plugins/module_utils/_container_schema.py (tests/docs/sync_container_schema.py): volume units
+      name:
+        description:
+          - Unit name (letters, digits, C(_ . @ -)); the file is C(NAME.network), C(NAME.volume) or
+            C(NAME.pod). Containers refer to it as C(NAME.network) in their C(network), C(NAME.volume)
+            as a volume C(source), and C(NAME) in their C(pod).
+        type: str
+        required: true
+      copy:
+        description:
+          - 'C(Copy=true): the image''s content at the mount point is copied into the volume on first
+            use.'
+        type: bool
+        default: false
+      labels:
+        description:
+          - Labels (C(Label=NAME=VALUE)); one word each, not in the C(io.podman.), C(io.containers.),
+            C(run.oci.) or C(org.systemd.) namespaces.
+        type: dict
+        default: {}
+      description:
+        description:
+          - C(Description=) of the unit; default one naming the unit.
+        type: str
+      # END generated: volume units
+  pod_units:
+    description:
+      - Quadlet C(.pod) units (podman 5.0 or later) installed in the same call as O(containers), which join one with
+        O(pod). A pod's O(ports) and O(network) follow a container's rules.
+    type: list
+    elements: dict
+    suboptions:
+      # BEGIN generated from plugins/module_utils/_container_schema.py (tests/docs/sync_container_schema.py): pod units
+      name:
+        description:
+          - Unit name (letters, digits, C(_ . @ -)); the file is C(NAME.network), C(NAME.volume) or
+            C(NAME.pod). Containers refer to it as C(NAME.network) in their C(network), C(NAME.volume)
+            as a volume C(source), and C(NAME) in their C(pod).
+        type: str
+        required: true
+      userns:
+        description:
+          - 'User namespace of the pod and its containers (C(UserNS=)), with the values and refusals
+            of a container''s O(userns). The default V(auto:size=65536) gives the pod a range of its
+            own that maps the containers'' default uid 10001: a plain V(auto) sizes the range from
+            the pod''s infra image, which uses only uid 0, and then no container user above 1023 can
+            start (seen with podman 5.4).'
+        type: str
+        default: auto:size=65536
+      allow_host_userns:
+        description:
+          - Opt-out that allows an O(userns) mode other than V(auto) and V(nomap).
+        type: bool
+        default: false
+      network:
+        description:
+          - 'Network of the pod (C(Network=)), with the values and refusals of a container''s O(network).
+            Unset: V(none) when the pod publishes no port, V(pasta) for a rootless owner; a rootful
+            pod must name one (a C(NAME.network) unit) when it publishes C(ports), so that it shares
+            no network by default.'
+        type: str
+      allow_host_network:
+        description:
+          - Opt-out that allows O(network=host).
+        type: bool
+        default: false
+      ports:
+        description:
+          - Published ports, C([IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]). Without an address they are
+            bound to C(127.0.0.1). A non-loopback address, or an empty one (C(:8080:80), all addresses),
+            needs O(publish_on_all_addresses=true).
+        type: list
+        elements: str
+        default: []
+      publish_on_all_addresses:
+        description:
+          - Opt-out that publishes ports without an address on every address, and allows non-loopback
+            addresses.
+        type: bool
+        default: false
+      description:
+        description:
+          - C(Description=) of the unit; default one naming the unit.
+        type: str
+      # END generated: pod units
   managed_marker:
     description:
       - With O(containers), a comment line that marks the units this caller installs; make it one of the
@@ -198,9 +386,15 @@ options:
   network:
     description:
       - 'Network (C(Network=)): V(none), V(private), V(bridge) (with options), V(slirp4netns)
-        or V(pasta) (without options, which can open the host''s loopback), or the name of a podman
-        network or C(.network) unit. V(host) needs O(allow_host_network=true); another container''s
-        or pod''s namespace and namespace paths are refused.'
+        or V(pasta) (without options, which can open the host''s loopback), the name of a podman
+        network, or C(NAME.network) for a declared C(.network) unit. V(host) needs O(allow_host_network=true);
+        another container''s or pod''s namespace and namespace paths are refused.'
+      - 'Unset, the container shares no network with any other container: V(none) (a loopback
+        only) when it publishes no port; with O(ports), V(pasta) for a rootless owner, and for
+        root a bridge network of its own (C(NAME.network) with C(Options=isolate=strict), written
+        by the role and the C(containers) form of M(podsec.hardening.quadlet_container); its single
+        form leaves it on podman''s default network and warns). V(bridge), V(private) or V(podman)
+        join podman''s default network, shared by every container on it: the explicit opt-out.'
     type: str
   allow_host_network:
     description:
@@ -429,6 +623,13 @@ options:
       - C(WantedBy=) target (a C(.target) unit); default C(multi-user.target), or C(default.target)
         for a rootless owner.
     type: str
+  pod:
+    description:
+      - 'Name of a declared pod (a C(.pod) unit of the same call, or one already installed) to
+        run the container in (C(Pod=NAME.pod), podman 5.0 or later). The container then shares
+        the pod''s network, published ports and user namespace: O(network) and O(ports) are refused
+        with it, and O(userns) is not written (set it on the pod).'
+    type: str
   # END generated
   header:
     description:
@@ -503,6 +704,25 @@ EXAMPLES = r"""
     managed_marker: installed by my_role
     report_active_state: true
   register: units
+
+- name: Two containers that talk over an internal network of their own (no route out), a named volume
+  podsec.hardening.quadlet_container:
+    containers:
+      - name: app
+        image: localhost/podsec/busybox:latest
+        command: [httpd, -f, -p, "8080"]
+        network: backend.network
+        volumes:
+          - source: app-data.volume
+            target: /data
+      - name: worker
+        image: localhost/podsec/busybox:latest
+        command: [sleep, infinity]
+        network: backend.network
+    network_units:
+      - name: backend
+    volume_units:
+      - name: app-data
 
 - name: Start the declared services that are not running (units whose file changed need a daemon-reload first)
   ansible.builtin.systemd_service:
@@ -600,6 +820,56 @@ managed_units:
   type: list
   elements: str
   sample: [old_worker, web]
+managed_unit_files:
+  description:
+    - File names of the unit files of every kind (C(.container), C(.network), C(.volume), C(.pod)) in the unit
+      directory whose header carries O(managed_marker), sorted, as they were before this task.
+  returned: with O(containers) and O(managed_marker)
+  type: list
+  elements: str
+  sample: [backend.network, web.container, web.network]
+other_units:
+  description:
+    - One entry per network, volume and pod unit of this call, in order (O(network_units), O(volume_units),
+      O(pod_units)), then the networks of their own of rootful containers that publish ports without a network.
+  returned: with O(containers)
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Unit name.
+      type: str
+      sample: backend
+    kind:
+      description: V(network), V(volume) or V(pod).
+      type: str
+      sample: network
+    file:
+      description: File name of the unit.
+      type: str
+      sample: backend.network
+    path:
+      description: Path of the unit file.
+      type: str
+      sample: /etc/containers/systemd/backend.network
+    service_name:
+      description: The service the generator makes of it.
+      type: str
+      sample: backend-network.service
+    changed:
+      description: Whether this unit file was (or in check mode would be) written or removed.
+      type: bool
+      sample: true
+    content:
+      description: The rendered unit text; only when O(state=present).
+      type: str
+      sample: "[Network]\nDriver=bridge\nInternal=true\n..."
+changed_other_units:
+  description: File names of the network, volume and pod units that were (or in check mode would be) written or removed.
+  returned: with O(containers)
+  type: list
+  elements: str
+  sample: [backend.network]
 rootless_uid:
   description: The uid of O(rootless_user), whose systemd instance runs the units (C(/run/user/UID)).
   returned: with O(containers) and O(rootless_user)
@@ -632,14 +902,23 @@ import tempfile
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import CONTAINER_OPTIONS, argument_spec
+from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import (
+    CONTAINER_OPTIONS,
+    UNIT_KINDS,
+    argument_spec,
+    kind_options,
+)
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
     HostPaths,
     QuadletError,
+    build_kind_unit,
     build_unit,
     carries_marker,
+    effective_network,
+    internal_network_problem,
+    own_network_spec,
     generator_error,
     missing_subid_ranges,
     parse_active_states,
@@ -677,14 +956,22 @@ def unit_directory(owner):
 
 
 class QuadletUnit(object):
-    """One unit file: where it lives, what it should contain, and how to put it there."""
+    """One unit file: where it lives, what it should contain, and how to put it there.
 
-    def __init__(self, module, params, owner):
+    ``kind`` is container, network, volume or pod; ``own_network``: a rootful container with published ports
+    and no network gets the network NAME.network, which the caller writes (see _quadlet.effective_network()).
+    """
+
+    def __init__(self, module, params, owner, kind="container", own_network=False):
         self.module = module
         self.params = params
         self.name = params["name"]
         self.owner = owner
-        self.path = os.path.join(unit_directory(self.owner), "%s.container" % self.name)
+        self.kind = kind
+        self.own_network = own_network
+        self.file_name = "%s.%s" % (self.name, kind)
+        self.path = os.path.join(unit_directory(self.owner), self.file_name)
+        self.service_name = "%s.service" % self.name if kind == "container" else "%s-%s.service" % (self.name, kind)
 
     def podman_version(self):
         rc, out, err = self.module.run_command([self.params["podman_executable"], "--version"])
@@ -693,10 +980,14 @@ class QuadletUnit(object):
         return parse_version(out)
 
     def render(self, version):
+        if self.kind != "container":
+            spec = dict((key, self.params.get(key)) for key in kind_options(self.kind))
+            return build_kind_unit(self.kind, spec, version, rootless=self.owner is not None,
+                                   header=self.params["header"])
         spec = {key: self.params[key] for key in _SPEC_OPTIONS}
         spec["name"] = self.name
         return build_unit(spec, version, rootless=self.owner is not None, header=self.params["header"],
-                          host=TargetPaths(self.owner))
+                          host=TargetPaths(self.owner), own_network=self.own_network)
 
     def dry_run(self, content):
         """Run the generator on the candidate alone; return the service text or fail naming the key."""
@@ -750,31 +1041,32 @@ def unit_spec():
 _SHARED_OPTIONS = ("state", "rootless_user", "header", "podman_executable", "generator")
 
 
-def element_params(module, index, element):
-    """Validate one element of containers like the single form and merge in the shared options."""
-    spec = unit_spec()
+def element_params(module, index, element, options=None, where="containers", image=True):
+    """Validate one element of containers (or of network_units, ... with their ``options``) like the single form
+    and merge in the shared options."""
+    spec = unit_spec() if options is None else argument_spec(options)
     label = element.get("name") or "#%d" % index
     unknown = sorted(set(element) - set(spec))
     if unknown:
-        module.fail_json(msg="containers[%s]: unsupported option %s" % (label, ", ".join(unknown)))
+        module.fail_json(msg="%s[%s]: unsupported option %s" % (where, label, ", ".join(unknown)))
     spec["name"]["required"] = True
     spec["state"] = dict(type="str", default=module.params["state"])
-    required_if = [("state", "present", ["image"])]
+    required_if = [("state", "present", ["image"])] if image else []
     result = ArgumentSpecValidator(spec, required_if=required_if).validate(dict(element, state=module.params["state"]))
     if result.error_messages:
-        module.fail_json(msg="containers[%s]: %s" % (label, "; ".join(result.error_messages)))
+        module.fail_json(msg="%s[%s]: %s" % (where, label, "; ".join(result.error_messages)))
     params = dict(result.validated_parameters)
     for key in _SHARED_OPTIONS:
         params[key] = module.params[key]
     return params
 
 
-def make_unit(module, params, owner):
+def make_unit(module, params, owner, kind="container", own_network=False):
     try:
         validate_name(params["name"])
     except QuadletError as exc:
         module.fail_json(msg=str(exc))
-    return QuadletUnit(module, params, owner)
+    return QuadletUnit(module, params, owner, kind, own_network)
 
 
 def lookup_owner(module, user):
@@ -801,6 +1093,10 @@ def run_one(module):
             os.unlink(unit.path)
         after = ""
     else:
+        if unit.owner is None and effective_network(module.params, False) is None:
+            module.warn("%s publishes ports without a network: the single form leaves it on podman's default "
+                        "network, shared with every container on it; use containers (a network of its own) or set "
+                        "network" % unit.name)
         try:
             version = unit.podman_version()
             after = unit.render(version)
@@ -817,17 +1113,56 @@ def run_one(module):
     module.exit_json(**result)
 
 
-def managed_units(module, directory, marker):
-    """Names of the regular, visible .container files in ``directory`` whose header carries ``marker``."""
+_KIND_SUFFIXES = ("container",) + tuple(suffix for _o, _v, suffix, _s, _p in UNIT_KINDS)
+
+
+def unit_files(module, directory):
+    """(file name, path) of the regular, visible unit files of every kind this module writes in ``directory``."""
     try:
-        entries = sorted((entry.name, entry.path) for entry in os.scandir(directory)
-                         if entry.name.endswith(".container") and not entry.name.startswith(".")
-                         and entry.is_file(follow_symlinks=False))
+        return sorted((entry.name, entry.path) for entry in os.scandir(directory)
+                      if entry.name.rpartition(".")[2] in _KIND_SUFFIXES and not entry.name.startswith(".")
+                      and entry.is_file(follow_symlinks=False))
     except FileNotFoundError:
         return []
     except OSError as exc:
         module.fail_json(msg="cannot list %s: %s" % (directory, exc))
-    return [name[:-len(".container")] for name, path in entries if carries_marker(read_text(path)[0], marker)]
+
+
+def managed_units(module, directory, marker):
+    """File names of the unit files in ``directory`` whose header carries ``marker``."""
+    return [name for name, path in unit_files(module, directory) if carries_marker(read_text(path)[0], marker)]
+
+
+def dry_run_all(module, owner, units, contents):
+    """Run the generator once on every unit of this call together (they refer to each other), with the network,
+    volume and pod units already installed that this call does not write; return {file name: service text}."""
+    generator = module.params["generator"]
+    if not os.path.exists(generator):
+        module.fail_json(msg="the Quadlet generator %s does not exist; cannot validate the units" % generator)
+    workdir = tempfile.mkdtemp(prefix="podsec-quadlet-")
+    names = set(unit.file_name for unit in units)
+    try:
+        for name, path in unit_files(module, unit_directory(owner)):
+            if name not in names and not name.endswith(".container"):
+                shutil.copyfile(path, os.path.join(workdir, name))
+        for unit, content in zip(units, contents):
+            with open(os.path.join(workdir, unit.file_name), "wb") as handle:
+                handle.write(to_bytes(content))
+        argv = [generator, "-dryrun"] + (["-user"] if owner else [])
+        rc, out, err = module.run_command(argv, environ_update={"QUADLET_UNIT_DIRS": workdir})
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    services = {}
+    for chunk in ("\n" + out).split("\n---")[1:]:
+        header, _sep, body = chunk.partition("---\n")
+        services[header.strip()] = body.strip() + "\n"
+    missing = [unit.file_name for unit in units if unit.service_name not in services]
+    if rc != 0 or missing:
+        key, message = generator_error(err)
+        named = [unit.file_name for unit in units if '"%s"' % unit.file_name in message] or missing
+        module.fail_json(msg="the Quadlet generator rejected %s%s: %s" % (
+            ", ".join(named) or "the units", " (key %s)" % key if key else "", message), stderr=err)
+    return dict((unit.file_name, services[unit.service_name]) for unit in units)
 
 
 def systemctl_command(module, owner):
@@ -858,49 +1193,85 @@ def active_states(module, services, systemctl, quiet):
     return states
 
 
+def other_units(module, owner):
+    """The network, volume and pod units of this call: the declared ones, then one network of its own per rootful
+    container that publishes ports without a network (named like it)."""
+    units = []
+    for option, _variable, suffix, _section, options in UNIT_KINDS:
+        for index, element in enumerate(module.params[option] or []):
+            params = element_params(module, index, element, kind_options(suffix), option, image=False)
+            units.append(make_unit(module, params, owner, suffix))
+    return units
+
+
 def run_many(module):
-    """Render and compare every element; validate the changed ones; only then write or remove."""
+    """Render and compare every element; validate all of them together when one changed; only then write or remove."""
     defaults = ArgumentSpecValidator(unit_spec()).validate({}).validated_parameters
     for key in _SPEC_OPTIONS:
         if module.params[key] != defaults[key]:
             module.fail_json(msg="%s cannot be combined with containers: set it in each element" % key)
     owner = lookup_owner(module, module.params["rootless_user"])
-    units = [make_unit(module, element_params(module, index, element), owner)
-             for index, element in enumerate(module.params["containers"])]
-    names = [unit.name for unit in units]
-    duplicates = sorted(set(name for name in names if names.count(name) > 1))
-    if duplicates:
-        module.fail_json(msg="containers: duplicate name %s" % ", ".join(duplicates))
     present = module.params["state"] == "present"
-    result = dict(changed=False, rootless=bool(module.params["rootless_user"]), units=[], changed_units=[])
+    containers = []
+    for index, element in enumerate(module.params["containers"]):
+        params = element_params(module, index, element)
+        own = present and owner is None and effective_network(params, False, True) == "%s.network" % params["name"]
+        containers.append(make_unit(module, params, owner, own_network=own))
+    others = other_units(module, owner)
+    problem = present and internal_network_problem([unit.params for unit in containers],
+                                                   [unit.params for unit in others if unit.kind == "network"],
+                                                   [unit.params for unit in others if unit.kind == "pod"])
+    if problem:
+        module.fail_json(msg=problem)
+    for unit in containers:
+        if unit.own_network:
+            others.append(make_unit(module, dict(own_network_spec(unit.name), header=module.params["header"]), owner,
+                                    "network"))
+    units = containers + others
+    names = [unit.file_name for unit in units]
+    duplicates = sorted(set(name[:-len(".container")] if name.endswith(".container") else name
+                            for name in names if names.count(name) > 1))
+    if duplicates:
+        module.fail_json(msg="containers: duplicate name %s (a rootful container that publishes ports without a "
+                         "network has a network of its own named like it)" % ", ".join(duplicates))
+    result = dict(changed=False, rootless=bool(module.params["rootless_user"]), units=[], changed_units=[],
+                  other_units=[], changed_other_units=[])
     version = units[0].podman_version() if present and units else None
     # Resolved before anything is written, so that a caller who cannot ask systemd fails without a change.
-    systemctl = systemctl_command(module, owner) if present and units and module.params["report_active_state"] else None
+    systemctl = systemctl_command(module, owner) if present and containers and module.params["report_active_state"] else None
     if module.params["managed_marker"]:
-        result["managed_units"] = managed_units(module, unit_directory(owner), module.params["managed_marker"])
+        files = managed_units(module, unit_directory(owner), module.params["managed_marker"])
+        result["managed_units"] = [name[:-len(".container")] for name in files if name.endswith(".container")]
+        result["managed_unit_files"] = files
     plans = []
     for unit in units:
         before, exists = read_text(unit.path)
-        entry = dict(name=unit.name, path=unit.path, service_name="%s.service" % unit.name)
+        entry = dict(name=unit.name, path=unit.path, service_name=unit.service_name)
+        if unit.kind != "container":
+            entry.update(kind=unit.kind, file=unit.file_name)
         if present:
             try:
                 after = unit.render(version)
             except QuadletError as exc:
-                module.fail_json(msg="%s: %s" % (unit.name, exc))
+                module.fail_json(msg="%s: %s" % (unit.name if unit.kind == "container" else unit.file_name, exc))
             entry["content"] = after
             entry["changed"] = before != after
-            if entry["changed"]:
-                entry["service"] = unit.dry_run(after)
         else:
             after = ""
             entry["changed"] = exists
         plans.append((unit, before, after, entry))
-        result["units"].append(entry)
+        result["units" if unit.kind == "container" else "other_units"].append(entry)
+    if present and any(entry["changed"] for _u, _b, _a, entry in plans):
+        services = dry_run_all(module, owner, units, [after for _u, _b, after, _e in plans])
+        for unit, _before, _after, entry in plans:
+            if entry["changed"]:
+                entry["service"] = services[unit.file_name]
     for unit, before, after, entry in plans:
         if not entry["changed"]:
             continue
         result["changed"] = True
-        result["changed_units"].append(unit.name)
+        result["changed_units" if unit.kind == "container" else "changed_other_units"].append(
+            unit.name if unit.kind == "container" else unit.file_name)
         if not module.check_mode:
             if present:
                 unit.write(after)
@@ -911,7 +1282,7 @@ def run_many(module):
     if owner is not None:
         result["rootless_uid"] = owner.pw_uid
         result["linger"] = os.path.exists(os.path.join(LINGER_DIR, owner.pw_name))
-    if present and not module.params["rootless_user"] and any(uses_auto_userns(u.params["userns"]) for u in units):
+    if present and not module.params["rootless_user"] and any(uses_auto_userns(u.params["userns"]) for u in containers):
         result["missing_subid_ranges"] = missing_subid_ranges(dict((path, read_text(path)[0]) for path in SUBID_FILES))
     if systemctl:
         # A rootless user without lingering and without a session has no manager to ask: expected, not a warning.
@@ -938,6 +1309,11 @@ def main():
         managed_marker=dict(type="str"),
         report_active_state=dict(type="bool", default=False),
     )
+    argument_spec.update(
+        network_units=dict(type="list", elements="dict"),
+        volume_units=dict(type="list", elements="dict"),
+        pod_units=dict(type="list", elements="dict"),
+    )
     module = PodsecModule(
         argument_spec=argument_spec,
         required_one_of=[("name", "containers")],
@@ -949,6 +1325,9 @@ def main():
         run_many(module)
     if module.params["managed_marker"] or module.params["report_active_state"]:
         module.fail_json(msg="managed_marker and report_active_state need containers")
+    for option, _variable, _suffix, _section, _options in UNIT_KINDS:
+        if module.params[option] is not None:
+            module.fail_json(msg="%s needs containers (an empty list when there are none)" % option)
     run_one(module)
 
 

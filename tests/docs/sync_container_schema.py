@@ -22,9 +22,15 @@ import _container_schema as schema  # noqa: E402  pylint: disable=wrong-import-p
 BEGIN = "# BEGIN generated from plugins/module_utils/_container_schema.py (tests/docs/sync_container_schema.py)"
 END = "# END generated"
 TARGETS = (
-    # (file, indentation of the block, what to write)
-    ("plugins/modules/quadlet_container.py", 2, schema.documentation),
-    ("roles/hardened_container/meta/argument_specs.yml", 10, schema.role_argument_spec),
+    # (file, indentation of the block, what to write, block name: None for the container block)
+    ("plugins/modules/quadlet_container.py", 2, schema.documentation, None),
+    ("roles/hardened_container/meta/argument_specs.yml", 10, schema.role_argument_spec, None),
+) + tuple(
+    target for _option, variable, kind, _section, _options in schema.UNIT_KINDS for target in (
+        ("plugins/modules/quadlet_container.py", 6, lambda kind=kind: schema.kind_documentation(kind), kind),
+        ("roles/hardened_container/meta/argument_specs.yml", 10,
+         lambda kind=kind: schema.role_kind_argument_spec(kind), kind),
+    )
 )
 
 
@@ -35,31 +41,38 @@ class _Dumper(yaml.SafeDumper):
         return super(_Dumper, self).increase_indent(flow, False)
 
 
-def render_block(data, indent):
+def _markers(name):
+    """The BEGIN and END lines of a block: the container block's as before, a unit kind's named after it."""
+    return (BEGIN, END) if name is None else ("%s: %s units" % (BEGIN, name), "%s: %s units" % (END, name))
+
+
+def render_block(data, indent, name=None):
     text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=90, default_flow_style=False,
                      allow_unicode=True)
     pad = " " * indent
-    lines = [pad + BEGIN] + [(pad + line) if line else line for line in text.splitlines()] + [pad + END]
+    begin, end = _markers(name)
+    lines = [pad + begin] + [(pad + line) if line else line for line in text.splitlines()] + [pad + end]
     return "\n".join(lines) + "\n"
 
 
-def replace_block(text, block, path):
+def replace_block(text, block, path, name=None):
+    begin, end = _markers(name)
     lines = text.splitlines(True)
-    starts = [i for i, line in enumerate(lines) if line.strip() == BEGIN]
-    ends = [i for i, line in enumerate(lines) if line.strip() == END]
+    starts = [i for i, line in enumerate(lines) if line.strip() == begin]
+    ends = [i for i, line in enumerate(lines) if line.strip() == end]
     if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
-        raise SystemExit("%s: needs exactly one %r ... %r block" % (path, BEGIN, END))
+        raise SystemExit("%s: needs exactly one %r ... %r block" % (path, begin, end))
     return "".join(lines[:starts[0]]) + block + "".join(lines[ends[0] + 1:])
 
 
 def main(argv):
     check = argv[1:] == ["--check"]
     stale = []
-    for relative, indent, data in TARGETS:
+    for relative, indent, data, name in TARGETS:
         path = os.path.join(REPO, relative)
         with open(path) as handle:
             current = handle.read()
-        wanted = replace_block(current, render_block(data(), indent), relative)
+        wanted = replace_block(current, render_block(data(), indent, name), relative, name)
         if wanted != current:
             stale.append(relative)
             if not check:

@@ -92,3 +92,47 @@ def test_a_name_declared_twice_is_refused():
 
 def test_absent_containers_need_only_a_name():
     assert plan([{"name": "web", "state": "absent"}])["units"] == []
+
+
+# ---------------------------------------------------------------- networks, volumes and pods
+
+
+def test_networks_volumes_and_pods_are_checked_and_handed_on_without_state():
+    from ansible_collections.podsec.hardening.plugins.filter.hardened_container import hardened_container_plan as plan_
+    result = plan_([{"name": "web", "image": IMAGE, "network": "backend.network"}], "root", PATH,
+                   networks=[{"name": "backend"}, {"name": "old", "state": "absent"}], volumes=[{"name": "data"}])
+    assert result["other_units"] == {"network_units": [{"name": "backend"}], "volume_units": [{"name": "data"}],
+                                     "pod_units": []}
+    assert result["other_absent"] == ["old.network"]
+
+
+@pytest.mark.parametrize("networks, message", [
+    ([{"name": "backend", "internl": True}], "hardened_container_networks[backend]: unknown key 'internl' (did you mean 'internal'?)"),
+    ([{"name": "backend", "subnet": "10.89.7.1/24"}], "hardened_container_networks[backend]: subnet: is not an IPv4"),
+    ([{"name": "backend"}, {"name": "backend"}], "the name is declared twice"),
+    ({"name": "backend"}, "hardened_container_networks: must be a list"),
+])
+def test_network_refusals_name_the_variable_and_key(networks, message):
+    with pytest.raises(AnsibleFilterError) as info:
+        hardened_container_plan([], "root", PATH, networks=networks)
+    assert message in str(info.value)
+
+
+def test_other_removals_prune_what_the_install_did_not_write():
+    from ansible_collections.podsec.hardening.plugins.filter.hardened_container import (
+        hardened_container_other_removals,
+    )
+    managed = ["web.container", "web.network", "gone.network", "backend.network", "data.volume", "p.pod"]
+    written = {"other_units": [{"file": "web.network"}, {"file": "backend.network"}]}
+    assert hardened_container_other_removals(managed, written, True, []) == {
+        "network_units": [{"name": "gone"}], "volume_units": [{"name": "data"}], "pod_units": [{"name": "p"}]}
+    # Without prune only what is declared absent goes.
+    assert hardened_container_other_removals(managed, written, False, ["data.volume"]) == {
+        "network_units": [], "volume_units": [{"name": "data"}], "pod_units": []}
+
+
+def test_ports_on_a_declared_internal_network_are_refused_by_the_role():
+    containers = [{"name": "web", "image": IMAGE, "ports": ["8080"], "network": "backend.network"}]
+    with pytest.raises(AnsibleFilterError, match=r"hardened_container_containers\[web\]: ports: backend.network is internal"):
+        hardened_container_plan(containers, "root", PATH, networks=[{"name": "backend"}])
+    assert hardened_container_plan(containers, "root", PATH, networks=[{"name": "backend", "internal": False}])

@@ -38,6 +38,7 @@ class Host(object):
         self.calls = []
         self.environments = []
         self.candidates = []
+        self.runs = []
 
     def __call__(self, args, environ_update=None, **kwargs):
         self.calls.append(list(args))
@@ -49,16 +50,21 @@ class Host(object):
             states = [self.active.get(service, "inactive") for service in services]
             return (0 if "active" in states else 3), "".join(state + "\n" for state in states), ""
         unit_dir = environ_update["QUADLET_UNIT_DIRS"]
-        names = os.listdir(unit_dir)
-        assert len(names) == 1, "the dry run must see only the candidate unit"
-        with open(os.path.join(unit_dir, names[0])) as handle:
-            self.candidates.append(handle.read())
-        name = names[0].rsplit(".", 1)[0]
-        log = "quadlet-generator[7]: Loading source unit file %s/%s\n" % (unit_dir, names[0])
-        if self.reject and self.reject + "=" in self.candidates[-1]:
-            return 1, "", log + "quadlet-generator[7]: converting \"%s\": unsupported key '%s' in group " \
-                                "'Container' in %s/%s\n" % (names[0], self.reject, unit_dir, names[0])
-        return 0, "---%s.service---\n[Service]\nExecStart=/usr/bin/podman run --name %s --read-only\n" % (name, name), log
+        names = sorted(os.listdir(unit_dir))
+        self.runs.append(names)
+        out, log = "", ""
+        for file_name in names:
+            with open(os.path.join(unit_dir, file_name)) as handle:
+                text = handle.read()
+            self.candidates.append(text)
+            name, kind = file_name.rsplit(".", 1)
+            log += "quadlet-generator[7]: Loading source unit file %s/%s\n" % (unit_dir, file_name)
+            if self.reject and self.reject + "=" in text:
+                return 1, "", log + "quadlet-generator[7]: converting \"%s\": unsupported key '%s' in group " \
+                                    "'Container' in %s/%s\n" % (file_name, self.reject, unit_dir, file_name)
+            service = name + ".service" if kind == "container" else "%s-%s.service" % (name, kind)
+            out += "---%s---\n[Service]\nExecStart=/usr/bin/podman run --name %s --read-only\n" % (service, name)
+        return 0, out, log
 
 
 @pytest.fixture
@@ -223,10 +229,16 @@ def test_list_validates_only_changed_units(env):
     units = [dict(name="web", image=IMAGE, ports=["8080:8080"]), dict(name="worker", image=IMAGE, command=["sleep", "1d"])]
     result = env.run(host, containers=units, header=["Ansible managed"])
     assert result["changed"] is True and result["changed_units"] == ["web", "worker"]
-    assert [call[1:] for call in host.calls] == [["--version"], ["-dryrun"], ["-dryrun"]]
+    # One dry run for all units together (they may refer to each other); web publishes a port, so as a rootful
+    # container it gets a network of its own, written and validated in the same call.
+    assert [call[1:] for call in host.calls] == [["--version"], ["-dryrun"]]
+    assert host.runs == [["web.container", "web.network", "worker.container"]]
     web = (env.root / "web.container").read_text()
     assert web == result["units"][0]["content"] == host.candidates[0]
     assert "PublishPort=127.0.0.1:8080:8080\n" in web and web.startswith("# Ansible managed\n")
+    assert "Network=web.network\n" in web and "Network=none\n" in (env.root / "worker.container").read_text()
+    assert "Options=isolate=strict\n" in (env.root / "web.network").read_text()
+    assert result["changed_other_units"] == ["web.network"]
     assert "Exec=sleep 1d" in (env.root / "worker.container").read_text()
     assert "ExecStart=/usr/bin/podman run --name worker" in result["units"][1]["service"]
 
@@ -240,7 +252,7 @@ def test_list_validates_only_changed_units(env):
     units[1]["memory"] = "512m"
     third = env.run(host, containers=units, header=["Ansible managed"], _ansible_diff=True)
     assert third["changed_units"] == ["worker"]
-    assert host.candidates == [third["units"][1]["content"]]
+    assert third["units"][1]["content"] in host.candidates and len(host.runs) == 1
     assert len(third["diff"]) == 1 and "--memory=512m" in third["diff"][0]["after"]
     assert third["diff"][0]["after_header"] == str(env.root / "worker.container")
     assert (env.root / "web.container").read_text() == web
@@ -428,3 +440,49 @@ def test_a_socket_is_refused_whatever_its_name(env, data_root):
         assert env.run(Host(), name="web", image=IMAGE, volumes=[{"source": path, "target": "/s"}])["changed"]
     finally:
         server.close()
+
+
+# ---------------------------------------------------------------- network, volume and pod units
+
+
+def test_networks_and_volumes_are_installed_and_validated_with_the_containers(env):
+    host = Host()
+    args = dict(containers=[dict(name="a", image=IMAGE, network="backend.network",
+                                 volumes=[dict(source="data.volume", target="/data")])],
+                network_units=[dict(name="backend")], volume_units=[dict(name="data")],
+                header=["Ansible managed", "mine"], managed_marker="mine")
+    result = env.run(host, **args)
+    assert host.runs == [["a.container", "backend.network", "data.volume"]]
+    assert result["changed_other_units"] == ["backend.network", "data.volume"]
+    assert [entry["service_name"] for entry in result["other_units"]] == ["backend-network.service", "data-volume.service"]
+    assert "Internal=true\n" in (env.root / "backend.network").read_text()
+    again = env.run(Host(), **args)
+    assert again["changed"] is False and again["managed_unit_files"] == ["a.container", "backend.network", "data.volume"]
+    gone = env.run(Host(), containers=[], network_units=[dict(name="backend")], state="absent")
+    assert gone["changed_other_units"] == ["backend.network"] and not (env.root / "backend.network").exists()
+
+
+def test_a_container_refers_to_an_installed_network_in_its_dry_run(env):
+    env.run(Host(), containers=[], network_units=[dict(name="backend")])
+    host = Host()
+    env.run(host, containers=[dict(name="a", image=IMAGE, network="backend.network")])
+    assert host.runs == [["a.container", "backend.network"]]
+
+
+def test_a_unit_kind_needs_the_list_form_and_names_collide_across_own_networks(env):
+    error = env.run(expect=FailJson, name="a", image=IMAGE, network_units=[dict(name="n")])
+    assert error["msg"] == "network_units needs containers (an empty list when there are none)"
+    error = env.run(expect=FailJson, containers=[dict(name="web", image=IMAGE, ports=["8080"])],
+                    network_units=[dict(name="web")])
+    assert "duplicate name web.network" in error["msg"]
+
+
+def test_the_single_form_warns_that_a_published_rootful_container_stays_on_the_default_network(env):
+    env.run(name="web", image=IMAGE, ports=["8080"])
+    assert any("podman's default network" in warning for warning in env.warned)
+
+
+def test_the_module_refuses_ports_on_an_internal_network_of_the_call(env):
+    error = env.run(expect=FailJson, containers=[dict(name="web", image=IMAGE, ports=["8080"], network="b.network")],
+                    network_units=[dict(name="b")])
+    assert "ports: b.network is internal" in error["msg"] and not env.root.exists()
