@@ -107,6 +107,9 @@ def hardened_container_plan(containers, user, secrets_path, levels=None):
         if problem:
             raise AnsibleFilterError(problem)
     return {
+        "started": [c["name"] for c in present if c.get("started", True)],
+        "host_volumes": any(isinstance(volume.get("source"), str) and volume["source"].startswith("/")
+                            for c in present for volume in c.get("volumes") or []),
         "present": [{"name": c["name"], "started": c.get("started", True),
                      "volumes": [dict(volume, selinux=volume.get("selinux", "private"))
                                  for volume in c.get("volumes") or []]} for c in present],
@@ -114,6 +117,19 @@ def hardened_container_plan(containers, user, secrets_path, levels=None):
         "units": units,
         "secret_mounts": mounts,
     }
+
+
+def hardened_container_levels(units, levels):
+    """The plan's ``units`` with the SELinux level of each container that has one and declares none itself.
+
+    Lets the role check and plan once, before the volumes are labelled, and add the levels the labelling
+    returned afterwards without checking and planning again (what _unit_element does with ``levels``).
+    """
+    if not levels:
+        return units
+    return [dict(unit, security_label_level=levels[unit["name"]])
+            if unit.get("security_label_level") is None and levels.get(unit["name"]) is not None else unit
+            for unit in units]
 
 
 def hardened_container_secret_values(containers, secret_mounts):
@@ -133,5 +149,6 @@ class FilterModule(object):
     def filters(self):
         return {
             "hardened_container_plan": hardened_container_plan,
+            "hardened_container_levels": hardened_container_levels,
             "hardened_container_secret_values": hardened_container_secret_values,
         }
