@@ -82,11 +82,11 @@ options:
         entry changed and the declared services that are not running (restart starts a stopped service).
       - Then one C(systemctl show) after O(apply.settle) seconds; a service that is not running, waits for an
         automatic restart or was restarted since fails the task, and the message names each with its last
-        O(apply.journal_lines) journal lines (C(journalctl -u), C(--user-unit) for a rootless owner).
+        O(apply.journal_lines) journal lines (C(journalctl -u), the user's journal entries of the unit for a rootless owner).
       - Implies O(report_active_state). What was done is in RV(apply) and RV(units[].action); in check mode
         nothing is done and RV(apply) says what would be. The module must run as root or as O(rootless_user).
     type: dict
-    version_added: 0.2.0
+    version_added: 0.1.0
     suboptions:
       started:
         description: Names of the elements whose service must run. Default all of O(containers).
@@ -1138,7 +1138,10 @@ class Applier(object):
         if self.owner is None:
             argv += ["-u", service_name(name)]
         elif os.geteuid() == 0:
-            argv += ["_UID=%d" % self.owner.pw_uid, "--user-unit", service_name(name)]
+            # --user-unit would match the caller's uid (root's); the user's manager logs about the unit with
+            # USER_UNIT=, the service's own processes (podman, conmon) with _SYSTEMD_USER_UNIT=.
+            uid = "_UID=%d" % self.owner.pw_uid
+            argv += [uid, "_SYSTEMD_USER_UNIT=" + service_name(name), "+", uid, "USER_UNIT=" + service_name(name)]
         else:
             argv += ["--user", "-u", service_name(name)]
         rc, out, err = self.module.run_command(argv)
