@@ -498,9 +498,9 @@ def report(rows, floors, counts, host_counts, args):
         low, high = counts[0], counts[-1]
         marginal = dict((kind, ratio(pick(kind, high, "converge")["wall"] - pick(kind, low, "converge")["wall"],
                                      high - low)) for kind in ("hardened_container", "podman_container quadlet"))
+        ours, theirs = marginal["hardened_container"], marginal["podman_container quadlet"]
         print("per-container marginal converge cost (%d to %d containers): ours %.3f s, reference %.3f s, ratio %.2f "
-              "(target <= 0.33)" % (low, high, marginal["hardened_container"], marginal["podman_container quadlet"],
-                                     ratio(marginal["hardened_container"], marginal["podman_container quadlet"])))
+              "(target <= 0.33)" % (low, high, ours, theirs, ratio(ours, theirs)))
         if args.baseline:
             today, now = pick("baseline hardened_container", high, "converge"), pick("hardened_container", high, "converge")
             print("%d containers first converge: baseline %s %.2f s, now %.2f s (%.2f x faster)" % (

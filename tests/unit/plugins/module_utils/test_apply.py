@@ -68,8 +68,8 @@ STATES = st.sampled_from(["active", "activating", "inactive", "failed", "unknown
 @settings(max_examples=200, derandomize=True, deadline=None, database=None)
 @given(declared=st.dictionaries(NAMES, st.tuples(st.booleans(), STATES)), managed=st.sets(NAMES),
        started=st.none() | st.sets(NAMES), absent=st.sets(NAMES), prune=st.booleans(), restart=st.sets(NAMES))
-def test_every_wanted_service_ends_up_running_and_nothing_else_is_touched(declared, managed, started, absent,
-                                                                           prune, restart):
+def test_every_wanted_service_ends_up_running_and_nothing_else_is_touched(
+        declared, managed, started, absent, prune, restart):
     units = [unit(name, changed, state) for name, (changed, state) in sorted(declared.items())]
     plan = plan_apply(units, sorted(managed), None if started is None else sorted(started), sorted(absent), prune,
                       sorted(restart))
