@@ -13,6 +13,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.podsec.hardening.plugins.filter.hardened_container import (
+    hardened_container_levels,
     hardened_container_plan,
     hardened_container_secret_values,
 )
@@ -57,6 +58,19 @@ def test_levels_fill_in_only_where_the_container_sets_none():
     containers = [{"name": "a", "image": IMAGE}, {"name": "b", "image": IMAGE, "security_label_level": "s0:c1,c2"}]
     units = plan(containers, levels={"a": "s0:c5,c6", "b": "s0:c7,c8"})["units"]
     assert [u.get("security_label_level") for u in units] == ["s0:c5,c6", "s0:c1,c2"]
+
+
+def test_levels_added_after_planning_give_the_units_planning_with_levels_gives():
+    """The role plans once, then adds the levels the labelling returned: the same units as planning with them."""
+    containers = [{"name": "a", "image": IMAGE, "volumes": [{"source": "/srv/a", "target": "/data"}]},
+                  {"name": "b", "image": IMAGE, "security_label_level": "s0:c1,c2"}, {"name": "c", "image": IMAGE}]
+    levels = {"a": "s0:c5,c6", "b": "s0:c7,c8"}
+    once = plan(containers)
+    assert hardened_container_levels(once["units"], levels) == plan(containers, levels=levels)["units"]
+    assert hardened_container_levels(once["units"], {}) == once["units"]
+    assert once["started"] == ["a", "b", "c"] and once["host_volumes"] is True
+    assert plan([{"name": "c", "image": IMAGE, "started": False}])["started"] == []
+    assert plan([{"name": "c", "image": IMAGE}])["host_volumes"] is False
 
 
 @pytest.mark.parametrize("container, message", [
