@@ -450,7 +450,7 @@ def main():
                     measure("baseline %d per host, 3 hosts converge" % count, "baseline-hosts-%d" % count, 3,
                             "converge", "ours.yml", three, containers("hc", count), baseline=True)
         fleet_rows = []
-        for forks in (5, 12):
+        for forks in (5, 12) if fleet else ():
             for strategy in ("linear", "host_pinned", "free"):
                 bench.reset(fleet)
                 for phase in ("converge", "re-run"):
