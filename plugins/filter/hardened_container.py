@@ -156,6 +156,9 @@ def hardened_container_plan(containers, user, secrets_path, levels=None, network
     if problem:
         raise AnsibleFilterError(problem.replace("pod_units[", "hardened_container_pods["))
     return {
+        "started": [c["name"] for c in present if c.get("started", True)],
+        "host_volumes": any(isinstance(volume.get("source"), str) and volume["source"].startswith("/")
+                            for c in present for volume in c.get("volumes") or []),
         "present": [{"name": c["name"], "started": c.get("started", True),
                      "volumes": [dict(volume, selinux=volume.get("selinux", "private"))
                                  for volume in c.get("volumes") or []]} for c in present],
@@ -167,22 +170,17 @@ def hardened_container_plan(containers, user, secrets_path, levels=None, network
     }
 
 
-def hardened_container_other_removals(managed_files, units_result, prune, absent_files):
-    """The network, volume and pod units to remove, as quadlet_container's options with state absent.
+def hardened_container_levels(units, levels):
+    """The plan's ``units`` with the SELinux level of each container that has one and declares none itself.
 
-    ``managed_files``: the unit files carrying the role's marker (RV(managed_unit_files)); with ``prune`` those the
-    install call did not write (declared units and the containers' own networks), else only ``absent_files``.
+    Lets the role check and plan once, before the volumes are labelled, and add the levels the labelling
+    returned afterwards without checking and planning again (what _unit_element does with ``levels``).
     """
-    written = set(entry["file"] for entry in units_result.get("other_units") or [])
-    candidates = [name for name in managed_files or [] if not name.endswith(".container")]
-    if prune:
-        gone = [name for name in candidates if name not in written]
-    else:
-        gone = [name for name in candidates if name in absent_files]
-    removals = {}
-    for option, _variable, suffix, _section, _options in UNIT_KINDS:
-        removals[option] = [{"name": name[:-len(suffix) - 1]} for name in gone if name.endswith("." + suffix)]
-    return removals
+    if not levels:
+        return units
+    return [dict(unit, security_label_level=levels[unit["name"]])
+            if unit.get("security_label_level") is None and levels.get(unit["name"]) is not None else unit
+            for unit in units]
 
 
 def hardened_container_secret_values(containers, secret_mounts):
@@ -202,6 +200,6 @@ class FilterModule(object):
     def filters(self):
         return {
             "hardened_container_plan": hardened_container_plan,
-            "hardened_container_other_removals": hardened_container_other_removals,
+            "hardened_container_levels": hardened_container_levels,
             "hardened_container_secret_values": hardened_container_secret_values,
         }

@@ -24,8 +24,9 @@ description:
   - Containers share no network unless they declare one (see O(network)); C(.network), C(.volume) and C(.pod)
     units (O(network_units), O(volume_units), O(pod_units)) are installed in the same call as the containers.
   - Writes into C(/etc/containers/systemd/) (rootful) or C(~USER/.config/containers/systemd/) (O(rootless_user)).
-    Does not reload systemd or restart the service; the C(podsec.hardening.hardened_container) role does that
-    once per run for all changed units.
+    Does not reload systemd or restart the service unless O(apply) is set (with O(containers)); then one call
+    installs the units, reloads systemd once, restarts exactly the changed services, starts the stopped ones
+    and fails naming each service that did not come up, with its journal lines.
 author:
   - podsec.hardening contributors (@podsec)
 extends_documentation_fragment:
@@ -257,6 +258,73 @@ options:
         the module warns, except for a rootless user without lingering, whose manager may simply not run yet.
     type: bool
     default: false
+  apply:
+    description:
+      - With O(containers) and O(state=present), bring the owner's services to the declared state in the same
+        call, after the units are written, so that a host's whole change is one module call. In this order, each
+        step only when needed. Enable lingering for O(rootless_user) and wait for its systemd instance; add the
+        C(containers) range to the subordinate id files that lack one (see RV(missing_subid_ranges)); stop and
+        remove the units of O(apply.absent) or, with O(apply.prune), every unit carrying O(managed_marker) that
+        O(containers) does not declare; one C(systemctl daemon-reload) when a unit was written or removed; one
+        C(systemctl restart) (C(--user) for a rootless owner) for the services whose unit or O(apply.restart)
+        entry changed and the declared services that are not running (restart starts a stopped service).
+      - Then one C(systemctl show) after O(apply.settle) seconds; a service that is not running, waits for an
+        automatic restart or was restarted since fails the task, and the message names each with its last
+        O(apply.journal_lines) journal lines (C(journalctl -u), the user's journal entries of the unit for a rootless owner).
+      - Implies O(report_active_state). What was done is in RV(apply) and RV(units[].action); in check mode
+        nothing is done and RV(apply) says what would be. The module must run as root or as O(rootless_user).
+    type: dict
+    version_added: 0.1.0
+    suboptions:
+      started:
+        description: Names of the elements whose service must run. Default all of O(containers).
+        type: list
+        elements: str
+      absent:
+        description: Unit names to stop and remove (only those carrying O(managed_marker)).
+        type: list
+        elements: str
+        default: []
+      absent_files:
+        description:
+          - File names of C(.network), C(.volume) and C(.pod) units to remove (only those carrying
+            O(managed_marker) that this call does not declare), for example V(backend.network).
+        type: list
+        elements: str
+        default: []
+      prune:
+        description:
+          - Stop and remove every container unit carrying O(managed_marker) that O(containers) does not declare,
+            and remove every C(.network), C(.volume) and C(.pod) unit carrying it that this call does not write.
+        type: bool
+        default: false
+      restart:
+        description: Names to restart although their unit did not change (for example a changed secret file).
+        type: list
+        elements: str
+        default: []
+      subid_start:
+        description: First host id of the C(containers) range added to C(/etc/subuid) and C(/etc/subgid).
+        type: int
+        default: 2147483647
+      subid_count:
+        description: Size of that range.
+        type: int
+        default: 2147483648
+      user_manager_timeout:
+        description: Seconds to wait for the systemd instance of O(rootless_user) after lingering is enabled.
+        type: int
+        default: 30
+      settle:
+        description:
+          - Seconds between the C(systemctl restart) and the state query, so that a container whose command
+            exits right after its start is caught (systemd reports it started first).
+        type: float
+        default: 0.5
+      journal_lines:
+        description: Journal lines shown for each service that did not come up.
+        type: int
+        default: 30
   state:
     description:
       - V(present) installs the unit, V(absent) removes the unit file (stop the service first).
@@ -732,6 +800,17 @@ EXAMPLES = r"""
   loop_control:
     label: "{{ item.name }}"
 
+- name: Install, prune, reload once, restart the changed and start the stopped services, in one call
+  podsec.hardening.quadlet_container:
+    containers:
+      - name: web
+        image: localhost/podsec/busybox:latest
+        command: [httpd, -f, -p, "8080"]
+    header: ["{{ ansible_managed }}", "installed by my_role"]
+    managed_marker: installed by my_role
+    apply:
+      prune: true
+
 - name: Remove a unit file (stop the service first)
   podsec.hardening.quadlet_container:
     name: web
@@ -812,6 +891,11 @@ units:
         - Only with O(report_active_state=true) and O(state=present).
       type: str
       sample: active
+    action:
+      description: What O(apply) did with the service, V(restarted), V(started) or V(none).
+      returned: with O(apply)
+      type: str
+      sample: restarted
 managed_units:
   description:
     - Names of the units in the unit directory whose header carries O(managed_marker), sorted, as they were before
@@ -882,6 +966,51 @@ linger:
   returned: with O(containers) and O(rootless_user)
   type: bool
   sample: true
+apply:
+  description:
+    - What O(apply) did (in check mode would do), for the owner of the units.
+  returned: with O(apply)
+  type: dict
+  contains:
+    linger_enabled:
+      description: Whether lingering was enabled for O(rootless_user).
+      type: bool
+    subid_ranges_added:
+      description: The subordinate id files the C(containers) range was added to.
+      type: list
+      elements: str
+    removed:
+      description: Units stopped and removed.
+      type: list
+      elements: str
+    removed_files:
+      description: C(.network), C(.volume) and C(.pod) unit files removed.
+      type: list
+      elements: str
+    reloaded:
+      description: Whether systemd was reloaded (once).
+      type: bool
+    restarted:
+      description: Units restarted because their unit file or an O(apply.restart) entry changed.
+      type: list
+      elements: str
+    started:
+      description: Declared units that were not running and were started.
+      type: list
+      elements: str
+    failed:
+      description: The services that did not come up, each with C(name), C(why) and C(journal) (its last lines).
+      type: list
+      elements: dict
+  sample:
+    linger_enabled: false
+    subid_ranges_added: []
+    removed: [old_worker]
+    removed_files: [old_backend.network]
+    reloaded: true
+    restarted: [web]
+    started: [worker]
+    failed: []
 missing_subid_ranges:
   description:
     - The subordinate id files that have no C(containers) range, which rootful C(UserNS=auto) containers need.
@@ -898,10 +1027,21 @@ import pwd
 import shutil
 import stat
 import tempfile
+import time
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
+from ansible_collections.podsec.hardening.plugins.module_utils._apply import (
+    failed_services,
+    failure_message,
+    parse_show,
+    plan_apply,
+    restart_argv,
+    service_name,
+    show_argv,
+    subid_lines_to_add,
+)
 from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import (
     CONTAINER_OPTIONS,
     UNIT_KINDS,
@@ -1173,7 +1313,7 @@ def systemctl_command(module, owner):
     argv.append("--user")
     euid = os.geteuid()
     if euid not in (0, owner.pw_uid):
-        module.fail_json(msg="report_active_state for rootless_user %s needs to run as root or as %s"
+        module.fail_json(msg="report_active_state and apply for rootless_user %s need to run as root or as %s"
                          % (owner.pw_name, owner.pw_name))
     if euid != owner.pw_uid:
         argv = [module.get_bin_path("runuser", required=True), "-u", owner.pw_name, "--"] + argv
@@ -1238,7 +1378,8 @@ def run_many(module):
                   other_units=[], changed_other_units=[])
     version = units[0].podman_version() if present and units else None
     # Resolved before anything is written, so that a caller who cannot ask systemd fails without a change.
-    systemctl = systemctl_command(module, owner) if present and containers and module.params["report_active_state"] else None
+    systemctl = (systemctl_command(module, owner) if present and (
+        containers and module.params["report_active_state"] or module.params["apply"] is not None) else None)
     if module.params["managed_marker"]:
         files = managed_units(module, unit_directory(owner), module.params["managed_marker"])
         result["managed_units"] = [name[:-len(".container")] for name in files if name.endswith(".container")]
@@ -1284,7 +1425,7 @@ def run_many(module):
         result["linger"] = os.path.exists(os.path.join(LINGER_DIR, owner.pw_name))
     if present and not module.params["rootless_user"] and any(uses_auto_userns(u.params["userns"]) for u in containers):
         result["missing_subid_ranges"] = missing_subid_ranges(dict((path, read_text(path)[0]) for path in SUBID_FILES))
-    if systemctl:
+    if systemctl and containers and module.params["report_active_state"]:
         # A rootless user without lingering and without a session has no manager to ask: expected, not a warning.
         no_manager_expected = owner is not None and not result["linger"]
         states = active_states(module, [entry["service_name"] for entry in result["units"]], systemctl,
@@ -1294,7 +1435,130 @@ def run_many(module):
     if module._diff:
         result["diff"] = [dict(before=before, after=after, before_header=unit.path, after_header=unit.path)
                           for unit, before, after, entry in plans if entry["changed"]]
+    if module.params["apply"] is not None:
+        Applier(module, owner, systemctl, result).run()
     module.exit_json(**result)
+
+
+class Applier(object):
+    """Brings the owner's services to what _apply.plan_apply decided, in as few commands as it takes.
+
+    Lingering and the subordinate id ranges first, then the removed units (stopped, files deleted), one
+    daemon-reload, one ``systemctl restart`` for the changed and the stopped services, and one ``systemctl show``
+    after a short settle time; a service that did not come up fails the task with its last journal lines.
+    """
+
+    def __init__(self, module, owner, systemctl, result):
+        self.module = module
+        self.options = module.params["apply"]
+        self.owner = owner
+        self.systemctl = systemctl
+        self.result = result
+
+    def systemctl_run(self, args, check=True):
+        argv, environ = self.systemctl
+        rc, out, err = self.module.run_command(argv + args, environ_update=environ)
+        if rc != 0 and check:
+            self.module.fail_json(msg="systemctl %s failed (rc=%d): %s" % (" ".join(args), rc, err.strip() or out.strip()),
+                                  **self.result)
+        return rc, out, err
+
+    def run(self):
+        options, result = self.options, self.result
+        others = dict(managed=[name for name in result.get("managed_unit_files", []) if not name.endswith(".container")],
+                      written=[entry["file"] for entry in result["other_units"]],
+                      changed=bool(result["changed_other_units"]), absent=options["absent_files"])
+        plan = plan_apply(result["units"], result.get("managed_units", []), options["started"], options["absent"],
+                          options["prune"], options["restart"], others)
+        done = dict(linger_enabled=False, subid_ranges_added=[], removed=plan["remove"],
+                    removed_files=plan["remove_files"], reloaded=plan["reload"],
+                    restarted=plan["restart"], started=plan["start"], failed=[])
+        result["apply"] = done
+        missing = result.get("missing_subid_ranges") or []
+        linger = self.owner is not None and not result["linger"]
+        done["linger_enabled"] = linger
+        done["subid_ranges_added"] = list(missing)
+        if linger or missing or plan["remove"] or plan["remove_files"] or plan["reload"] or plan["restart"] or plan["start"]:
+            result["changed"] = True
+        for entry in result["units"]:
+            entry["action"] = ("restarted" if entry["name"] in plan["restart"]
+                               else "started" if entry["name"] in plan["start"] else "none")
+        if self.module.check_mode:
+            return
+        if linger:
+            self.enable_linger()
+        if missing:
+            self.add_subid_ranges(missing)
+        if plan["remove"]:
+            self.systemctl_run(["stop"] + [service_name(name) for name in plan["remove"]])
+            directory = unit_directory(self.owner)
+            for name in plan["remove"]:
+                path = os.path.join(directory, "%s.container" % name)
+                if os.path.lexists(path):
+                    os.unlink(path)
+        for file_name in plan["remove_files"]:
+            path = os.path.join(unit_directory(self.owner), file_name)
+            if os.path.lexists(path):
+                os.unlink(path)
+        if plan["reload"]:
+            self.systemctl_run(["daemon-reload"])
+        restart = restart_argv(plan)
+        if restart is None:
+            return
+        if plan["reset"]:
+            self.systemctl_run(["reset-failed"] + [service_name(name) for name in plan["reset"]], check=False)
+        # A service that fails while starting makes systemctl fail; the state query below names it either way.
+        self.systemctl_run(restart, check=False)
+        time.sleep(options["settle"])
+        names = plan["restart"] + plan["start"]
+        rc, out, err = self.systemctl_run(show_argv(names), check=False)
+        failures = failed_services(names, parse_show(out))
+        if not failures:
+            return
+        for name, why in failures:
+            done["failed"].append(dict(name=name, why=why, journal=self.journal(name)))
+        scope = "system" if self.owner is None else "user %s" % self.owner.pw_name
+        # The unit texts are in the files; the message is what the reader needs.
+        for entry in result["units"]:
+            entry.pop("content", None)
+            entry.pop("service", None)
+        self.module.fail_json(msg=failure_message(done["failed"], scope), **result)
+
+    def journal(self, name):
+        """The service's last journal lines, read as root from the system or the user's journal."""
+        argv = [self.module.get_bin_path("journalctl", required=True), "--no-pager", "-o", "cat",
+                "-n", str(self.options["journal_lines"])]
+        if self.owner is None:
+            argv += ["-u", service_name(name)]
+        elif os.geteuid() == 0:
+            # --user-unit would match the caller's uid (root's); the user's manager logs about the unit with
+            # USER_UNIT=, the service's own processes (podman, conmon) with _SYSTEMD_USER_UNIT=.
+            uid = "_UID=%d" % self.owner.pw_uid
+            argv += [uid, "_SYSTEMD_USER_UNIT=" + service_name(name), "+", uid, "USER_UNIT=" + service_name(name)]
+        else:
+            argv += ["--user", "-u", service_name(name)]
+        rc, out, err = self.module.run_command(argv)
+        return out if rc == 0 else "(journalctl failed: %s)" % err.strip()
+
+    def enable_linger(self):
+        rc, out, err = self.module.run_command([self.module.get_bin_path("loginctl", required=True), "enable-linger",
+                                                self.owner.pw_name])
+        if rc != 0:
+            self.module.fail_json(msg="loginctl enable-linger %s failed: %s" % (self.owner.pw_name, err.strip()),
+                                  **self.result)
+        socket = "/run/user/%d/systemd/private" % self.owner.pw_uid
+        deadline = time.monotonic() + self.options["user_manager_timeout"]
+        while not os.path.exists(socket):
+            if time.monotonic() > deadline:
+                self.module.fail_json(msg="the systemd instance of %s did not start within %d s (no %s)"
+                                      % (self.owner.pw_name, self.options["user_manager_timeout"], socket), **self.result)
+            time.sleep(0.2)
+
+    def add_subid_ranges(self, missing):
+        texts = dict((path, read_text(path)[0]) for path in missing)
+        contents = subid_lines_to_add(texts, missing, self.options["subid_start"], self.options["subid_count"])
+        for path in missing:
+            write_file_atomic(self.module, path, to_bytes(contents[path]), mode="0644", owner="root", group="root")
 
 
 def main():
@@ -1308,6 +1572,18 @@ def main():
         generator=dict(type="str", default="/usr/libexec/podman/quadlet"),
         managed_marker=dict(type="str"),
         report_active_state=dict(type="bool", default=False),
+        apply=dict(type="dict", options=dict(
+            started=dict(type="list", elements="str"),
+            absent=dict(type="list", elements="str", default=[]),
+            absent_files=dict(type="list", elements="str", default=[]),
+            prune=dict(type="bool", default=False),
+            restart=dict(type="list", elements="str", default=[]),
+            subid_start=dict(type="int", default=2147483647),
+            subid_count=dict(type="int", default=2147483648),
+            user_manager_timeout=dict(type="int", default=30),
+            settle=dict(type="float", default=0.5),
+            journal_lines=dict(type="int", default=30),
+        )),
     )
     argument_spec.update(
         network_units=dict(type="list", elements="dict"),
@@ -1321,10 +1597,18 @@ def main():
         required_if=[("state", "present", ["image", "containers"], True)],
         supports_check_mode=True,
     )
+    apply = module.params["apply"]
+    if apply is not None and module.params["containers"] is not None:
+        if module.params["state"] != "present":
+            module.fail_json(msg="apply needs state=present (apply.absent and apply.prune remove units)")
+        if (apply["absent"] or apply["prune"]) and not module.params["managed_marker"]:
+            module.fail_json(msg="apply.absent and apply.prune remove only units that carry managed_marker: set it")
+        # The services' states decide what to start.
+        module.params["report_active_state"] = True
     if module.params["containers"] is not None:
         run_many(module)
-    if module.params["managed_marker"] or module.params["report_active_state"]:
-        module.fail_json(msg="managed_marker and report_active_state need containers")
+    if module.params["managed_marker"] or module.params["report_active_state"] or module.params["apply"] is not None:
+        module.fail_json(msg="managed_marker, report_active_state and apply need containers")
     for option, _variable, _suffix, _section, _options in UNIT_KINDS:
         if module.params[option] is not None:
             module.fail_json(msg="%s needs containers (an empty list when there are none)" % option)

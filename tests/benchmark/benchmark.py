@@ -18,24 +18,43 @@ Series:
      daemon-reload and start tasks, as the reference, each count on a fresh host of its own.
   3. A first converge of 1 and of 10 containers per host on 1 fresh host and on 3 fresh hosts at once (forks 5).
 
-Every run also records the machine's busy CPU seconds (/proc/stat) and the controller's share of them (the
-ansible-playbook process tree): the test hosts and the controller share this machine's cores, so a run that keeps
-them all busy cannot be shorter than its CPU seconds / cores.
+Every point is measured three times and the median of each figure is shown (a first converge on the same host
+after a reset: its units stopped and removed, its containers and subordinate id ranges gone). CPU is measured
+where it is spent, not as this machine's busy time:
+  controller  the ansible-playbook process tree (its own, its workers' and its SSH clients' CPU: RUSAGE_CHILDREN);
+  hosts       every process in the measured test hosts' PID namespaces (utime + stime + cutime + cstime, before
+              and after: the test hosts share one cgroup on this machine, payload/, with every other developer's
+              hosts, so their cgroup cannot tell them apart);
+  other       this machine's busy time (/proc/stat) minus both: load from elsewhere (other developers' tests).
+A run whose "other" load averaged more than 0.25 cores is flagged with "*" (its wall time is then not this code's
+alone); the table says how many of the three runs were flagged. Daemon-reloads are counted from the journal
+messages of every systemd manager on the host (_COMM=systemd: PID 1 and the users' managers, rootless too).
 
-Prints a table and the ratios the project targets:
-  re-run / first converge < 1/3; daemon-reloads for 30 containers == for 10 (one per converge, none per re-run);
-  3 hosts / 1 host < 1.5 (printed with the CPU-bound lower bound of the 3-host run on this machine).
+The converge floor of N containers is what no tool can go below: the one-ping floor plus one daemon-reload and one
+systemctl call that starts the N installed units, timed on the host.
+
+Prints a table and the ratios issue 25 asks for (docs/fleet.md): 30 containers first converge / floor; 10
+containers on 3 hosts; re-run host calls and reloads; controller CPU per host against the containers.podman
+reference; per-container marginal converge cost against the reference's. With --baseline REF the role of git
+commit REF is measured too (30 containers on one host, 10 per host on 3 hosts), as "today".
+
+--fleet N boots N hosts and converges (then re-runs) the role with --fleet-containers containers per host at
+forks 5 and 12 with the strategies linear, host_pinned and free (one run per cell, hosts reset in between).
 
 Run as root on the test-bed machine:
-  /var/cache/podsec-testbed/venv/bin/python tests/benchmark/benchmark.py [--counts 1,10,30] [--host-counts 1,10] [--keep]
+  /var/cache/podsec-testbed/venv/bin/python tests/benchmark/benchmark.py [--counts 1,10,30] [--host-counts 1,10]
+      [--runs 3] [--baseline REF] [--fleet N --fleet-containers 5] [--keep]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -54,6 +73,7 @@ OURS = """---
 - name: Hardened containers (podsec.hardening.hardened_container)
   hosts: bench
   gather_facts: false
+  strategy: "{{ bench_strategy | default('linear') }}"
   tasks:
     - name: Deploy the containers
       ansible.builtin.include_role:
@@ -140,21 +160,49 @@ def containers(prefix, count):
              "memory": "unlimited", "pids_limit": "unlimited"} for index in range(1, count + 1)]
 
 
+# Puts a host back to "nothing deployed" for the next first converge: units and containers of both series gone,
+# the containers subordinate id ranges removed, systemd reloaded.
+RESET = ("systemctl stop 'hc*.service' 'ref*.service' 2>/dev/null; rm -f /etc/containers/systemd/*.container; "
+         "systemctl daemon-reload; systemctl reset-failed; podman rm -a -f >/dev/null 2>&1; "
+         "sed -i '/^containers:/d' /etc/subuid /etc/subgid; true")
+CLOCK = os.sysconf("SC_CLK_TCK")
+OTHER_LOAD_FLAG = 0.25  # cores of load from elsewhere, averaged over a run, above which the run is flagged
+
+
 def busy_cpu_seconds():
-    """CPU time this machine (controller and test hosts alike) has spent working, since boot.
+    """CPU time this machine (controller, test hosts and everything else) has spent working, since boot.
 
     user + nice + system + irq + softirq of /proc/stat's cpu line: not idle or iowait, not steal (another
     guest's), not guest and guest_nice (already counted in user and nice).
     """
     with open("/proc/stat") as handle:
         user, nice, system, _idle, _iowait, irq, softirq = [int(value) for value in handle.readline().split()[1:8]]
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / CLOCK
 
 
 def controller_cpu_seconds():
-    """CPU time of the finished ansible-playbook runs (with their workers and SSH clients)."""
-    times = os.times()
-    return times.children_user + times.children_system
+    """CPU time of the finished ansible-playbook runs: the process tree (workers, SSH clients) it waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def namespace_cpu_seconds(namespaces):
+    """CPU time of every process in the given PID namespaces, with what they reaped (the host's init reaps all).
+
+    A process's cutime/cstime hold its reaped descendants' time, so the sum over the live processes of
+    utime + stime + cutime + cstime is all the work done in the namespace since it began.
+    """
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.readlink("/proc/%s/ns/pid" % pid) not in namespaces:
+                continue
+            with open("/proc/%s/stat" % pid) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(value) for value in fields[11:15])
+    return total / CLOCK
 
 
 def testbed(*args):
@@ -166,31 +214,50 @@ def host_ssh(name, command):
     return testbed("ssh", name, "--", command)
 
 
+def host_namespaces(names):
+    """The PID namespace of each test host, from its init as testbed.py finds it."""
+    spec = importlib.util.spec_from_file_location("podsec_testbed", TESTBED)
+    testbed_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(testbed_module)
+    inits = testbed_module.host_inits()
+    prefix = os.environ.get("PODSEC_TESTBED_PREFIX", "")
+    return set(os.readlink("/proc/%d/ns/pid" % inits.get(prefix + name, inits.get(name))) for name in names)
+
+
 class Bench(object):
-    def __init__(self, workdir):
+    def __init__(self, workdir, baseline=None):
         self.workdir = workdir
         self.addresses = {}
+        self.namespaces = {}
         self.env = dict(os.environ)
         self.env.update({
             "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
             "ANSIBLE_HOST_KEY_CHECKING": "False",
             "ANSIBLE_PIPELINING": "True",
-            "ANSIBLE_COLLECTIONS_PATH": self._snapshot(workdir),
+            "ANSIBLE_COLLECTIONS_PATH": self._snapshot(os.path.join(workdir, "current")),
             "ANSIBLE_FORKS": "5",
             "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
         })
+        self.baseline_path = self._snapshot(os.path.join(workdir, "baseline"), baseline) if baseline else None
         for name, text in (("ours.yml", OURS), ("reference.yml", REFERENCE), ("prepare.yml", PREPARE),
                            ("floor.yml", FLOOR)):
             with open(os.path.join(workdir, name), "w") as handle:
                 handle.write(text)
 
     @staticmethod
-    def _snapshot(workdir):
-        """Copy the collection once, so that every run measures the same code even while the tree changes."""
+    def _snapshot(workdir, commit=None):
+        """Copy the collection once (of this tree, or of git commit ``commit``), so that every run measures the
+        same code even while the tree changes."""
         root = os.path.join(workdir, "collections")
         target = os.path.join(root, "ansible_collections", "podsec", "hardening")
         os.makedirs(target)
-        for name in ("galaxy.yml", "meta", "plugins", "roles"):
+        names = ("galaxy.yml", "meta", "plugins", "roles")
+        if commit:
+            archive = subprocess.run(["git", "-C", REPO, "archive", commit] + list(names), check=True,
+                                     stdout=subprocess.PIPE).stdout
+            subprocess.run(["tar", "-x", "-C", target], input=archive, check=True)
+            return root
+        for name in names:
             source = os.path.join(REPO, name)
             if os.path.isdir(source):
                 shutil.copytree(source, os.path.join(target, name), ignore=shutil.ignore_patterns("__pycache__"))
@@ -199,11 +266,14 @@ class Bench(object):
         return root
 
     def boot(self, names):
+        prefix = os.environ.get("PODSEC_TESTBED_PREFIX", "")
         for host in json.loads(testbed("up", *names)):
-            self.addresses[host["name"]] = host["address"]
+            # testbed.py names the machine with the run's prefix; the inventory uses the names given here.
+            name = host["name"][len(prefix):] if prefix and host["name"].startswith(prefix) else host["name"]
+            self.addresses[name] = host["address"]
 
     def inventory(self, names):
-        path = os.path.join(self.workdir, "inventory-%s.json" % "-".join(names))
+        path = os.path.join(self.workdir, "inventory-%d-%s.json" % (len(names), names[0]))
         hosts = dict((name, {"ansible_host": self.addresses[name]}) for name in names)
         data = {"bench": {"hosts": hosts, "vars": {
             "ansible_user": "root", "ansible_ssh_private_key_file": SSH_KEY,
@@ -214,29 +284,41 @@ class Bench(object):
             json.dump(data, handle)
         return path
 
-    def ansible_playbook(self, playbook, names, *args):
+    def ansible_playbook(self, playbook, names, *args, **kwargs):
         """Run one playbook on the hosts; its result as the json callback reports it."""
+        env = dict(self.env, **kwargs.get("env", {}))
         proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
                                "-i", self.inventory(names)] + list(args) + [os.path.join(self.workdir, playbook)],
-                              env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                               check=False)
         if proc.returncode != 0:
             sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-2000:])
             raise SystemExit("%s failed (rc=%d)" % (playbook, proc.returncode))
         return json.loads(proc.stdout)
 
-    def run(self, playbook, names, bench_containers):
+    def reset(self, names):
+        for name in names:
+            host_ssh(name, RESET)
+
+    def run(self, playbook, names, bench_containers, baseline=False, forks=5, strategy=None):
+        env = {"ANSIBLE_FORKS": str(forks)}
+        if baseline:
+            env["ANSIBLE_COLLECTIONS_PATH"] = self.baseline_path
         # Every measured run starts with the same warm SSH connections (ControlPersist, as Ansible defaults to),
         # whether or not the hosts were reached in the last minute.
-        self.ansible_playbook("floor.yml", names)
+        self.ansible_playbook("floor.yml", names, env=env)
         extra = os.path.join(self.workdir, "extra.json")
         with open(extra, "w") as handle:
-            json.dump({"bench_containers": bench_containers}, handle)
+            json.dump({"bench_containers": bench_containers, "bench_strategy": strategy or "linear"}, handle)
         marks = dict((name, host_ssh(name, "date +%s.%N").strip()) for name in names)
+        namespaces = host_namespaces(names)
         start, cpu_start, own_start = time.monotonic(), busy_cpu_seconds(), controller_cpu_seconds()
-        result = self.ansible_playbook(playbook, names, "-e", "@" + extra)
+        hosts_start = namespace_cpu_seconds(namespaces)
+        result = self.ansible_playbook(playbook, names, "-e", "@" + extra, env=env)
         wall, cpu = time.monotonic() - start, busy_cpu_seconds() - cpu_start
         controller = controller_cpu_seconds() - own_start
+        hosts = namespace_cpu_seconds(namespaces) - hosts_start
+        other = max(0.0, cpu - controller - hosts)
         tasks = invocations = host_calls = 0
         for play in result["plays"]:
             for task in play["tasks"]:
@@ -254,18 +336,44 @@ class Bench(object):
                 tasks += 1 if ran else 0
         reloads = 0
         for name, mark in marks.items():
-            out = host_ssh(name, "journalctl _PID=1 --since @%s -o cat --no-pager | grep -c '^Reloading finished' "
+            # Every systemd manager's reloads: PID 1's and those of the users' managers (rootless units).
+            out = host_ssh(name, "journalctl _COMM=systemd --since @%s -o cat --no-pager | grep -c '^Reloading finished' "
                                  "|| true" % mark)
             reloads += int(out.strip() or 0)
         changed = sum(stats.get("changed", 0) for stats in result["stats"].values())
-        return {"wall": wall, "cpu": cpu, "controller": controller, "tasks": tasks, "invocations": invocations, "host_calls": host_calls, "changed": changed,
-                "reloads": reloads}
+        return {"wall": wall, "cpu": cpu, "controller": controller, "hosts": hosts, "other": other,
+                "busy": other / wall > OTHER_LOAD_FLAG if wall else False, "tasks": tasks, "invocations": invocations,
+                "host_calls": host_calls, "changed": changed, "reloads": reloads}
+
+    def start_floor(self, name, services):
+        """On-host seconds of one daemon-reload and one systemctl call starting ``services`` (installed, stopped)."""
+        host_ssh(name, "systemctl stop %s" % " ".join(services))
+        out = host_ssh(name, "s=$(date +%%s%%N); systemctl daemon-reload; systemctl start %s; e=$(date +%%s%%N); "
+                             "echo $(( (e - s) / 1000000 ))" % " ".join(services))
+        return int(out.strip()) / 1000.0
+
+
+FIELDS = ("wall", "cpu", "controller", "hosts", "other", "tasks", "invocations", "host_calls", "changed", "reloads")
+
+
+def median_row(runs):
+    row = dict((field, statistics.median(run[field] for run in runs)) for field in FIELDS)
+    row["busy"] = sum(1 for run in runs if run["busy"])
+    row["runs"] = len(runs)
+    return row
 
 
 def fmt(row):
-    return "%-48s %7.1f %6.1f %6.1f %6d %8d %6d %8d %8d" % (
-        row["label"], row["wall"], row["cpu"], row["controller"], row["tasks"], row["invocations"], row["host_calls"], row["changed"],
-        row["reloads"])
+    flag = ("*%d/%d" % (row["busy"], row["runs"])) if row.get("runs") and row["busy"] else (
+        "*" if row.get("busy") is True else "")
+    return "%-50s %7.1f %6.1f %6.1f %6.1f %6.1f %6d %8d %6d %8d %8d %5s" % (
+        row["label"], row["wall"], row["cpu"], row["controller"], row["hosts"], row["other"], row["tasks"],
+        row["invocations"], row["host_calls"], row["changed"], row["reloads"], flag)
+
+
+HEADER = "%-50s %7s %6s %6s %6s %6s %6s %8s %6s %8s %8s %5s" % (
+    "run (median of the runs)", "wall s", "cpu s", "ctl s", "host s", "oth s", "tasks", "modules", "host", "changed",
+    "reloads", "load")
 
 
 def ratio(a, b):
@@ -276,81 +384,146 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--counts", default="1,10,30", help="container counts of series 1 and 2")
     parser.add_argument("--host-counts", default="1,10", help="containers per host in series 3")
+    parser.add_argument("--runs", type=int, default=3, help="runs per point (the median is shown)")
+    parser.add_argument("--baseline", help="git commit whose role is measured too, as 'today'")
+    parser.add_argument("--fleet", type=int, default=0, help="hosts of the fleet run (0: no fleet run)")
+    parser.add_argument("--fleet-containers", type=int, default=5, help="containers per host in the fleet run")
+    parser.add_argument("--skip-series", action="store_true", help="only the fleet run")
     parser.add_argument("--keep", action="store_true", help="leave the hosts running")
     args = parser.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
     host_counts = [int(c) for c in args.host_counts.split(",")]
-    series = (("ours.yml", "hc", "hardened_container"), ("reference.yml", "ref", "podman_container quadlet"))
-    # A fresh host per series and count, so that every first converge starts from nothing.
-    fresh = dict(((entry[1], count), "bench-%s%d" % (entry[1], count)) for entry in series for count in counts)
-    fleets = dict((count, (["bench-f%d-1" % count], ["bench-f%d-%d" % (count, index) for index in (2, 3, 4)]))
-                  for count in host_counts)
-    hosts = sorted(fresh.values()) + sorted(name for one, three in fleets.values() for name in one + three)
+    series = [("ours.yml", "hc", "hardened_container", False), ("reference.yml", "ref", "podman_container quadlet", False)]
+    if args.baseline:
+        series.append(("ours.yml", "hc", "baseline hardened_container", True))
+    # One host per series (reset before every first converge) and three for the multi-host runs.
+    single = dict((entry[2], "bench-%d" % index) for index, entry in enumerate(series))
+    three = ["bench-m1", "bench-m2", "bench-m3"]
+    fleet = ["bench-fleet%d" % index for index in range(1, args.fleet + 1)]
+    hosts = ([] if args.skip_series else sorted(single.values()) + three) + fleet
     workdir = tempfile.mkdtemp(prefix="podsec-bench-")
-    bench = Bench(workdir)
+    bench = Bench(workdir, args.baseline)
     rows = []
+    floors = {}
+
+    def measure(label, kind, count, phase, playbook, names, bench_containers, baseline=False, **kwargs):
+        runs = []
+        for _attempt in range(args.runs):
+            if phase == "converge":
+                bench.reset(names)
+            runs.append(bench.run(playbook, names, bench_containers, baseline, **kwargs))
+        row = median_row(runs)
+        row.update(label=label, kind=kind, count=count, phase=phase)
+        rows.append(row)
+        print(fmt(row), flush=True)
+        return row
+
     try:
         bench.boot(hosts)
         bench.run("prepare.yml", hosts, [])
-        for attempt in range(3):
-            row = bench.run("floor.yml", [hosts[0]], [])
-            row.update(label="floor: one ping (run %d)" % (attempt + 1), kind="floor", count=0, phase="floor")
-            rows.append(row)
-            print(fmt(row), flush=True)
-        for playbook, prefix, label in series:
-            for count in counts:
+        if not args.skip_series:
+            measure("floor: one ping", "floor", 0, "floor", "floor.yml", [hosts[0]], [])
+            for playbook, prefix, label, baseline in series:
+                for count in counts if not baseline else counts[-1:]:
+                    names = [single[label]]
+                    # converge then re-run, as pairs: each re-run follows its own first converge
+                    runs = {"converge": [], "re-run": []}
+                    for _attempt in range(args.runs):
+                        bench.reset(names)
+                        runs["converge"].append(bench.run(playbook, names, containers(prefix, count), baseline))
+                        runs["re-run"].append(bench.run(playbook, names, containers(prefix, count), baseline))
+                    for phase in ("converge", "re-run"):
+                        row = median_row(runs[phase])
+                        row.update(label="%s %2d containers %s" % (label, count, phase), kind=label, count=count,
+                                   phase=phase)
+                        rows.append(row)
+                        print(fmt(row), flush=True)
+                    if label == "hardened_container":
+                        services = ["%s%d.service" % (prefix, index) for index in range(1, count + 1)]
+                        floors[count] = statistics.median(bench.start_floor(names[0], services)
+                                                          for _attempt in range(args.runs))
+            for count in host_counts:
+                for names in (three[:1], three):
+                    measure("hardened_container %d per host, %d host(s) converge" % (count, len(names)),
+                            "hosts-%d" % count, len(names), "converge", "ours.yml", names, containers("hc", count))
+                if args.baseline and count == host_counts[-1]:
+                    measure("baseline %d per host, 3 hosts converge" % count, "baseline-hosts-%d" % count, 3,
+                            "converge", "ours.yml", three, containers("hc", count), baseline=True)
+        fleet_rows = []
+        for forks in (5, 12) if fleet else ():
+            for strategy in ("linear", "host_pinned", "free"):
+                bench.reset(fleet)
                 for phase in ("converge", "re-run"):
-                    row = bench.run(playbook, [fresh[(prefix, count)]], containers(prefix, count))
-                    row.update(label="%s %2d containers %s" % (label, count, phase), kind=label, count=count,
-                               phase=phase)
-                    rows.append(row)
+                    row = bench.run("ours.yml", fleet, containers("hc", args.fleet_containers), forks=forks,
+                                    strategy=strategy)
+                    row.update(label="fleet %d hosts forks %d %s %s" % (len(fleet), forks, strategy, phase),
+                               kind="fleet", count=forks, phase=phase, strategy=strategy)
+                    fleet_rows.append(row)
                     print(fmt(row), flush=True)
-        for count in host_counts:
-            for names in fleets[count]:
-                row = bench.run("ours.yml", names, containers("hc", count))
-                row.update(label="hardened_container %d per host, %d host(s) converge" % (count, len(names)),
-                           kind="hosts-%d" % count, count=len(names), phase="converge")
-                rows.append(row)
-                print(fmt(row), flush=True)
+        rows.extend(fleet_rows)
     finally:
         if not args.keep:
             testbed("down", *hosts)
         shutil.rmtree(workdir, ignore_errors=True)
 
     print()
-    print("%-48s %7s %6s %6s %6s %8s %6s %8s %8s" % (
-        "run", "wall s", "cpu s", "ctl s", "tasks", "modules", "host", "changed", "reloads"))
+    print(HEADER)
     for row in rows:
         print(fmt(row))
     print()
+    report(rows, floors, counts, host_counts, args)
 
+
+def report(rows, floors, counts, host_counts, args):
     def pick(kind, count, phase):
-        return [r for r in rows if r["kind"] == kind and r["count"] == count and r["phase"] == phase][0]
+        found = [r for r in rows if r["kind"] == kind and r["count"] == count and r["phase"] == phase]
+        return found[0] if found else None
 
-    floor = min(row["wall"] for row in rows if row["kind"] == "floor")
-    print("floor (fastest of the ping runs): %.1f s; 'above floor' ratios subtract it from both runs" % floor)
-    for count in counts:
-        ours_first, ours_again = pick("hardened_container", count, "converge"), pick("hardened_container", count, "re-run")
-        ref_first, ref_again = pick("podman_container quadlet", count, "converge"), pick("podman_container quadlet", count, "re-run")
-        print("%2d containers: re-run/converge wall %.2f (target < 0.33), above floor %.2f, host calls %.2f | ours/reference wall converge %.2f, "
-              "re-run %.2f | module invocations ours/reference %.2f | daemon-reloads ours %d/%d, reference %d/%d" % (
-                  count, ratio(ours_again["wall"], ours_first["wall"]),
-                  ratio(ours_again["wall"] - floor, ours_first["wall"] - floor),
-                  ratio(ours_again["host_calls"], ours_first["host_calls"]), ratio(ours_first["wall"], ref_first["wall"]),
-                  ratio(ours_again["wall"], ref_again["wall"]),
-                  ratio(ours_first["invocations"], ref_first["invocations"]),
-                  ours_first["reloads"], ours_again["reloads"], ref_first["reloads"], ref_again["reloads"]))
-    if len(counts) >= 3:
-        print("daemon-reloads of a converge with %d / %d containers: %d / %d (target: equal, one)" % (
-            counts[1], counts[2], pick("hardened_container", counts[1], "converge")["reloads"],
-            pick("hardened_container", counts[2], "converge")["reloads"]))
-    cores = len(os.sched_getaffinity(0))
-    for count in host_counts:
-        one, three = pick("hosts-%d" % count, 1, "converge"), pick("hosts-%d" % count, 3, "converge")
-        print("%2d containers per host: 3 hosts / 1 host wall %.2f (target < 1.5); the 3-host run used %.1f CPU s, so "
-              "on %d cores it cannot take less than %.1f s = %.2f x one host" % (
-                  count, ratio(three["wall"], one["wall"]), three["cpu"], cores, three["cpu"] / cores,
-                  ratio(three["cpu"] / cores, one["wall"])))
+    if not args.skip_series:
+        ping = pick("floor", 0, "floor")["wall"]
+        print("floor: one ping %.2f s (median)" % ping)
+        for count in counts:
+            ours_first, ours_again = pick("hardened_container", count, "converge"), pick("hardened_container", count, "re-run")
+            ref_first, ref_again = (pick("podman_container quadlet", count, "converge"),
+                                    pick("podman_container quadlet", count, "re-run"))
+            floor = ping + floors[count]
+            print("%2d containers: converge floor %.2f s (ping + reload and one start call %.2f s); converge / floor %.2f "
+                  "(target <= 1.5) | re-run: host calls %d, reloads %d, wall %.2f s | controller CPU ours / reference: "
+                  "converge %.2f, re-run %.2f | host CPU ours / reference converge %.2f | daemon-reloads converge "
+                  "ours %d, reference %d" % (
+                      count, floor, floors[count], ratio(ours_first["wall"], floor), ours_again["host_calls"],
+                      ours_again["reloads"], ours_again["wall"], ratio(ours_first["controller"], ref_first["controller"]),
+                      ratio(ours_again["controller"], ref_again["controller"]),
+                      ratio(ours_first["hosts"], ref_first["hosts"]), ours_first["reloads"], ref_first["reloads"]))
+        low, high = counts[0], counts[-1]
+        marginal = dict((kind, ratio(pick(kind, high, "converge")["wall"] - pick(kind, low, "converge")["wall"],
+                                     high - low)) for kind in ("hardened_container", "podman_container quadlet"))
+        ours, theirs = marginal["hardened_container"], marginal["podman_container quadlet"]
+        print("per-container marginal converge cost (%d to %d containers): ours %.3f s, reference %.3f s, ratio %.2f "
+              "(target <= 0.33)" % (low, high, ours, theirs, ratio(ours, theirs)))
+        if args.baseline:
+            today, now = pick("baseline hardened_container", high, "converge"), pick("hardened_container", high, "converge")
+            print("%d containers first converge: baseline %s %.2f s, now %.2f s (%.2f x faster)" % (
+                high, args.baseline, today["wall"], now["wall"], ratio(today["wall"], now["wall"])))
+            count = host_counts[-1]
+            today, now = pick("baseline-hosts-%d" % count, 3, "converge"), pick("hosts-%d" % count, 3, "converge")
+            print("%d containers per host on 3 hosts: baseline %.2f s, now %.2f s (%.2f x faster)" % (
+                count, today["wall"], now["wall"], ratio(today["wall"], now["wall"])))
+        cores = len(os.sched_getaffinity(0))
+        for count in host_counts:
+            one, three = pick("hosts-%d" % count, 1, "converge"), pick("hosts-%d" % count, 3, "converge")
+            print("%2d containers per host: 3 hosts / 1 host wall %.2f; the 3-host run used %.1f CPU s (controller %.1f, "
+                  "hosts %.1f), so on %d cores it cannot take less than %.1f s" % (
+                      count, ratio(three["wall"], one["wall"]), three["controller"] + three["hosts"], three["controller"],
+                      three["hosts"], cores, (three["controller"] + three["hosts"]) / cores))
+    fleet_rows = [r for r in rows if r["kind"] == "fleet"]
+    if fleet_rows:
+        hosts = args.fleet
+        print("fleet of %d hosts, %d containers each: controller CPU per host and host CPU per host" % (
+            hosts, args.fleet_containers))
+        for row in fleet_rows:
+            print("  %-45s wall %6.1f s  controller %.2f s/host  host %.2f s/host%s" % (
+                row["label"], row["wall"], row["controller"] / hosts, row["hosts"] / hosts, "  *" if row["busy"] else ""))
 
 
 if __name__ == "__main__":

@@ -51,8 +51,8 @@ def _texts(tops, skip_docs=False):
 
 
 def test_collections_used_finds_module_and_filter_names():
-    assert collections_used(["  ansible.posix.mount:", "map('community.general.dict_kv', 'name')"]) == {
-        "ansible.posix", "community.general"}
+    assert collections_used(["  ansible.posix.mount:", "map('containers.podman.some_filter', 'name')"]) == {
+        "ansible.posix", "containers.podman"}
     assert collections_used(["ansible.builtin.copy", "podsec.hardening.trust", "registry.example.com/app"]) == set()
 
 

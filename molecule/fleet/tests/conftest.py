@@ -103,8 +103,8 @@ def awx_environment(ansible_cfg):
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("ANSIBLE_", "MOLECULE_", "PODSEC_", "PYTEST_"))}
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    # This checkout as podsec.hardening (what the EE installs into /usr/share/ansible/collections); its
-    # runtime dependency community.general comes with the ansible package, as in the EE.
+    # This checkout as podsec.hardening (what the EE installs into /usr/share/ansible/collections); it has
+    # no runtime dependency outside ansible-core.
     env["ANSIBLE_COLLECTIONS_PATH"] = collection_root()
     # The test hosts get new host keys at every boot (an AWX job trusts the keys its EE or credential knows).
     env["ANSIBLE_HOST_KEY_CHECKING"] = "False"

@@ -7,12 +7,14 @@ ones change the deployment (one parameter, then removal: prune for root, state a
 """
 
 import json
+import os
 import re
 import subprocess
+import sys
 
 import pytest
 
-from conftest import SCENARIO_VARS, Podman, adhoc, converge, host_rootdir
+from conftest import SCENARIO_DIR, SCENARIO_VARS, Podman, adhoc, converge, host_rootdir
 
 testinfra_hosts = ["ansible://hardened-container-h1"]
 
@@ -42,6 +44,19 @@ def all_started_at(host):
     return {name: podman_for(host, rootless).started_at(name) for name, rootless, _s, _p in CONTAINERS}
 
 
+APPLY_TASK = "Install the Quadlet units and bring the services to the declared state"
+
+
+def host_time(host):
+    return host.check_output("date +%s.%N")
+
+
+def reloads_since(host, mark):
+    """daemon-reloads since ``mark`` by the host's systemd managers: PID 1 and the users' (rootless) ones."""
+    out = host.run("journalctl _COMM=systemd --since @%s -o cat --no-pager | grep -c '^Reloading finished'" % mark)
+    return int(out.stdout.strip() or 0)
+
+
 # ---------------------------------------------------------------- re-run first: nothing changes
 
 
@@ -51,13 +66,14 @@ STATE = {}
 def test_rerun_reports_no_change_and_restarts_nothing(host):
     """The idempotence step only checks changed=0; here the containers' start times are compared too."""
     before = all_started_at(host)
+    mark = host_time(host)
     output, changed = converge("initial", "-vvv")
     STATE["vvv_output"] = output
     assert changed == 0
     assert all_started_at(host) == before
-    # Rootful and rootless: the task file that reloads, restarts and starts is skipped whole.
-    assert task_results(output, "Bring the host to the declared state") == ["skipping"] * 2
-    assert task_results(output, "Reload systemd once for every changed or removed unit") == []
+    # Rootful and rootless: one call each, which reloads nothing, restarts nothing and starts nothing.
+    assert task_results(output, APPLY_TASK) == ["ok"] * 2
+    assert reloads_since(host, mark) == 0
     STATE["started_at"] = before
 
 
@@ -320,16 +336,19 @@ def test_secret_values_are_not_on_the_persistent_disk(host):
 def test_check_mode_predicts_a_change_without_making_it(host):
     before = all_started_at(host)
     unit = host.file("/etc/containers/systemd/web2.container").content_string
+    mark = host_time(host)
     output, changed = converge("changed", "--check", "--diff")
     assert changed > 0
     assert "+Environment=GREETING=changed" in output and "-Environment=GREETING=hello" in output
     assert host.file("/etc/containers/systemd/web2.container").content_string == unit
     assert all_started_at(host) == before
+    assert reloads_since(host, mark) == 0
 
 
 def test_changing_one_parameter_restarts_exactly_that_container(host):
     before = all_started_at(host)
     assert before == STATE["started_at"]
+    mark = host_time(host)
     output, changed = converge("changed")
     assert changed > 0
     after = all_started_at(host)
@@ -337,11 +356,10 @@ def test_changing_one_parameter_restarts_exactly_that_container(host):
     assert after["web2"] != before["web2"] and after["web4"] != before["web4"]
     assert "GREETING=changed" in podman_for(host, False).exec("web2", "env").stdout
     assert "GREETING=changed" in podman_for(host, True).exec("web4", "env").stdout
-    # One daemon-reload per owner for the run, not one per unit.
-    # One daemon-reload per owner for the run (a single task, not a loop over units); the systemd
-    # module reports a reload as ok, and an unchanged run skips it (see the first test).
-    reloads = task_results(output, "Reload systemd once for every changed or removed unit")
-    assert reloads == ["ok"] * 2, reloads
+    # One daemon-reload per owner for the run (PID 1's and the user manager's), not one per unit; an
+    # unchanged run makes none (see the first test). One call per owner did all of it.
+    assert reloads_since(host, mark) == 2
+    assert task_results(output, APPLY_TASK) == ["changed"] * 2
     STATE["started_at"] = after
 
 
@@ -358,3 +376,41 @@ def test_removing_a_container_from_the_list_removes_its_unit_and_container(host,
     assert podman.systemctl("is-active %s.service" % gone).stdout.strip() != "active"
     assert podman.started_at(kept) == STATE["started_at"][kept]
     assert json.loads(podman.check("podman inspect %s" % kept))[0]["State"]["Running"] is True
+
+
+# ---------------------------------------------------------------- a unit that does not come up
+
+
+def run_playbook(name, *extra):
+    """ansible-playbook on a playbook of the scenario; (rc, output) whatever the outcome."""
+    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
+            os.path.join(SCENARIO_DIR, name)] + list(extra)
+    proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                          timeout=900, check=False)
+    return proc.returncode, proc.stdout
+
+
+@pytest.mark.parametrize("rootless", [False, True])
+def test_a_container_that_exits_fails_the_run_with_its_journal_lines(host, rootless):
+    owner = "podsec" if rootless else "root"
+    crash = json.dumps({"hc_owner": owner, "hc_crash": True})
+    rc, output = run_playbook("start_failure.yml", "-e", crash)
+    try:
+        assert rc != 0, output[-3000:]
+        # The task's message names the service and carries its last journal lines: the command's own output.
+        assert "did not come up (%s manager)" % ("user podsec" if rootless else "system") in output, output[-3000:]
+        assert "crasher.service: " in output and "hc-crash-marker-4e1f" in output, output[-3000:]
+        podman = podman_for(host, rootless)
+        assert podman.systemctl("is-active crasher.service").stdout.strip() != "active"
+        # Control: the same container with a command that keeps running passes, and runs.
+        rc, output = run_playbook("start_failure.yml", "-e", json.dumps({"hc_owner": owner, "hc_crash": False}))
+        assert rc == 0, output[-3000:]
+        assert "did not come up" not in output
+        assert json.loads(podman.check("podman inspect crasher"))[0]["State"]["Running"] is True
+        assert podman.systemctl("is-active crasher.service").stdout.strip() == "active"
+    finally:
+        rc, output = run_playbook("start_failure.yml", "-e", json.dumps(
+            {"hc_owner": owner, "hc_crash": False, "hc_crash_state": "absent"}))
+        assert rc == 0, output[-3000:]

@@ -13,6 +13,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.podsec.hardening.plugins.filter.hardened_container import (
+    hardened_container_levels,
     hardened_container_plan,
     hardened_container_secret_values,
 )
@@ -57,6 +58,19 @@ def test_levels_fill_in_only_where_the_container_sets_none():
     containers = [{"name": "a", "image": IMAGE}, {"name": "b", "image": IMAGE, "security_label_level": "s0:c1,c2"}]
     units = plan(containers, levels={"a": "s0:c5,c6", "b": "s0:c7,c8"})["units"]
     assert [u.get("security_label_level") for u in units] == ["s0:c5,c6", "s0:c1,c2"]
+
+
+def test_levels_added_after_planning_give_the_units_planning_with_levels_gives():
+    """The role plans once, then adds the levels the labelling returned: the same units as planning with them."""
+    containers = [{"name": "a", "image": IMAGE, "volumes": [{"source": "/srv/a", "target": "/data"}]},
+                  {"name": "b", "image": IMAGE, "security_label_level": "s0:c1,c2"}, {"name": "c", "image": IMAGE}]
+    levels = {"a": "s0:c5,c6", "b": "s0:c7,c8"}
+    once = plan(containers)
+    assert hardened_container_levels(once["units"], levels) == plan(containers, levels=levels)["units"]
+    assert hardened_container_levels(once["units"], {}) == once["units"]
+    assert once["started"] == ["a", "b", "c"] and once["host_volumes"] is True
+    assert plan([{"name": "c", "image": IMAGE, "started": False}])["started"] == []
+    assert plan([{"name": "c", "image": IMAGE}])["host_volumes"] is False
 
 
 @pytest.mark.parametrize("container, message", [
@@ -116,19 +130,6 @@ def test_network_refusals_name_the_variable_and_key(networks, message):
     with pytest.raises(AnsibleFilterError) as info:
         hardened_container_plan([], "root", PATH, networks=networks)
     assert message in str(info.value)
-
-
-def test_other_removals_prune_what_the_install_did_not_write():
-    from ansible_collections.podsec.hardening.plugins.filter.hardened_container import (
-        hardened_container_other_removals,
-    )
-    managed = ["web.container", "web.network", "gone.network", "backend.network", "data.volume", "p.pod"]
-    written = {"other_units": [{"file": "web.network"}, {"file": "backend.network"}]}
-    assert hardened_container_other_removals(managed, written, True, []) == {
-        "network_units": [{"name": "gone"}], "volume_units": [{"name": "data"}], "pod_units": [{"name": "p"}]}
-    # Without prune only what is declared absent goes.
-    assert hardened_container_other_removals(managed, written, False, ["data.volume"]) == {
-        "network_units": [], "volume_units": [{"name": "data"}], "pod_units": []}
 
 
 def test_ports_on_a_declared_internal_network_are_refused_by_the_role():

@@ -361,7 +361,7 @@ def test_list_active_state_of_another_rootless_user_needs_root_and_fails_before_
     home.mkdir()
     error = env.run(expect=FailJson, rootless_user="runner", containers=[dict(name="web", image=IMAGE)],
                     report_active_state=True)
-    assert error["msg"] == "report_active_state for rootless_user runner needs to run as root or as runner"
+    assert error["msg"] == "report_active_state and apply for rootless_user runner need to run as root or as runner"
     assert list(home.iterdir()) == []
 
 
@@ -395,7 +395,7 @@ def test_list_no_warning_when_a_rootless_user_without_lingering_has_no_manager(e
 @pytest.mark.parametrize("option", [dict(managed_marker="mine"), dict(report_active_state=True)])
 def test_reporting_options_need_the_list_form(env, option):
     error = env.run(expect=FailJson, name="web", image=IMAGE, **option)
-    assert error["msg"] == "managed_marker and report_active_state need containers"
+    assert error["msg"] == "managed_marker, report_active_state and apply need containers"
 
 
 def test_list_reports_the_rootless_users_uid_and_lingering(env):

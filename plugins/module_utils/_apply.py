@@ -1,0 +1,160 @@
+# -*- coding: utf-8 -*-
+# Copyright: podsec.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This module_utils is PRIVATE and should only be used by this collection. Breaking changes can occur any time.
+
+"""What bringing one owner's Quadlet units to the declared state takes, decided from facts (pure functions).
+
+quadlet_container's ``apply`` runs it in the same call that writes the units: the planner here decides which
+units to remove (and stop), whether systemd must reload, which services to restart (changed unit or secret)
+and which to start (declared started, not running); the module then makes one ``systemctl daemon-reload``,
+at most one ``systemctl stop`` and one ``systemctl restart`` for all of them (restart starts a stopped
+service), and one ``systemctl show`` that tells which services failed to start. Nothing here runs a command.
+"""
+
+from __future__ import annotations
+
+# ActiveState values that count as running: activating is a service on its way up (or a restart delay, see
+# failed_services).
+RUNNING_STATES = ("active", "activating")
+# Properties the state query asks for, in this order (systemctl show prints them in its own order).
+SHOW_PROPERTIES = ("Id", "LoadState", "ActiveState", "SubState", "Result", "NRestarts")
+
+
+def service_name(name):
+    return "%s.service" % name
+
+
+def plan_apply(units, managed, started=None, absent=(), prune=False, restart=(), others=None):
+    """Decide the whole change of one owner from what the unit writer found.
+
+    ``units``: one dict per declared unit with ``name``, ``changed`` (file written or to be written) and
+    ``active_state`` (systemctl is-active before the run, "unknown" when systemd could not say).
+    ``managed``: names of the units in the directory that carry this caller's marker (before the run).
+    ``started``: names that must run (None: all declared units). ``absent``: names declared absent.
+    ``prune``: remove every managed unit that is not declared. ``restart``: names to restart although
+    their unit file did not change (a changed secret). ``others``: the network, volume and pod units, a dict
+    with ``managed`` (file names carrying the marker, before the run), ``written`` (file names this call
+    declares), ``changed`` (any of them written or to be written) and ``absent`` (file names declared absent);
+    they are removed like containers and make systemd reload, but restart nothing (their services are
+    dependencies the containers' restarts start).
+
+    Returns remove (unit names whose file goes, their services stopped first), remove_files (the other
+    units' files that go), reload (bool), restart
+    (services whose unit or secret changed, each restarted), start (services declared started that are
+    not running) -- restart and start are disjoint and sorted as declared -- and reset (those of restart
+    and start whose failed state systemd must forget first).
+    """
+    declared = [unit["name"] for unit in units]
+    wanted = set(declared if started is None else started)
+    if prune:
+        remove = [name for name in managed if name not in declared]
+    else:
+        remove = [name for name in managed if name in set(absent) and name not in declared]
+    others = others or {}
+    written = set(others.get("written") or ())
+    other_remove = [name for name in others.get("managed") or () if name not in written
+                    and (prune or name in set(others.get("absent") or ()))]
+    changed = set(unit["name"] for unit in units if unit["changed"])
+    restart = set(restart)
+    to_restart = [name for name in declared if name in wanted and (name in changed or name in restart)]
+    to_start = [unit["name"] for unit in units if unit["name"] in wanted and unit["name"] not in to_restart
+                and unit.get("active_state") not in RUNNING_STATES]
+    states = dict((unit["name"], unit.get("active_state")) for unit in units)
+    return {
+        "remove": remove,
+        "remove_files": other_remove,
+        "reload": bool(changed or remove or other_remove or others.get("changed")),
+        "restart": to_restart,
+        "start": to_start,
+        # Failed, or waiting for an automatic restart: systemd refuses a start once the unit hit its start limit
+        # ("Start request repeated too quickly") until its failed state is reset.
+        "reset": [name for name in to_restart + to_start if states.get(name) in ("failed", "activating")],
+    }
+
+
+def restart_argv(plan):
+    """The one systemctl invocation (after its binary) that restarts the changed and starts the stopped services.
+
+    ``systemctl restart`` starts a service that is not running, so both lists go into one call; None when
+    there is nothing to do.
+    """
+    services = [service_name(name) for name in plan["restart"] + plan["start"]]
+    return ["restart"] + services if services else None
+
+
+def show_argv(names):
+    return ["show", "--property=" + ",".join(SHOW_PROPERTIES)] + [service_name(name) for name in names]
+
+
+def parse_show(output):
+    """``systemctl show -p ...`` of several units: {Id: {property: value}} (blocks separated by blank lines)."""
+    states = {}
+    block = {}
+    for line in (output or "").splitlines() + [""]:
+        line = line.strip()
+        if not line:
+            if block.get("Id"):
+                states[block["Id"]] = block
+            block = {}
+            continue
+        key, sep, value = line.partition("=")
+        if sep:
+            block[key] = value
+    return states
+
+
+def failed_services(names, states):
+    """The names (in order) whose service did not come up: [(name, why)], why as systemd describes it.
+
+    A service failed when systemd does not know it, when it is failed, inactive or stopping, when it waits
+    to be restarted after its process exited (SubState auto-restart) or when it was restarted since the
+    restart this run asked for (NRestarts above 0: ``systemctl restart`` resets the counter). A service
+    systemd did not report on at all counts as failed too.
+    """
+    failed = []
+    for name in names:
+        state = states.get(service_name(name))
+        if state is None:
+            failed.append((name, "systemd reported no state"))
+            continue
+        active, sub = state.get("ActiveState", ""), state.get("SubState", "")
+        restarts = state.get("NRestarts", "0")
+        if (state.get("LoadState") not in (None, "loaded") or active not in RUNNING_STATES or sub == "auto-restart"
+                or restarts not in ("", "0")):
+            why = "%s (%s), result %s" % (active or "unknown", sub or "unknown", state.get("Result") or "unknown")
+            if state.get("LoadState") not in (None, "loaded"):
+                why = "unit %s; %s" % (state.get("LoadState"), why)
+            if restarts not in ("", "0"):
+                why += ", restarted %s times" % restarts
+            failed.append((name, why))
+    return failed
+
+
+def failure_message(failures, scope):
+    """The task's message for services that failed to start: each one, why, and its last journal lines.
+
+    ``failures``: [{"name", "why", "journal"}]; ``scope``: "system" or "user USER".
+    """
+    parts = ["%d of the services this task started or restarted did not come up (%s manager):"
+             % (len(failures), scope)]
+    for failure in failures:
+        parts.append("%s: %s. Last journal lines:\n%s" % (
+            service_name(failure["name"]), failure["why"], failure["journal"].rstrip() or "(the journal has none)"))
+    return "\n".join(parts)
+
+
+def subid_lines_to_add(texts, missing, start, count):
+    """New contents of each subordinate id file in ``missing``: its text with a containers range appended.
+
+    ``texts``: {path: current text}. The line is appended after a newline if the text does not end in one.
+    """
+    line = "containers:%d:%d\n" % (start, count)
+    result = {}
+    for path in missing:
+        text = texts.get(path, "")
+        if text and not text.endswith("\n"):
+            text += "\n"
+        result[path] = text + line
+    return result

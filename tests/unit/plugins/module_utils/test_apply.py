@@ -1,0 +1,183 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The planner behind quadlet_container's apply: what is removed, reloaded, restarted and started, from facts."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings, strategies as st
+
+from ansible_collections.podsec.hardening.plugins.module_utils._apply import (
+    failed_services,
+    failure_message,
+    parse_show,
+    plan_apply,
+    restart_argv,
+    show_argv,
+    subid_lines_to_add,
+)
+
+
+def unit(name, changed=False, active_state="active"):
+    return {"name": name, "changed": changed, "active_state": active_state}
+
+
+def test_nothing_changed_and_everything_running_plans_nothing():
+    plan = plan_apply([unit("web"), unit("db", active_state="activating")], managed=["db", "web"])
+    assert plan == {"remove": [], "remove_files": [], "reload": False, "restart": [], "start": [], "reset": []}
+    assert restart_argv(plan) is None
+
+
+def test_changed_units_restart_stopped_ones_start_all_in_one_restart_call():
+    units = [unit("web", changed=True), unit("db", active_state="inactive"), unit("cache"),
+             unit("new", changed=True, active_state="unknown"), unit("dead", active_state="failed")]
+    plan = plan_apply(units, managed=["cache", "db", "dead", "web"])
+    assert plan["reload"] is True
+    assert plan["restart"] == ["web", "new"]
+    assert plan["start"] == ["db", "dead"]
+    assert plan["reset"] == ["dead"]  # a failed unit may have hit its start limit
+    assert restart_argv(plan) == ["restart", "web.service", "new.service", "db.service", "dead.service"]
+
+
+def test_a_changed_secret_restarts_its_container_without_a_reload():
+    plan = plan_apply([unit("web"), unit("db")], managed=[], restart=["db"])
+    assert plan == {"remove": [], "remove_files": [], "reload": False, "restart": ["db"], "start": [], "reset": []}
+
+
+def test_units_not_declared_started_are_neither_restarted_nor_started():
+    units = [unit("limits", changed=True, active_state="inactive"), unit("web", active_state="inactive")]
+    plan = plan_apply(units, managed=[], started=["web"])
+    assert plan == {"remove": [], "remove_files": [], "reload": True, "restart": [], "start": ["web"], "reset": []}
+
+
+def test_prune_removes_managed_units_that_are_not_declared_and_reloads():
+    plan = plan_apply([unit("web")], managed=["old", "web"], prune=True)
+    assert plan == {"remove": ["old"], "remove_files": [], "reload": True, "restart": [], "start": [], "reset": []}
+
+
+def test_without_prune_only_managed_units_declared_absent_are_removed():
+    plan = plan_apply([unit("web")], managed=["old", "other", "web"], absent=["old", "never-installed"])
+    assert plan["remove"] == ["old"]
+    # control: the same facts with prune remove both units the list does not declare
+    assert plan_apply([unit("web")], managed=["old", "other", "web"], prune=True)["remove"] == ["old", "other"]
+
+
+def test_network_volume_and_pod_units_are_pruned_when_this_call_does_not_write_them():
+    others = {"managed": ["web.network", "gone.network", "backend.network", "data.volume", "p.pod"],
+              "written": ["web.network", "backend.network"], "changed": False, "absent": []}
+    plan = plan_apply([unit("web")], managed=["web"], prune=True, others=others)
+    assert plan["remove_files"] == ["gone.network", "data.volume", "p.pod"]
+    assert plan["reload"] is True and plan["restart"] == []
+    # Without prune only what is declared absent goes, and never a unit this call writes.
+    others["absent"] = ["data.volume", "backend.network"]
+    plan = plan_apply([unit("web")], managed=["web"], others=others)
+    assert plan["remove_files"] == ["data.volume"]
+    # control: nothing declared absent, nothing pruned, nothing changed: no reload
+    others["absent"] = []
+    assert plan_apply([unit("web")], managed=["web"], others=others)["reload"] is False
+
+
+def test_a_changed_network_unit_reloads_systemd_and_restarts_no_container():
+    others = {"managed": ["backend.network"], "written": ["backend.network"], "changed": True, "absent": []}
+    plan = plan_apply([unit("web")], managed=["web"], others=others)
+    assert plan["reload"] is True and plan["restart"] == [] and plan["remove_files"] == []
+
+
+NAMES = st.sampled_from(["a", "b", "c", "d", "e"])
+STATES = st.sampled_from(["active", "activating", "inactive", "failed", "unknown", "deactivating"])
+
+
+@settings(max_examples=200, derandomize=True, deadline=None, database=None)
+@given(declared=st.dictionaries(NAMES, st.tuples(st.booleans(), STATES)), managed=st.sets(NAMES),
+       started=st.none() | st.sets(NAMES), absent=st.sets(NAMES), prune=st.booleans(), restart=st.sets(NAMES))
+def test_every_wanted_service_ends_up_running_and_nothing_else_is_touched(
+        declared, managed, started, absent, prune, restart):
+    units = [unit(name, changed, state) for name, (changed, state) in sorted(declared.items())]
+    plan = plan_apply(units, sorted(managed), None if started is None else sorted(started), sorted(absent), prune,
+                      sorted(restart))
+    wanted = set(declared) if started is None else set(started) & set(declared)
+    touched = plan["restart"] + plan["start"]
+    assert len(touched) == len(set(touched))  # restart and start are disjoint, no service twice
+    assert set(touched) <= wanted
+    for name, (changed, state) in declared.items():
+        if name in wanted and (changed or name in restart):
+            assert name in plan["restart"]  # exactly the changed ones restart ...
+        elif name in wanted:
+            assert name not in plan["restart"]
+            assert (name in plan["start"]) == (state not in ("active", "activating"))  # ... the stopped ones start
+    assert not set(plan["remove"]) & set(declared) and set(plan["remove"]) <= managed
+    assert plan["reload"] == (any(changed for changed, _state in declared.values()) or bool(plan["remove"]))
+
+
+SHOW = """Id=good.service
+LoadState=loaded
+ActiveState=active
+SubState=running
+Result=success
+NRestarts=0
+
+Id=bad.service
+LoadState=loaded
+ActiveState=failed
+SubState=failed
+Result=exit-code
+NRestarts=5
+
+Id=flapping.service
+LoadState=loaded
+ActiveState=activating
+SubState=auto-restart
+Result=exit-code
+NRestarts=1
+
+Id=later.service
+LoadState=loaded
+ActiveState=active
+SubState=running
+Result=success
+NRestarts=2
+
+Id=gone.service
+LoadState=not-found
+ActiveState=inactive
+SubState=dead
+Result=success
+NRestarts=0
+"""
+
+
+def test_the_state_query_names_each_service_that_did_not_come_up_and_why():
+    names = ["good", "bad", "flapping", "later", "gone", "unreported"]
+    assert show_argv(["good"]) == ["show", "--property=Id,LoadState,ActiveState,SubState,Result,NRestarts",
+                                   "good.service"]
+    failed = failed_services(names, parse_show(SHOW))
+    assert failed == [
+        ("bad", "failed (failed), result exit-code, restarted 5 times"),
+        ("flapping", "activating (auto-restart), result exit-code, restarted 1 times"),
+        ("later", "active (running), result success, restarted 2 times"),
+        ("gone", "unit not-found; inactive (dead), result success"),
+        ("unreported", "systemd reported no state"),
+    ]
+    # control: a running service that was not restarted since is not reported
+    assert failed_services(["good"], parse_show(SHOW)) == []
+
+
+def test_the_failure_message_carries_each_services_journal_lines():
+    message = failure_message([{"name": "bad", "why": "failed (failed), result exit-code",
+                                "journal": "boom-marker\nexit status 3\n"},
+                               {"name": "quiet", "why": "inactive (dead), result success", "journal": ""}], "user podsec")
+    assert message.splitlines() == [
+        "2 of the services this task started or restarted did not come up (user podsec manager):",
+        "bad.service: failed (failed), result exit-code. Last journal lines:",
+        "boom-marker",
+        "exit status 3",
+        "quiet.service: inactive (dead), result success. Last journal lines:",
+        "(the journal has none)",
+    ]
+
+
+def test_subordinate_id_ranges_are_appended_on_a_line_of_their_own():
+    texts = {"/etc/subuid": "podsec:100000:65536", "/etc/subgid": ""}
+    assert subid_lines_to_add(texts, ["/etc/subuid", "/etc/subgid"], 2147483647, 2147483648) == {
+        "/etc/subuid": "podsec:100000:65536\ncontainers:2147483647:2147483648\n",
+        "/etc/subgid": "containers:2147483647:2147483648\n",
+    }
