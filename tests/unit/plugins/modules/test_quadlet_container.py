@@ -67,6 +67,8 @@ def env(monkeypatch, tmp_path):
     generator = tmp_path / "quadlet"
     generator.write_text("")
     monkeypatch.setattr(quadlet_container, "ROOTFUL_UNIT_DIR", str(unit_dir))
+    seccomp = tmp_path / "etc-containers-podsec" / "seccomp.json"
+    monkeypatch.setattr(quadlet_container, "SECCOMP_PROFILE_FILE", str(seccomp))
     home = tmp_path / "home-podsec"
     home.mkdir()
     subids = (tmp_path / "subuid", tmp_path / "subgid")
@@ -104,6 +106,7 @@ def env(monkeypatch, tmp_path):
         subuid, subgid = subids
         warned = warnings
         linger_dir = linger
+        seccomp_profile = seccomp
 
         @staticmethod
         def run(host=None, expect=ExitJson, **args):
