@@ -14,7 +14,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.podsec.hardening.plugins.module_utils import _quadlet
+from ansible_collections.podsec.hardening.plugins.module_utils import _quadlet, _seccomp_profile
 from ansible_collections.podsec.hardening.plugins.modules import quadlet_container
 
 IMAGE = "localhost/podsec/busybox:latest"
@@ -431,3 +431,35 @@ def test_a_socket_is_refused_whatever_its_name(env, data_root):
         assert env.run(Host(), name="web", image=IMAGE, volumes=[{"source": path, "target": "/s"}])["changed"]
     finally:
         server.close()
+
+
+def test_list_installs_the_tightened_seccomp_profile_once_and_restarts_its_users_when_it_changes(env):
+    """Issue 17: the profile the units name is written in the same call, before the units, only when it differs."""
+    units = [dict(name="web", image=IMAGE), dict(name="own", image=IMAGE, tightened_seccomp=False)]
+    checked = env.run(containers=units, _ansible_check_mode=True)
+    assert checked["seccomp_profile"] == {"path": "/etc/containers/podsec/seccomp.json", "changed": True}
+    assert not env.seccomp_profile.exists()
+    first = env.run(containers=units)
+    assert first["seccomp_profile"]["changed"] is True
+    assert env.seccomp_profile.read_text() == _seccomp_profile.profile_text()
+    assert env.seccomp_profile.stat().st_mode & 0o7777 == 0o644
+    assert "SeccompProfile=/etc/containers/podsec/seccomp.json\n" in (env.root / "web.container").read_text()
+    assert "SeccompProfile" not in (env.root / "own.container").read_text()
+    again = env.run(containers=units)
+    assert again["changed"] is False and again["seccomp_profile"]["changed"] is False and again["changed_units"] == []
+    # A profile changed on the host (or by an update of the collection) is put back; its users must restart.
+    env.seccomp_profile.write_text("{}")
+    fixed = env.run(containers=units)
+    assert fixed["changed"] is True and fixed["changed_units"] == ["web"]
+    assert env.seccomp_profile.read_text() == _seccomp_profile.profile_text()
+    os.chmod(str(env.seccomp_profile), 0o666)
+    assert env.run(containers=units)["changed"] is True
+    assert env.seccomp_profile.stat().st_mode & 0o7777 == 0o644
+
+
+def test_no_profile_without_a_unit_that_uses_it(env):
+    result = env.run(containers=[dict(name="own", image=IMAGE, seccomp_profile="/etc/containers/own.json")])
+    assert "seccomp_profile" not in result and not env.seccomp_profile.exists()
+    single = env.run(name="web", image=IMAGE)
+    assert single["seccomp_profile"]["changed"] is True and env.seccomp_profile.exists()
+    assert env.run(name="web", image=IMAGE)["changed"] is False
