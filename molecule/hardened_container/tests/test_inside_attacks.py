@@ -54,8 +54,8 @@ def test_defaults_run_under_the_tightened_profile_and_the_control_under_podmans(
     assert (profile.user, profile.group, profile.mode) == ("root", "root", 0o644)
     podman = podman_for(host, rootless)
     for name in ("in1", "in2", "ctl-ulimits", "ctl-volume"):
-        assert podman.inspect(name)["HostConfig"]["SeccompProfilePath"] == PROFILE_PATH, name
-    assert podman.inspect("ctl-seccomp")["HostConfig"]["SeccompProfilePath"] != PROFILE_PATH
+        assert "seccomp=" + PROFILE_PATH in podman.inspect(name)["HostConfig"]["SecurityOpt"], name
+    assert not any(option.startswith("seccomp=") for option in podman.inspect("ctl-seccomp")["HostConfig"]["SecurityOpt"])
 
 
 @pytest.mark.parametrize("rootless", OWNERS)
