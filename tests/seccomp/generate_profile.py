@@ -125,11 +125,15 @@ def tighten(profile):
 
 def render(source_text):
     profile = tighten(json.loads(source_text))
-    body = pprint.pformat(profile, width=110, sort_dicts=True)
-    denied = pprint.pformat(sorted(DENIED), width=110, compact=True)
-    head = HEADER % {"version": "0.62.2", "denied": denied,
+    head = HEADER % {"version": "0.62.2", "denied": _literal(sorted(DENIED), compact=True),
                      "unneeded": "the key ring, userfaultfd, perf_event_open, bpf, io_uring and the mount API"}
-    return head + "PROFILE = " + body + "\n" + FOOTER
+    return head + "PROFILE = " + _literal(profile) + "\n" + FOOTER
+
+
+def _literal(value, compact=False):
+    """A Python literal of ``value`` in parentheses, indented so that pep8's visual indentation holds."""
+    text = pprint.pformat(value, width=110, sort_dicts=True, compact=compact)
+    return "(\n" + "\n".join("    " + line for line in text.splitlines()) + "\n)"
 
 
 def main(argv):
