@@ -52,11 +52,37 @@ def _check(containers):
         if container.get("state", "present") not in ("present", "absent"):
             raise AnsibleFilterError("%s.state: must be present or absent" % label)
         for volume_index, volume in enumerate(container.get("volumes") or []):
-            if isinstance(volume, dict) and volume.get("selinux", "private") not in ("private", "shared", "none"):
-                raise AnsibleFilterError("%s.volumes[%d].selinux: must be private, shared or none" % (label, volume_index))
+            problem = _volume_problem(volume)
+            if problem:
+                raise AnsibleFilterError("%s.volumes[%d].%s" % (label, volume_index, problem))
         if name in names:
             raise AnsibleFilterError("%s: the name is declared twice" % label)
         names.append(name)
+
+
+def _volume_problem(volume):
+    """What is wrong with a volume's role keys (selinux, private), or None."""
+    if not isinstance(volume, dict):
+        return None
+    selinux = volume.get("selinux", "private")
+    if selinux not in ("private", "shared", "none"):
+        return "selinux: must be private, shared or none"
+    private = volume.get("private")
+    if private is not None and not isinstance(private, bool):
+        return "private: must be true or false"
+    if private and selinux == "shared":
+        return "private: a volume declared shared (selinux: shared) cannot belong to one container"
+    if private is False and selinux == "private":
+        return ("private: false needs selinux: shared or none (the role would create the directory mode 0700 "
+                "for a container user who does not own it)")
+    return None
+
+
+def _is_private(volume):
+    """Host-path volumes belong to their container unless they are declared shared."""
+    if not str(volume.get("source") or "").startswith("/"):
+        return False
+    return volume.get("private", volume.get("selinux", "private") != "shared")
 
 
 def _first(*values):
@@ -90,7 +116,8 @@ def _secret_mount(container, secret, user, secrets_path):
 def _unit_element(container, mounts, level):
     element = dict((key, container[key]) for key in _PASSED_ON if key in container)
     element["name"] = container["name"]
-    element["volumes"] = [dict((key, value) for key, value in volume.items() if key != "selinux")
+    element["volumes"] = [dict([(key, value) for key, value in volume.items() if key not in ("selinux", "private")]
+                               + [("private", _is_private(volume))])
                           for volume in container.get("volumes") or []]
     element["secrets"] = [dict((key, value) for key, value in secret.items() if key != "value")
                           for secret in container.get("secrets") or [] if "value" not in secret]
@@ -160,7 +187,7 @@ def hardened_container_plan(containers, user, secrets_path, levels=None, network
         "host_volumes": any(isinstance(volume.get("source"), str) and volume["source"].startswith("/")
                             for c in present for volume in c.get("volumes") or []),
         "present": [{"name": c["name"], "started": c.get("started", True),
-                     "volumes": [dict(volume, selinux=volume.get("selinux", "private"))
+                     "volumes": [dict(volume, selinux=volume.get("selinux", "private"), private=_is_private(volume))
                                  for volume in c.get("volumes") or []]} for c in present],
         "absent": [c["name"] for c in containers if c.get("state", "present") == "absent"],
         "units": units,

@@ -33,6 +33,11 @@ _VOLUME = {
     "target": {"type": "str", "required": True, "description": ["Absolute path inside the container."]},
     "options": {"type": "list", "elements": "str", "default": [], "description": [
         "Mount options, for example V(ro)."]},
+    "private": {"type": "bool", "default": False, "description": [
+        "Host paths only: the directory belongs to the container. Podman's C(U) option makes it, at each start, "
+        "the container user's as mapped on the host (O(user) and O(group) inside), so that the container user "
+        "can write it and no other container's host uid owns it; create it with mode 0700. A rootless owner's "
+        "directory must belong to the owner. C(U) itself in O(volumes[].options) is refused on host paths."]},
 }
 
 _SECRET = {
@@ -105,6 +110,16 @@ CONTAINER_OPTIONS = {
     "pids_limit": {"type": "str", "default": "256", "description": [
         "Maximum number of processes (C(PidsLimit=) from podman 4.7, C(PodmanArgs=--pids-limit=) before). "
         "V(unlimited) is the opt-out."]},
+    "ulimits": {"type": "dict", "default": {"nofile": "4096:8192", "nproc": "256:256"}, "description": [
+        "Resource limits of the container's processes (C(Ulimit=NAME=SOFT:HARD) from podman 4.7, "
+        "C(PodmanArgs=--ulimit=) before), C({NAME: SOFT[:HARD]}) with NAME one of C(core), C(cpu), C(data), "
+        "C(fsize), C(locks), C(memlock), C(msgqueue), C(nice), C(nofile), C(nproc), C(rss), C(rtprio), "
+        "C(rttime), C(sigpending), C(stack), C(as).",
+        "The given names are merged over the defaults: C(nofile) 4096 open files (8192 hard), C(nproc) 256 "
+        "processes and threads per user (the default O(pids_limit); counted per host uid, so it holds where "
+        "no cgroup controller enforces O(pids_limit)). A value of V(host) is the opt-out for that name (no "
+        "C(Ulimit=): the limit podman and the host give). This is the only way to set limits (C(--ulimit) in "
+        "O(podman_args) and C(Ulimit) in O(extra_keys) are refused)."]},
     "network": {"type": "str", "description": [
         "Network (C(Network=)): V(none), V(private), V(bridge) (with options), V(slirp4netns) or V(pasta) (without "
         "options, which can open the host's loopback), the name of a podman network, or C(NAME.network) for a declared "
@@ -138,8 +153,17 @@ CONTAINER_OPTIONS = {
     "security_label_level": {"type": "str", "description": [
         "SELinux level of the container process (C(SecurityLabelLevel=)), for example the level that "
         "M(podsec.hardening.selinux_volume_label) returns for private volumes."]},
+    "tightened_seccomp": {"type": "bool", "default": True, "description": [
+        "Run under the collection's seccomp profile (C(SeccompProfile=/etc/containers/podsec/seccomp.json), "
+        "installed by this module): podman's default profile with no namespace creation (C(unshare), C(setns) "
+        "and C(clone) with C(CLONE_NEW*) flags answer EPERM, C(clone3) answers ENOSYS so the C library falls back "
+        "to C(clone)), so that no nested user namespace hands the container user every capability inside it; "
+        "and without the key ring, C(userfaultfd), C(perf_event_open), C(bpf), C(io_uring) and the mount API "
+        "(EPERM). Shells, busybox, scripts and health checks run under it.",
+        "V(false) is the opt-out (podman's default profile). O(seccomp_profile) replaces it."]},
     "seccomp_profile": {"type": "str", "description": [
-        "Absolute path of a seccomp profile on the host (C(SeccompProfile=)) that replaces podman's default, below "
+        "Absolute path of a seccomp profile on the host (C(SeccompProfile=)) that replaces the O(tightened_seccomp) "
+        "profile and podman's default, below "
         "C(/etc/containers) or C(/usr/share/containers) (as the target resolves it), where only root writes. "
         "This is the only way to change the profile; C(unconfined) is refused."]},
     "secrets": {"type": "list", "elements": "dict", "default": [], "options": _SECRET, "no_log": False,
@@ -164,7 +188,7 @@ CONTAINER_OPTIONS = {
     "podman_args": {"type": "list", "elements": "str", "default": [], "description": [
         "Extra C(podman run) arguments, C(--flag=value) or C(--flag value). Only flags that cannot weaken the "
         "container are accepted (for example C(--hostname), C(--workdir), C(--label), C(--annotation), C(--dns), "
-        "C(--add-host), C(--stop-signal), C(--stop-timeout), C(--cpus), C(--shm-size), C(--ulimit), C(--tz), "
+        "C(--add-host), C(--stop-signal), C(--stop-timeout), C(--cpus), C(--shm-size), C(--tz), "
         "C(--pull), C(--log-driver), C(--log-opt) with C(max-size) or C(tag)); annotations and labels in the "
         "C(run.oci.), C(io.podman.), C(io.containers.), C(org.systemd.) namespaces are refused (they steer the "
         "runtime: C(run.oci.seccomp_bpf_data) replaces the seccomp filter); C(--pid=host) and C(--ipc=host) need "
@@ -178,7 +202,7 @@ CONTAINER_OPTIONS = {
         "Further keys per section, C({SECTION: {KEY: VALUE or [VALUES]}}), SECTION one of C(Unit), C(Container), "
         "C(Service), C(Install). Key names must be unit-file keys (letters, digits, C(-)).",
         "Allowed: C(Container) keys that widen nothing (C(Annotation), C(Label), C(LogOpt) as in O(podman_args), "
-        "C(HealthOnFailure), C(StopTimeout), C(Ulimit), C(Sysctl), ...); C(Service) restart, timeout and resource "
+        "C(HealthOnFailure), C(StopTimeout), C(Sysctl), ...); C(Service) restart, timeout and resource "
         "keys; C(Unit) ordering keys (C(After), C(Before)), C(Documentation), start limits and conditions; C(Install) "
         "C(WantedBy) with a target. Refused: keys an option manages, keys that switch a protection off "
         "(C(SecurityLabelDisable), C(Unmask), C(SeccompProfile), C(AppArmor), C(GlobalArgs), ...), C(Service) keys "
@@ -295,6 +319,13 @@ ROLE_CONTAINER_KEYS = {
         "V(false) installs and validates the unit without starting it."]},
 }
 ROLE_VOLUME_KEYS = {
+    "private": {"type": "bool", "description": [
+        "Host paths only: the directory belongs to this container (podman's C(U) option, see "
+        "M(podsec.hardening.quadlet_container)); the role creates a missing one with mode 0700, owned by the "
+        "rootless owner when there is one. Default V(true), V(false) when O(volumes[].selinux) is V(shared): a "
+        "volume several containers use says so with O(volumes[].selinux=shared), and V(false) is then required.",
+        "V(false) with O(volumes[].selinux=private) is refused (the role would create a directory no container "
+        "user can enter)."]},
     "selinux": {"type": "str", "default": "private", "choices": ["private", "shared", "none"], "description": [
         "Host paths only: V(private) gives the volume MCS categories of its own (through "
         "M(podsec.hardening.selinux_volume_label)), V(shared) the shareable C(s0) label, V(none) leaves it alone."]},

@@ -32,6 +32,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._container_schema
     sub_defaults,
     unknown_keys,
 )
+from ansible_collections.podsec.hardening.plugins.module_utils._seccomp_profile import PATH as TIGHTENED_SECCOMP_PATH
 from ansible_collections.podsec.hardening.plugins.module_utils._inputs import (
     InputError,
     control_character,
@@ -113,6 +114,7 @@ _FALLBACK_ARG = {
     "SecurityLabelLevel": "--security-opt=label=level",
     "Tmpfs": "--tmpfs",
     "UserNS": "--userns",
+    "Ulimit": "--ulimit",
 }
 
 TMPFS_DEFAULTS = sub_defaults("tmpfs")
@@ -161,6 +163,7 @@ _MANAGED_KEYS = {
     "SubUIDMap": "userns",
     "Tmpfs": "tmpfs",
     "UIDMap": "userns",
+    "Ulimit": "ulimits",
     "User": "user",
     "UserNS": "userns",
     "VolatileTmp": "tmpfs (VolatileTmp has no noexec)",
@@ -175,7 +178,7 @@ _EXTRA_CONTAINER_KEYS = frozenset((
     "HealthLogDestination", "HealthMaxLogCount", "HealthMaxLogSize", "HealthOnFailure", "HealthStartupCmd",
     "HealthStartupInterval", "HealthStartupRetries", "HealthStartupSuccess", "HealthStartupTimeout", "HostName",
     "HttpProxy", "IP", "IP6", "Label", "LogDriver", "LogOpt", "Mask", "NetworkAlias", "Notify", "Pull", "ReloadCmd",
-    "ReloadSignal", "Retry", "RetryDelay", "ShmSize", "StopSignal", "StopTimeout", "Sysctl", "Timezone", "Ulimit",
+    "ReloadSignal", "Retry", "RetryDelay", "ShmSize", "StopSignal", "StopTimeout", "Sysctl", "Timezone",
     "WorkingDir",
 ))
 # Keys of the other sections extra_keys may set. [Service] keys that run commands or steer podman itself
@@ -247,7 +250,6 @@ _ALLOWED_ARGS = {
     "--stop-timeout": re.compile(r"^[0-9]+\Z"),
     "--sysctl": re.compile(r"^(net|kernel\.(msg|sem|shm|mqueue))[A-Za-z0-9_./-]*=[A-Za-z0-9_ .:/-]*\Z"),
     "--tz": _ARG_WORD,
-    "--ulimit": re.compile(r"^[a-z]+=-?[0-9]+(:-?[0-9]+)?\Z"),
     "--umask": re.compile(r"^[0-7]{1,4}\Z"),
     "--workdir": re.compile(r"^/[^\s]*\Z"),
 }
@@ -256,7 +258,8 @@ _MANAGED_ARGS = {
     "--cap-add": "add_capabilities", "--cap-drop": "drop_all_capabilities", "--env": "environment",
     "--env-file": "environment", "--env-host": "environment", "--env-merge": "environment", "--memory": "memory",
     "--mount": "volumes or tmpfs", "--name": "name", "--network": "network", "--net": "network",
-    "--pids-limit": "pids_limit", "--publish": "ports", "--publish-all": "ports", "--read-only": "read_only",
+    "--pids-limit": "pids_limit", "--ulimit": "ulimits",
+    "--publish": "ports", "--publish-all": "ports", "--read-only": "read_only",
     "--read-only-tmpfs": "tmpfs", "--secret": "secrets", "--security-opt": "no_new_privileges, seccomp_profile or "
     "security_label_level", "--tmpfs": "tmpfs", "--user": "user", "--userns": "userns", "--uidmap": "userns",
     "--gidmap": "userns", "--subuidname": "userns", "--subgidname": "userns", "--volume": "volumes",
@@ -316,6 +319,9 @@ _ID_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 _USERNS = re.compile(r"^(auto|host|keep-id|nomap|private)(:[A-Za-z0-9=,_./-]+)?\Z")
 _NETWORK = re.compile(r"^(none|private|host|bridge|slirp4netns|pasta)(:[A-Za-z0-9=,_./-]+)?\Z|"
                       r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+_ULIMIT_NAMES = ("as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss",
+                 "rtprio", "rttime", "sigpending", "stack")
+_ULIMIT_VALUE = re.compile(r"^([0-9]+)(:([0-9]+))?\Z")
 _LABEL_LEVEL = re.compile(r"^s[0-9]+(-s[0-9]+)?(:c[0-9]+([.,]c[0-9]+)*)?\Z")
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}\Z")
 _SECRET_TARGET = re.compile(r"^[^\s,=:\"'\\]+\Z")
@@ -365,6 +371,8 @@ def normalize(spec):
     result["volumes"] = [_with_defaults(entry, VOLUME_DEFAULTS) for entry in result["volumes"]]
     result["secrets"] = [_with_defaults(entry, SECRET_DEFAULTS) for entry in result["secrets"]]
     result["secret_files"] = [_with_defaults(entry, SECRET_FILE_DEFAULTS) for entry in result["secret_files"]]
+    # Named limits are merged over the defaults: naming one never drops another.
+    result["ulimits"] = dict(CONTAINER_OPTIONS["ulimits"]["default"], **(spec.get("ulimits") or {}))
     for key in ("user", "pids_limit", "memory"):
         result[key] = str(result[key])
     return result
@@ -543,6 +551,7 @@ def validate(spec, host=None):
     for key, pattern in (("memory", _SIZE), ("pids_limit", _COUNT)):
         if spec[key] != "unlimited" and not pattern.match(spec[key]):
             _fail(key, "is not a limit (use the word 'unlimited' to opt out)", spec[key])
+    _validate_ulimits(spec)
     _validate_network(spec)
     _validate_pod(spec)
     _validate_tmpfs(spec["tmpfs"])
@@ -590,6 +599,21 @@ def _validate_identity(spec):
     if userns.split(":", 1)[0] not in ("auto", "nomap") and not spec["allow_host_userns"]:
         _fail("userns", "%s maps container ids to the host's or the owner's own ids (only auto and nomap give the "
               "container ids of its own); set allow_host_userns: true to allow it" % (userns or "an empty userns"))
+
+
+def _validate_ulimits(spec):
+    for name, value in spec["ulimits"].items():
+        field = "ulimits.%s" % name
+        if name not in _ULIMIT_NAMES:
+            _fail("ulimits", "%s is not a limit name (one of %s)" % (describe(name), ", ".join(_ULIMIT_NAMES)))
+        if str(value) == "host":
+            continue
+        match = _ULIMIT_VALUE.match(str(value))
+        if not match:
+            _fail(field, "must be SOFT or SOFT:HARD (whole numbers), or host to keep the limit podman and the host "
+                  "give", value)
+        if match.group(3) is not None and int(match.group(1)) > int(match.group(3)):
+            _fail(field, "the soft limit is above the hard limit", value)
 
 
 def _validate_network(spec):
@@ -722,11 +746,15 @@ def _validate_volumes(spec, host):
             for option in ("U", "idmap"):
                 if option in options:
                     _fail(field + ".options", "%s on a host path would hand host files to container ids "
-                          "(U chowns the tree, idmap maps host ids in)" % option)
+                          "(U chowns the tree, idmap maps host ids in); set private: true on a directory that "
+                          "belongs to this container" % option)
             _check_host_path(field + ".source", source, spec, host, read_only="ro" in options)
         elif not _VOLUME_NAME.match(source):
             _fail(field + ".source", "is neither an absolute host path nor a volume name (letters, digits, _ . -)",
                   source)
+        elif volume.get("private"):
+            _fail(field + ".private", "applies to host paths only (podman gives a named volume to the container "
+                  "that creates it)")
 
 
 def _validate_secrets(secrets):
@@ -1074,8 +1102,9 @@ def _container_pairs(spec, network=None):
         pairs.append(("DropCapability", "all"))
     for cap in sorted({_capability(cap) for cap in spec["add_capabilities"]}):
         pairs.append(("AddCapability", cap))
-    if spec.get("seccomp_profile"):
-        pairs.append(("SeccompProfile", spec["seccomp_profile"]))
+    profile = seccomp_profile_path(spec)
+    if profile:
+        pairs.append(("SeccompProfile", profile))
     for mount in spec["tmpfs"]:
         flags = ["rw", "exec" if mount["exec"] else "noexec", "nosuid", "nodev"]
         flags += ["size=%s" % mount["size"], "mode=%s" % mount["mode"]]
@@ -1084,12 +1113,15 @@ def _container_pairs(spec, network=None):
         pairs.append(("Memory", spec["memory"]))
     if spec["pids_limit"] != "unlimited":
         pairs.append(("PidsLimit", spec["pids_limit"]))
+    for name in sorted(spec["ulimits"]):
+        if str(spec["ulimits"][name]) != "host":
+            pairs.append(("Ulimit", "%s=%s" % (name, spec["ulimits"][name])))
     if network:
         pairs.append(("Network", network))
     for port in spec["ports"]:
         pairs.append(("PublishPort", _render_port(port, spec["publish_on_all_addresses"])))
     for volume in spec["volumes"]:
-        options = ",".join(volume.get("options") or [])
+        options = ",".join(list(volume.get("options") or []) + (["U"] if volume.get("private") else []))
         pairs.append(("Volume", "%s:%s%s" % (volume["source"], volume["target"], ":" + options if options else "")))
     if spec["security_label_level"]:
         pairs.append(("SecurityLabelLevel", spec["security_label_level"]))
@@ -1106,6 +1138,13 @@ def _container_pairs(spec, network=None):
         for value in _as_list(spec["extra_keys"]["Container"][key]):
             pairs.append((key, value))
     return pairs
+
+
+def seccomp_profile_path(spec):
+    """The profile a normalized ``spec`` runs under: its own, the tightened one, or None (podman's default)."""
+    if spec.get("seccomp_profile"):
+        return spec["seccomp_profile"]
+    return TIGHTENED_SECCOMP_PATH if spec.get("tightened_seccomp", True) else None
 
 
 def _capability(cap):

@@ -23,6 +23,9 @@ description:
     and the message names the unit and the key.
   - Containers share no network unless they declare one (see O(network)); C(.network), C(.volume) and C(.pod)
     units (O(network_units), O(volume_units), O(pod_units)) are installed in the same call as the containers.
+  - Installs the collection's tightened seccomp profile at C(/etc/containers/podsec/seccomp.json) (mode 0644, owned
+    by root, written atomically, only when it differs) in the same run, before any unit that uses it is written,
+    when a unit uses it (O(tightened_seccomp), the default). That needs root, also for a O(rootless_user).
   - Writes into C(/etc/containers/systemd/) (rootful) or C(~USER/.config/containers/systemd/) (O(rootless_user)).
     Does not reload systemd or restart the service unless O(apply) is set (with O(containers)); then one call
     installs the units, reloads systemd once, restarts exactly the changed services, starts the stopped ones
@@ -451,6 +454,22 @@ options:
         before). V(unlimited) is the opt-out.
     type: str
     default: '256'
+  ulimits:
+    description:
+      - 'Resource limits of the container''s processes (C(Ulimit=NAME=SOFT:HARD) from podman 4.7,
+        C(PodmanArgs=--ulimit=) before), C({NAME: SOFT[:HARD]}) with NAME one of C(core), C(cpu),
+        C(data), C(fsize), C(locks), C(memlock), C(msgqueue), C(nice), C(nofile), C(nproc), C(rss),
+        C(rtprio), C(rttime), C(sigpending), C(stack), C(as).'
+      - 'The given names are merged over the defaults: C(nofile) 4096 open files (8192 hard),
+        C(nproc) 256 processes and threads per user (the default O(pids_limit); counted per host
+        uid, so it holds where no cgroup controller enforces O(pids_limit)). A value of V(host)
+        is the opt-out for that name (no C(Ulimit=): the limit podman and the host give). This
+        is the only way to set limits (C(--ulimit) in O(podman_args) and C(Ulimit) in O(extra_keys)
+        are refused).'
+    type: dict
+    default:
+      nofile: 4096:8192
+      nproc: 256:256
   network:
     description:
       - 'Network (C(Network=)): V(none), V(private), V(bridge) (with options), V(slirp4netns)
@@ -515,6 +534,15 @@ options:
         type: list
         elements: str
         default: []
+      private:
+        description:
+          - 'Host paths only: the directory belongs to the container. Podman''s C(U) option makes
+            it, at each start, the container user''s as mapped on the host (O(user) and O(group)
+            inside), so that the container user can write it and no other container''s host uid
+            owns it; create it with mode 0700. A rootless owner''s directory must belong to the
+            owner. C(U) itself in O(volumes[].options) is refused on host paths.'
+        type: bool
+        default: false
   allow_engine_socket:
     description:
       - Opt-out that allows mounting a container engine socket or container storage (equivalent
@@ -526,12 +554,24 @@ options:
       - SELinux level of the container process (C(SecurityLabelLevel=)), for example the level
         that M(podsec.hardening.selinux_volume_label) returns for private volumes.
     type: str
+  tightened_seccomp:
+    description:
+      - 'Run under the collection''s seccomp profile (C(SeccompProfile=/etc/containers/podsec/seccomp.json),
+        installed by this module): podman''s default profile with no namespace creation (C(unshare),
+        C(setns) and C(clone) with C(CLONE_NEW*) flags answer EPERM, C(clone3) answers ENOSYS
+        so the C library falls back to C(clone)), so that no nested user namespace hands the container
+        user every capability inside it; and without the key ring, C(userfaultfd), C(perf_event_open),
+        C(bpf), C(io_uring) and the mount API (EPERM). Shells, busybox, scripts and health checks
+        run under it.'
+      - V(false) is the opt-out (podman's default profile). O(seccomp_profile) replaces it.
+    type: bool
+    default: true
   seccomp_profile:
     description:
-      - Absolute path of a seccomp profile on the host (C(SeccompProfile=)) that replaces podman's
-        default, below C(/etc/containers) or C(/usr/share/containers) (as the target resolves
-        it), where only root writes. This is the only way to change the profile; C(unconfined)
-        is refused.
+      - Absolute path of a seccomp profile on the host (C(SeccompProfile=)) that replaces the
+        O(tightened_seccomp) profile and podman's default, below C(/etc/containers) or C(/usr/share/containers)
+        (as the target resolves it), where only root writes. This is the only way to change the
+        profile; C(unconfined) is refused.
     type: str
   secrets:
     description:
@@ -635,12 +675,11 @@ options:
       - 'Extra C(podman run) arguments, C(--flag=value) or C(--flag value). Only flags that cannot
         weaken the container are accepted (for example C(--hostname), C(--workdir), C(--label),
         C(--annotation), C(--dns), C(--add-host), C(--stop-signal), C(--stop-timeout), C(--cpus),
-        C(--shm-size), C(--ulimit), C(--tz), C(--pull), C(--log-driver), C(--log-opt) with C(max-size)
-        or C(tag)); annotations and labels in the C(run.oci.), C(io.podman.), C(io.containers.),
-        C(org.systemd.) namespaces are refused (they steer the runtime: C(run.oci.seccomp_bpf_data)
-        replaces the seccomp filter); C(--pid=host) and C(--ipc=host) need O(allow_host_pid) and
-        O(allow_host_ipc). Every other flag is refused, naming the option to use instead where
-        there is one.'
+        C(--shm-size), C(--tz), C(--pull), C(--log-driver), C(--log-opt) with C(max-size) or C(tag));
+        annotations and labels in the C(run.oci.), C(io.podman.), C(io.containers.), C(org.systemd.)
+        namespaces are refused (they steer the runtime: C(run.oci.seccomp_bpf_data) replaces the
+        seccomp filter); C(--pid=host) and C(--ipc=host) need O(allow_host_pid) and O(allow_host_ipc).
+        Every other flag is refused, naming the option to use instead where there is one.'
     type: list
     elements: str
     default: []
@@ -660,8 +699,8 @@ options:
         C(Container), C(Service), C(Install). Key names must be unit-file keys (letters, digits,
         C(-)).'
       - 'Allowed: C(Container) keys that widen nothing (C(Annotation), C(Label), C(LogOpt) as
-        in O(podman_args), C(HealthOnFailure), C(StopTimeout), C(Ulimit), C(Sysctl), ...); C(Service)
-        restart, timeout and resource keys; C(Unit) ordering keys (C(After), C(Before)), C(Documentation),
+        in O(podman_args), C(HealthOnFailure), C(StopTimeout), C(Sysctl), ...); C(Service) restart,
+        timeout and resource keys; C(Unit) ordering keys (C(After), C(Before)), C(Documentation),
         start limits and conditions; C(Install) C(WantedBy) with a target. Refused: keys an option
         manages, keys that switch a protection off (C(SecurityLabelDisable), C(Unmask), C(SeccompProfile),
         C(AppArmor), C(GlobalArgs), ...), C(Service) keys that run commands or steer podman (C(Exec*),
@@ -849,7 +888,9 @@ rootless:
   type: bool
   sample: false
 changed_units:
-  description: Names of the elements of O(containers) whose unit file was (or in check mode would be) written or removed.
+  description:
+    - Names of the elements of O(containers) whose unit file was (or in check mode would be) written or removed,
+      and of those that use the tightened seccomp profile when it changed (see RV(seccomp_profile)).
   returned: with O(containers)
   type: list
   elements: str
@@ -896,6 +937,22 @@ units:
       returned: with O(apply)
       type: str
       sample: restarted
+seccomp_profile:
+  description:
+    - The tightened seccomp profile this run installed or found in place, when a unit uses it.
+    - With O(containers), the units that use a changed profile are in RV(changed_units) too (their running
+      containers still have the old filter until they restart).
+  returned: when O(state=present) and a unit uses O(tightened_seccomp)
+  type: dict
+  contains:
+    path:
+      description: Where the profile is.
+      type: str
+      sample: /etc/containers/podsec/seccomp.json
+    changed:
+      description: Whether the profile was (or in check mode would be) written.
+      type: bool
+      sample: false
 managed_units:
   description:
     - Names of the units in the unit directory whose header carries O(managed_marker), sorted, as they were before
@@ -1051,6 +1108,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._container_schema
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
+    TIGHTENED_SECCOMP_PATH,
     HostPaths,
     QuadletError,
     build_kind_unit,
@@ -1063,15 +1121,19 @@ from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
     missing_subid_ranges,
     parse_active_states,
     parse_version,
+    seccomp_profile_path,
     uses_auto_userns,
     validate_name,
 )
+from ansible_collections.podsec.hardening.plugins.module_utils._seccomp_profile import profile_text
 
 ROOTFUL_UNIT_DIR = "/etc/containers/systemd"
 ROOTLESS_UNIT_DIR = (".config", "containers", "systemd")
 SUBID_FILES = ("/etc/subuid", "/etc/subgid")
 LINGER_DIR = "/var/lib/systemd/linger"
 _SPEC_OPTIONS = tuple(CONTAINER_OPTIONS)
+# Where this module writes the profile that TIGHTENED_SECCOMP_PATH names in the units (unit tests point it elsewhere).
+SECCOMP_PROFILE_FILE = TIGHTENED_SECCOMP_PATH
 
 
 class TargetPaths(HostPaths):
@@ -1171,6 +1233,32 @@ class QuadletUnit(object):
                           group=str(self.owner.pw_gid) if owner else None)
 
 
+def uses_tightened_seccomp(params):
+    return seccomp_profile_path(params) == TIGHTENED_SECCOMP_PATH
+
+
+def ensure_seccomp_profile(module, path):
+    """Install the tightened profile (0644, the caller's: root) unless it is in place; whether it changed (would)."""
+    content = to_bytes(profile_text())
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    if (info is not None and stat.S_ISREG(info.st_mode) and info.st_uid in (0, os.geteuid())
+            and not info.st_mode & 0o022 and read_file_bytes(path) == content):
+        return False
+    if module.check_mode:
+        return True
+    try:
+        os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)
+        root = "root" if os.geteuid() == 0 else None
+        write_file_atomic(module, path, content, mode="0644", owner=root, group=root)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot install the seccomp profile %s (%s): run this task as root (become), or set "
+                         "tightened_seccomp: false" % (path, exc))
+    return True
+
+
 def unit_spec():
     """Argument spec of one unit: the top-level options of the single form, and each element of containers."""
     spec = argument_spec()
@@ -1246,7 +1334,11 @@ def run_one(module):
         result["content"] = after
         result["podman_version"] = "%d.%d" % version
         result["changed"] = before != after
-        if result["changed"] and not module.check_mode:
+        if uses_tightened_seccomp(module.params):
+            changed = ensure_seccomp_profile(module, SECCOMP_PROFILE_FILE)
+            result["seccomp_profile"] = dict(path=TIGHTENED_SECCOMP_PATH, changed=changed)
+            result["changed"] = result["changed"] or result["seccomp_profile"]["changed"]
+        if before != after and not module.check_mode:
             unit.write(after)
     if module._diff:
         result["diff"] = dict(before=before, after=after, before_header=unit.path, after_header=unit.path)
@@ -1407,6 +1499,12 @@ def run_many(module):
         for unit, _before, _after, entry in plans:
             if entry["changed"]:
                 entry["service"] = services[unit.file_name]
+    # Every unit is valid: the profile goes in place before any unit that refers to it.
+    profile_users = [unit.name for unit in containers if present and uses_tightened_seccomp(unit.params)]
+    if profile_users:
+        changed = ensure_seccomp_profile(module, SECCOMP_PROFILE_FILE)
+        result["seccomp_profile"] = dict(path=TIGHTENED_SECCOMP_PATH, changed=changed)
+        result["changed"] = result["seccomp_profile"]["changed"]
     for unit, before, after, entry in plans:
         if not entry["changed"]:
             continue
@@ -1418,6 +1516,9 @@ def run_many(module):
                 unit.write(after)
             else:
                 os.unlink(unit.path)
+    if result.get("seccomp_profile", {}).get("changed"):
+        # Running containers keep the filter they started with: their services must restart.
+        result["changed_units"].extend(name for name in profile_users if name not in result["changed_units"])
     if version:
         result["podman_version"] = "%d.%d" % version
     if owner is not None:
@@ -1468,8 +1569,9 @@ class Applier(object):
         others = dict(managed=[name for name in result.get("managed_unit_files", []) if not name.endswith(".container")],
                       written=[entry["file"] for entry in result["other_units"]],
                       changed=bool(result["changed_other_units"]), absent=options["absent_files"])
+        # changed_units also names the containers whose unit is unchanged but whose seccomp profile changed.
         plan = plan_apply(result["units"], result.get("managed_units", []), options["started"], options["absent"],
-                          options["prune"], options["restart"], others)
+                          options["prune"], options["restart"] + result["changed_units"], others)
         done = dict(linger_enabled=False, subid_ranges_added=[], removed=plan["remove"],
                     removed_files=plan["remove_files"], reloaded=plan["reload"],
                     restarted=plan["restart"], started=plan["start"], failed=[])

@@ -98,10 +98,22 @@ options:
     default: record
   create:
     description:
-      - Create missing directories (mode 0755, owned by the connecting user) before labelling them.
+      - Create missing directories (parents mode 0755, owned by the connecting user) before labelling them;
+        each path itself gets O(create_mode) and O(create_owner).
       - When V(false), a missing path fails with O(state=present).
     type: bool
     default: false
+  create_mode:
+    description:
+      - Octal mode of a directory in O(paths) that O(create) creates (an existing one keeps its mode).
+      - The C(podsec.hardening.hardened_container) role creates private volumes with V(0700).
+    type: str
+    default: "0755"
+  create_owner:
+    description:
+      - User (and that user's primary group) who owns a directory in O(paths) that O(create) creates; default the
+        connecting user. A rootless podman owner must own a volume that podman's C(U) option hands to the container.
+    type: str
   registry:
     description:
       - JSON file registering each owner's level on the host.
@@ -217,6 +229,7 @@ registered:
 import errno
 import os
 import pwd
+import re
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _inputs
 
@@ -391,8 +404,15 @@ class VolumeLabel(object):
         paths = self.params["paths"]
         homes = login_home_dirs()
         try:
-            for option in ("paths", "owner", "categories", "setype", "registry"):
+            for option in ("paths", "owner", "categories", "setype", "registry", "create_mode", "create_owner"):
                 _inputs.refuse_control_characters(self.params[option], option)
+            if not re.match(r"^0?[0-7]{3}\Z", self.params["create_mode"]):
+                raise LabelError("create_mode: must be an octal mode such as 0700 (got %r)" % self.params["create_mode"])
+            if self.params["create_owner"] is not None:
+                try:
+                    pwd.getpwnam(self.params["create_owner"])
+                except KeyError:
+                    raise LabelError("create_owner: user %r does not exist" % self.params["create_owner"])
             for index, path in enumerate(paths):
                 _inputs.refuse_long_path(path, "paths[%d]" % index)
             validate_setype(self.params["setype"])
@@ -408,6 +428,17 @@ class VolumeLabel(object):
         except (LabelError, _inputs.InputError) as exc:
             self.module.fail_json(msg=str(exc))
         return paths
+
+    def create_directory(self, path):
+        """A missing volume directory: parents 0755, the directory itself create_mode and create_owner's."""
+        parent = os.path.dirname(path.rstrip("/"))
+        if parent and not os.path.isdir(parent):
+            os.makedirs(parent, 0o755)
+        os.mkdir(path, 0o700)
+        if self.params["create_owner"] is not None:
+            entry = pwd.getpwnam(self.params["create_owner"])
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+        os.chmod(path, int(self.params["create_mode"], 8))
 
     # -------------------------------------------------------------------------------- present
     def level_for(self, registry, rules):
@@ -468,7 +499,7 @@ class VolumeLabel(object):
         try:
             for path, regex, current, wrong, prune in plan:
                 if not os.path.lexists(path):
-                    os.makedirs(path, 0o755)
+                    self.create_directory(path)
                 if current != context:
                     action = "-a" if current is None else "-m"
                     self.run([self.tool("semanage"), "fcontext", action, "-t", params["setype"], "-r", level, regex],
@@ -647,6 +678,8 @@ def main():
             recurse=dict(type="bool", default=True),
             when_disabled=dict(type="str", choices=["fail", "skip", "record", "rules"], default="record"),
             create=dict(type="bool", default=False),
+            create_mode=dict(type="str", default="0755"),
+            create_owner=dict(type="str"),
             registry=dict(type="path", default="/var/lib/podsec-hardening/selinux_levels.json"),
         ),
         supports_check_mode=True,

@@ -36,14 +36,15 @@ def test_the_plan_carries_no_secret_value_and_mounts_each_one_from_the_tmpfs():
     assert CANARY not in json.dumps(result)
     assert result["absent"] == ["old"]
     assert result["present"] == [{"name": "web", "started": True,
-                                  "volumes": [{"source": "/srv/web", "target": "/data", "selinux": "shared"}]}]
+                                  "volumes": [{"source": "/srv/web", "target": "/data", "selinux": "shared",
+                                               "private": False}]}]
     assert result["secret_mounts"] == [{"container": "web", "secret": "db", "name": "web.db",
                                         "source": PATH + "/web.db", "target": "/run/secrets/db", "idmap": True,
                                         "owner": "10001", "group": "10002", "mode": "0400"}]
     unit = result["units"][0]
     assert unit["secrets"] == [{"name": "api", "target": "/etc/api"}]
     assert unit["secret_files"] == [{"source": PATH + "/web.db", "target": "/run/secrets/db", "idmap": True}]
-    assert unit["volumes"] == [{"source": "/srv/web", "target": "/data"}]
+    assert unit["volumes"] == [{"source": "/srv/web", "target": "/data", "private": False}]
     assert hardened_container_secret_values(containers, result["secret_mounts"]) == [
         {"name": "web.db", "content": CANARY, "owner": "10001", "group": "10002", "mode": "0400", "state": "present"}]
 

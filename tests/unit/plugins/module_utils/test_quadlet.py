@@ -234,7 +234,8 @@ def test_version_gating_falls_back_to_podman_args():
         assert not values(old, key), key
     assert values(old, "PodmanArgs") == [
         "--userns=auto --read-only-tmpfs=false --tmpfs=/tmp:rw,noexec,nosuid,nodev,size=64m,mode=1777 "
-        "--memory=256m --pids-limit=256 --security-opt=label=level:s0:c1,c2 "
+        "--memory=256m --pids-limit=256 --ulimit=nofile=4096:8192 --ulimit=nproc=256:256 "
+        "--security-opt=label=level:s0:c1,c2 "
         "--secret=s,type=mount,uid=10001,mode=0400 --health-cmd=true --health-interval=30s"
     ]
 
@@ -248,8 +249,8 @@ def test_no_key_newer_than_the_host_is_written():
 
 
 def test_version_gating_refuses_extra_keys_without_fallback():
-    with pytest.raises(QuadletError, match="Ulimit= needs podman 4.7"):
-        unit(OLD, extra_keys={"Container": {"Ulimit": "nofile=1024:1024"}})
+    with pytest.raises(QuadletError, match="ShmSize= needs podman 4.7"):
+        unit(OLD, extra_keys={"Container": {"ShmSize": "64m"}})
     with pytest.raises(QuadletError, match="no Quadlet"):
         unit((4, 3))
 

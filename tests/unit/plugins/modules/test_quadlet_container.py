@@ -14,7 +14,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.podsec.hardening.plugins.module_utils import _quadlet
+from ansible_collections.podsec.hardening.plugins.module_utils import _quadlet, _seccomp_profile
 from ansible_collections.podsec.hardening.plugins.modules import quadlet_container
 
 IMAGE = "localhost/podsec/busybox:latest"
@@ -73,6 +73,8 @@ def env(monkeypatch, tmp_path):
     generator = tmp_path / "quadlet"
     generator.write_text("")
     monkeypatch.setattr(quadlet_container, "ROOTFUL_UNIT_DIR", str(unit_dir))
+    seccomp = tmp_path / "etc-containers-podsec" / "seccomp.json"
+    monkeypatch.setattr(quadlet_container, "SECCOMP_PROFILE_FILE", str(seccomp))
     home = tmp_path / "home-podsec"
     home.mkdir()
     subids = (tmp_path / "subuid", tmp_path / "subgid")
@@ -110,6 +112,7 @@ def env(monkeypatch, tmp_path):
         subuid, subgid = subids
         warned = warnings
         linger_dir = linger
+        seccomp_profile = seccomp
 
         @staticmethod
         def run(host=None, expect=ExitJson, **args):
@@ -486,3 +489,50 @@ def test_the_module_refuses_ports_on_an_internal_network_of_the_call(env):
     error = env.run(expect=FailJson, containers=[dict(name="web", image=IMAGE, ports=["8080"], network="b.network")],
                     network_units=[dict(name="b")])
     assert "ports: b.network is internal" in error["msg"] and not env.root.exists()
+
+
+def test_list_installs_the_tightened_seccomp_profile_once_and_restarts_its_users_when_it_changes(env):
+    """Issue 17: the profile the units name is written in the same call, before the units, only when it differs."""
+    units = [dict(name="web", image=IMAGE), dict(name="own", image=IMAGE, tightened_seccomp=False)]
+    checked = env.run(containers=units, _ansible_check_mode=True)
+    assert checked["seccomp_profile"] == {"path": "/etc/containers/podsec/seccomp.json", "changed": True}
+    assert not env.seccomp_profile.exists()
+    first = env.run(containers=units)
+    assert first["seccomp_profile"]["changed"] is True
+    assert env.seccomp_profile.read_text() == _seccomp_profile.profile_text()
+    assert env.seccomp_profile.stat().st_mode & 0o7777 == 0o644
+    assert "SeccompProfile=/etc/containers/podsec/seccomp.json\n" in (env.root / "web.container").read_text()
+    assert "SeccompProfile" not in (env.root / "own.container").read_text()
+    again = env.run(containers=units)
+    assert again["changed"] is False and again["seccomp_profile"]["changed"] is False and again["changed_units"] == []
+    # A profile changed on the host (or by an update of the collection) is put back; its users must restart.
+    env.seccomp_profile.write_text("{}")
+    fixed = env.run(containers=units)
+    assert fixed["changed"] is True and fixed["changed_units"] == ["web"]
+    assert env.seccomp_profile.read_text() == _seccomp_profile.profile_text()
+    os.chmod(str(env.seccomp_profile), 0o666)
+    assert env.run(containers=units)["changed"] is True
+    assert env.seccomp_profile.stat().st_mode & 0o7777 == 0o644
+
+
+def test_no_profile_without_a_unit_that_uses_it(env):
+    result = env.run(containers=[dict(name="own", image=IMAGE, seccomp_profile="/etc/containers/own.json")])
+    assert "seccomp_profile" not in result and not env.seccomp_profile.exists()
+    single = env.run(name="web", image=IMAGE)
+    assert single["seccomp_profile"]["changed"] is True and env.seccomp_profile.exists()
+    assert env.run(name="web", image=IMAGE)["changed"] is False
+
+
+def test_apply_restarts_the_users_of_a_changed_seccomp_profile_although_their_unit_is_unchanged(env):
+    units = [dict(name="web", image=IMAGE), dict(name="own", image=IMAGE, tightened_seccomp=False)]
+    env.run(containers=units)
+    for path in (env.subuid, env.subgid):
+        path.write_text("containers:2147483647:2147483648\n")
+    running = Host(active={"web.service": "active", "own.service": "active"})
+    # control: nothing changed, nothing restarted
+    steady = env.run(running, containers=units, apply={}, _ansible_check_mode=True)
+    assert steady["apply"]["restarted"] == [] and steady["changed"] is False
+    env.seccomp_profile.write_text("{}")
+    result = env.run(running, containers=units, apply={}, _ansible_check_mode=True)
+    assert result["apply"]["restarted"] == ["web"] and result["apply"]["reloaded"] is False
+    assert [unit["action"] for unit in result["units"]] == ["restarted", "none"]

@@ -553,3 +553,20 @@ def test_rules_only_on_a_disabled_host_is_idempotent_whatever_containers_write(h
     assert run(host, paths=[vol], owner="web", when_disabled="rules")["changed"] is False
     gone = run(host, paths=[vol], state="absent", when_disabled="rules")
     assert gone["changed"] is True and host.rules == {}
+
+
+def test_create_mode_and_owner_apply_to_the_created_directory_only(host):
+    """Private volumes (issue 17): the role creates them 0700 for the owner; parents stay 0755, existing ones alone."""
+    import pwd
+    me = pwd.getpwuid(os.getuid())
+    vol = str(host.tmp / "srv-new" / "vol")
+    result = run(host, paths=[vol], owner="web", create=True, create_mode="0700", create_owner=me.pw_name)
+    assert result["changed"] is True
+    assert os.stat(vol).st_mode & 0o7777 == 0o700 and os.stat(vol).st_uid == me.pw_uid
+    assert os.stat(os.path.dirname(vol)).st_mode & 0o7777 == 0o755
+    os.chmod(vol, 0o750)
+    assert run(host, paths=[vol], owner="web", create=True, create_mode="0700")["changed"] is False
+    assert os.stat(vol).st_mode & 0o7777 == 0o750
+    assert "create_mode: must be an octal mode" in fail(host, paths=[vol], owner="web", create=True, create_mode="rwx")
+    assert "create_owner: user 'no-such-user-h17'" in fail(host, paths=[vol], owner="web", create=True,
+                                                           create_owner="no-such-user-h17")
