@@ -43,8 +43,8 @@ def plan_apply(units, managed, started=None, absent=(), prune=False, restart=(),
     Returns remove (unit names whose file goes, their services stopped first), remove_files (the other
     units' files that go), reload (bool), restart
     (services whose unit or secret changed, each restarted), start (services declared started that are
-    not running) -- restart and start are disjoint and sorted as declared -- and reset (those of restart
-    and start whose failed state systemd must forget first).
+    not running) -- restart and start are disjoint and sorted as declared -- and reset (restart and start:
+    their failed state and start limit, which systemd must forget first).
     """
     declared = [unit["name"] for unit in units]
     wanted = set(declared if started is None else started)
@@ -61,16 +61,16 @@ def plan_apply(units, managed, started=None, absent=(), prune=False, restart=(),
     to_restart = [name for name in declared if name in wanted and (name in changed or name in restart)]
     to_start = [unit["name"] for unit in units if unit["name"] in wanted and unit["name"] not in to_restart
                 and unit.get("active_state") not in RUNNING_STATES]
-    states = dict((unit["name"], unit.get("active_state")) for unit in units)
     return {
         "remove": remove,
         "remove_files": other_remove,
         "reload": bool(changed or remove or other_remove or others.get("changed")),
         "restart": to_restart,
         "start": to_start,
-        # Failed, or waiting for an automatic restart: systemd refuses a start once the unit hit its start limit
-        # ("Start request repeated too quickly") until its failed state is reset.
-        "reset": [name for name in to_restart + to_start if states.get(name) in ("failed", "activating")],
+        # systemd refuses a start once the unit hit its start limit ("Start request repeated too quickly") until
+        # reset-failed clears it. A unit in a crash loop may be caught between two attempts and look active to
+        # the state query before the run, so every service about to be (re)started is reset, not only failed ones.
+        "reset": to_restart + to_start,
     }
 
 

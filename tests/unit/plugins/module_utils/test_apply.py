@@ -34,19 +34,20 @@ def test_changed_units_restart_stopped_ones_start_all_in_one_restart_call():
     assert plan["reload"] is True
     assert plan["restart"] == ["web", "new"]
     assert plan["start"] == ["db", "dead"]
-    assert plan["reset"] == ["dead"]  # a failed unit may have hit its start limit
+    # Each one's start limit is cleared first: one in a crash loop may look active between two attempts.
+    assert plan["reset"] == ["web", "new", "db", "dead"]
     assert restart_argv(plan) == ["restart", "web.service", "new.service", "db.service", "dead.service"]
 
 
 def test_a_changed_secret_restarts_its_container_without_a_reload():
     plan = plan_apply([unit("web"), unit("db")], managed=[], restart=["db"])
-    assert plan == {"remove": [], "remove_files": [], "reload": False, "restart": ["db"], "start": [], "reset": []}
+    assert plan == {"remove": [], "remove_files": [], "reload": False, "restart": ["db"], "start": [], "reset": ["db"]}
 
 
 def test_units_not_declared_started_are_neither_restarted_nor_started():
     units = [unit("limits", changed=True, active_state="inactive"), unit("web", active_state="inactive")]
     plan = plan_apply(units, managed=[], started=["web"])
-    assert plan == {"remove": [], "remove_files": [], "reload": True, "restart": [], "start": ["web"], "reset": []}
+    assert plan == {"remove": [], "remove_files": [], "reload": True, "restart": [], "start": ["web"], "reset": ["web"]}
 
 
 def test_prune_removes_managed_units_that_are_not_declared_and_reloads():
