@@ -19,7 +19,11 @@ from ansible_collections.podsec.hardening.plugins.module_utils._container_schema
     role_container_options,
     unknown_keys,
 )
-from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import check_container, shape_problem
+from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
+    check_container,
+    min_quadlet_version_text,
+    shape_problem,
+)
 
 # quadlet_container options the role hands on as they are; volumes and secrets are translated, secret_files
 # are the role's own.
@@ -113,6 +117,7 @@ def hardened_container_plan(containers, user, secrets_path, levels=None):
         "absent": [c["name"] for c in containers if c.get("state", "present") == "absent"],
         "units": units,
         "secret_mounts": mounts,
+        "min_podman": min_quadlet_version_text(),
     }
 
 

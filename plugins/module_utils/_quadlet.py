@@ -342,6 +342,22 @@ def _version_text(version):
     return "%d.%d" % version
 
 
+def quadlet_version(text, executable="podman"):
+    """``(major, minor)`` of ``podman --version`` output ``text``; QuadletError naming the version found and
+    the minimum if that podman has no Quadlet, so a caller can refuse before it changes anything."""
+    version = parse_version(text)
+    if version < QUADLET_MIN_VERSION:
+        found = re.search(r"[0-9]+\.[0-9]+(\.[0-9]+)?", text).group(0)
+        raise QuadletError("podman %s (%s) has no Quadlet: podsec.hardening needs podman %s or later"
+                           % (found, executable, _version_text(QUADLET_MIN_VERSION)))
+    return version
+
+
+def min_quadlet_version_text():
+    """The oldest podman with Quadlet, as ``major.minor`` (what the hardened_container role checks)."""
+    return _version_text(QUADLET_MIN_VERSION)
+
+
 def _fail(field, message, value=None):
     """Raise QuadletError naming ``field``; ``value`` (not a secret) is shown cut short."""
     raise QuadletError("%s: %s%s" % (field, message, "" if value is None else " (got %s)" % describe(value)))

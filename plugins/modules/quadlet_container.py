@@ -643,7 +643,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
     generator_error,
     missing_subid_ranges,
     parse_active_states,
-    parse_version,
+    quadlet_version,
     uses_auto_userns,
     validate_name,
 )
@@ -690,7 +690,10 @@ class QuadletUnit(object):
         rc, out, err = self.module.run_command([self.params["podman_executable"], "--version"])
         if rc != 0:
             self.module.fail_json(msg="cannot run %s --version: %s" % (self.params["podman_executable"], err.strip()))
-        return parse_version(out)
+        try:
+            return quadlet_version(out, self.params["podman_executable"])
+        except QuadletError as exc:
+            self.module.fail_json(msg=str(exc))
 
     def render(self, version):
         spec = {key: self.params[key] for key in _SPEC_OPTIONS}

@@ -428,3 +428,15 @@ def test_a_socket_is_refused_whatever_its_name(env, data_root):
         assert env.run(Host(), name="web", image=IMAGE, volumes=[{"source": path, "target": "/s"}])["changed"]
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("form", ["single", "list"])
+def test_podman_without_quadlet_is_refused_by_version_before_anything_is_written(env, form):
+    host = Host("podman version 4.3.1")
+    args = {"name": "web", "image": IMAGE} if form == "single" else {"containers": [{"name": "web", "image": IMAGE}]}
+    error = env.run(host, expect=FailJson, **args)
+    assert error["msg"] == "podman 4.3.1 (podman) has no Quadlet: podsec.hardening needs podman 4.4 or later"
+    assert [call[1:] for call in host.calls] == [["--version"]]  # no dry run, nothing written
+    assert not env.root.exists()
+    # Control: the oldest podman with Quadlet passes the same gate (and renders the 4.4 fallbacks).
+    assert env.run(Host("podman version 4.4.0"), **args)["changed"] is True
