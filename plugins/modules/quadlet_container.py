@@ -615,7 +615,8 @@ linger:
 missing_subid_ranges:
   description:
     - The subordinate id files that have no C(containers) range, which rootful C(UserNS=auto) containers need.
-      Empty when both have one.
+      Empty when both have one. Both when no user C(containers) exists: newer libsubid (shadow 4.20, podman 5.8
+      on Debian sid) finds ranges of existing users only.
   returned: with O(containers), O(state=present), no O(rootless_user), and an element whose O(userns) is V(auto)
     or V(auto:size=N)
   type: list
@@ -793,6 +794,14 @@ def read_text(path):
     return (to_text(before_bytes) if before_bytes is not None else ""), before_bytes is not None
 
 
+def user_exists(name):
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
 def run_one(module):
     unit = make_unit(module, module.params, lookup_owner(module, module.params["rootless_user"]))
     result = dict(changed=False, path=unit.path, service_name="%s.service" % unit.name, rootless=unit.owner is not None)
@@ -915,7 +924,8 @@ def run_many(module):
         result["rootless_uid"] = owner.pw_uid
         result["linger"] = os.path.exists(os.path.join(LINGER_DIR, owner.pw_name))
     if present and not module.params["rootless_user"] and any(uses_auto_userns(u.params["userns"]) for u in units):
-        result["missing_subid_ranges"] = missing_subid_ranges(dict((path, read_text(path)[0]) for path in SUBID_FILES))
+        result["missing_subid_ranges"] = missing_subid_ranges(dict((path, read_text(path)[0]) for path in SUBID_FILES),
+                                                              user_exists=user_exists("containers"))
     if systemctl:
         # A rootless user without lingering and without a session has no manager to ask: expected, not a warning.
         no_manager_expected = owner is not None and not result["linger"]

@@ -355,3 +355,9 @@ def test_quadlet_version_names_the_podman_found_and_the_minimum(text, found):
                                            ("podman version 10.0.0", (10, 0))])
 def test_quadlet_version_accepts_podman_with_quadlet(text, version):
     assert quadlet_version(text) == version
+
+
+def test_missing_subid_ranges_without_the_containers_user_are_all_missing():
+    contents = {"/etc/subuid": "containers:1:2\n", "/etc/subgid": "containers:1:2\n"}
+    assert missing_subid_ranges(contents) == []
+    assert missing_subid_ranges(contents, user_exists=False) == ["/etc/subuid", "/etc/subgid"]

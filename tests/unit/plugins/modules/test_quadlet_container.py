@@ -75,6 +75,7 @@ def env(monkeypatch, tmp_path):
     linger.mkdir()
     monkeypatch.setattr(quadlet_container, "LINGER_DIR", str(linger))
     real_getpwnam = pwd.getpwnam
+    users = {"containers": True}  # the system user that owns the UserNS=auto ranges
 
     def getpwnam(name):
         me = pwd.getpwuid(os.getuid())
@@ -82,6 +83,10 @@ def env(monkeypatch, tmp_path):
             return pwd.struct_passwd(("podsec", "x", me.pw_uid, me.pw_gid, "", str(home), "/bin/sh"))
         if name == "runner":
             return pwd.struct_passwd(("runner", "x", 4321, 4321, "", str(tmp_path / "home-runner"), "/bin/sh"))
+        if name == "containers":
+            if not users["containers"]:
+                raise KeyError(name)
+            return pwd.struct_passwd(("containers", "x", 999, 999, "", "/nonexistent", "/usr/sbin/nologin"))
         return real_getpwnam(name)
 
     monkeypatch.setattr(quadlet_container.pwd, "getpwnam", getpwnam)
@@ -104,6 +109,7 @@ def env(monkeypatch, tmp_path):
         subuid, subgid = subids
         warned = warnings
         linger_dir = linger
+        system_users = users
 
         @staticmethod
         def run(host=None, expect=ExitJson, **args):
@@ -317,6 +323,16 @@ def test_list_reports_missing_subid_ranges_for_rootful_auto_userns(env):
     assert "missing_subid_ranges" not in env.run(containers=[dict(name="web", image=IMAGE, userns="keep-id",
                                                                   allow_host_userns=True)])
     assert "missing_subid_ranges" not in env.run(rootless_user="podsec", containers=[dict(name="web", image=IMAGE)])
+
+
+def test_list_reports_both_subid_files_when_no_containers_user_exists(env):
+    # shadow 4.20's libsubid (podman 5.8, Debian sid) finds the ranges of existing users only.
+    env.subuid.write_text("containers:2147483647:2147483648\n")
+    env.subgid.write_text("containers:2147483647:2147483648\n")
+    assert env.run(containers=[dict(name="web", image=IMAGE)])["missing_subid_ranges"] == []
+    env.system_users["containers"] = False
+    result = env.run(containers=[dict(name="web", image=IMAGE)])
+    assert result["missing_subid_ranges"] == [str(env.subuid), str(env.subgid)]
 
 
 def test_list_reports_active_states_with_one_systemctl_call_also_in_check_mode(env):
