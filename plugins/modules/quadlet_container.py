@@ -615,7 +615,7 @@ linger:
 missing_subid_ranges:
   description:
     - The subordinate id files that have no C(containers) range, which rootful C(UserNS=auto) containers need.
-      Empty when both have one. Both when no user C(containers) exists: newer libsubid (shadow 4.20, podman 5.8
+      Empty when both have one. Both when no user C(containers) exists, since newer libsubid (shadow 4.20, podman 5.8
       on Debian sid) finds ranges of existing users only.
   returned: with O(containers), O(state=present), no O(rootless_user), and an element whose O(userns) is V(auto)
     or V(auto:size=N)
