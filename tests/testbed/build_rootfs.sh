@@ -43,7 +43,9 @@ if [ "$suite" = sid ]; then
   # sid's selinux-policy-default (2:2.20261022-1) fails in its postinst inside debootstrap ("semodule:
   # Failed on likewise!"); trixie's installs on sid's policy tools, and volume labelling needs a policy.
   echo "deb $mirror trixie main" >"$work/etc/apt/sources.list.d/podsec-trixie.list"
-  { chroot "$work" apt-get update -q && chroot "$work" apt-get install -y -q selinux-policy-default/trixie; } \
+  # The mirror's sid Release file may be past its Valid-Until by this machine's clock.
+  { chroot "$work" apt-get -o Acquire::Check-Valid-Until=false update -q \
+      && chroot "$work" apt-get install -y -q selinux-policy-default/trixie; } \
     >>"$cache_root/debootstrap-$suite-$key.log" 2>&1 || { tail -30 "$cache_root/debootstrap-$suite-$key.log" >&2; exit 1; }
   rm "$work/etc/apt/sources.list.d/podsec-trixie.list"
 fi
