@@ -69,6 +69,13 @@ def split_words(value):
         char = value[index]
         if char == "\\" and index + 1 < len(value):
             following = value[index + 1]
+            hex_digits = value[index + 2:index + 4]
+            if following == "x" and len(hex_digits) == 2 and all(c in "0123456789abcdefABCDEF" for c in hex_digits):
+                # \xNN (systemd.syntax(7)): podman 5.8's generator writes a space inside a word as \x20.
+                current.append(chr(int(hex_digits, 16)))
+                in_word = True
+                index += 4
+                continue
             if following not in escapes:
                 raise ValueError("escape \\%s is not read literally" % following)
             current.append(escapes[following])

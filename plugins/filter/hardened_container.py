@@ -25,6 +25,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
     check_container,
     check_units,
     internal_network_problem,
+    min_quadlet_version_text,
     shape_problem,
 )
 
@@ -194,6 +195,7 @@ def hardened_container_plan(containers, user, secrets_path, levels=None, network
         "other_units": other_units,
         "other_absent": other_absent,
         "secret_mounts": mounts,
+        "min_podman": min_quadlet_version_text(),
     }
 
 

@@ -148,12 +148,16 @@ def failure_message(failures, scope):
 def subid_lines_to_add(texts, missing, start, count):
     """New contents of each subordinate id file in ``missing``: its text with a containers range appended.
 
-    ``texts``: {path: current text}. The line is appended after a newline if the text does not end in one.
+    ``texts``: {path: current text}. The line is appended after a newline if the text does not end in one;
+    a text that has a containers entry already (reported missing because no user ``containers`` exists) is kept.
     """
     line = "containers:%d:%d\n" % (start, count)
     result = {}
     for path in missing:
-        text = texts.get(path, "")
+        text = texts.get(path) or ""
+        if any(existing.startswith("containers:") for existing in text.splitlines()):
+            result[path] = text
+            continue
         if text and not text.endswith("\n"):
             text += "\n"
         result[path] = text + line

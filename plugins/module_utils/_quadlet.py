@@ -351,6 +351,22 @@ def _version_text(version):
     return "%d.%d" % version
 
 
+def quadlet_version(text, executable="podman"):
+    """``(major, minor)`` of ``podman --version`` output ``text``; QuadletError naming the version found and
+    the minimum if that podman has no Quadlet, so a caller can refuse before it changes anything."""
+    version = parse_version(text)
+    if version < QUADLET_MIN_VERSION:
+        found = re.search(r"[0-9]+\.[0-9]+(\.[0-9]+)?", text).group(0)
+        raise QuadletError("podman %s (%s) has no Quadlet: podsec.hardening needs podman %s or later"
+                           % (found, executable, _version_text(QUADLET_MIN_VERSION)))
+    return version
+
+
+def min_quadlet_version_text():
+    """The oldest podman with Quadlet, as ``major.minor`` (what the hardened_container role checks)."""
+    return _version_text(QUADLET_MIN_VERSION)
+
+
 def _fail(field, message, value=None):
     """Raise QuadletError naming ``field``; ``value`` (not a secret) is shown cut short."""
     raise QuadletError("%s: %s%s" % (field, message, "" if value is None else " (got %s)" % describe(value)))
@@ -1285,10 +1301,12 @@ def uses_auto_userns(userns):
     return userns is not None and userns.split(":", 1)[0] == "auto"
 
 
-def missing_subid_ranges(contents):
-    """The paths among ``{path: text or None}`` that have no ``containers:`` entry."""
+def missing_subid_ranges(contents, user_exists=True):
+    """The paths among ``{path: text or None}`` that have no ``containers:`` entry; all of them when no user
+    ``containers`` exists: libsubid of shadow 4.20 (podman 5.8 on Debian sid) looks ranges up for existing
+    users only, so the entries are then not found ("no subuid ranges found for user containers")."""
     return [path for path, text in contents.items()
-            if not any(line.startswith("containers:") for line in (text or "").splitlines())]
+            if not user_exists or not any(line.startswith("containers:") for line in (text or "").splitlines())]
 
 
 def parse_active_states(services, output):

@@ -1036,6 +1036,11 @@ apply:
       description: The subordinate id files the C(containers) range was added to.
       type: list
       elements: str
+    containers_user_created:
+      description:
+        - Whether the system user C(containers) was created, which newer libsubid (shadow 4.20, podman 5.8) needs
+          to find the C(containers) ranges of O(apply.subid_start) for rootful C(UserNS=auto).
+      type: bool
     removed:
       description: Units stopped and removed.
       type: list
@@ -1062,6 +1067,7 @@ apply:
   sample:
     linger_enabled: false
     subid_ranges_added: []
+    containers_user_created: false
     removed: [old_worker]
     removed_files: [old_backend.network]
     reloaded: true
@@ -1071,7 +1077,8 @@ apply:
 missing_subid_ranges:
   description:
     - The subordinate id files that have no C(containers) range, which rootful C(UserNS=auto) containers need.
-      Empty when both have one.
+      Empty when both have one. Both when no user C(containers) exists, since newer libsubid (shadow 4.20, podman 5.8
+      on Debian sid) finds ranges of existing users only.
   returned: with O(containers), O(state=present), no O(rootless_user), and an element whose O(userns) is V(auto)
     or V(auto:size=N)
   type: list
@@ -1121,6 +1128,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
     missing_subid_ranges,
     parse_active_states,
     parse_version,
+    quadlet_version,
     seccomp_profile_path,
     uses_auto_userns,
     validate_name,
@@ -1179,7 +1187,10 @@ class QuadletUnit(object):
         rc, out, err = self.module.run_command([self.params["podman_executable"], "--version"])
         if rc != 0:
             self.module.fail_json(msg="cannot run %s --version: %s" % (self.params["podman_executable"], err.strip()))
-        return parse_version(out)
+        try:
+            return quadlet_version(out, self.params["podman_executable"])
+        except QuadletError as exc:
+            self.module.fail_json(msg=str(exc))
 
     def render(self, version):
         if self.kind != "container":
@@ -1308,6 +1319,14 @@ def lookup_owner(module, user):
 def read_text(path):
     before_bytes = read_file_bytes(path)
     return (to_text(before_bytes) if before_bytes is not None else ""), before_bytes is not None
+
+
+def user_exists(name):
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def run_one(module):
@@ -1525,7 +1544,8 @@ def run_many(module):
         result["rootless_uid"] = owner.pw_uid
         result["linger"] = os.path.exists(os.path.join(LINGER_DIR, owner.pw_name))
     if present and not module.params["rootless_user"] and any(uses_auto_userns(u.params["userns"]) for u in containers):
-        result["missing_subid_ranges"] = missing_subid_ranges(dict((path, read_text(path)[0]) for path in SUBID_FILES))
+        result["missing_subid_ranges"] = missing_subid_ranges(dict((path, read_text(path)[0]) for path in SUBID_FILES),
+                                                              user_exists=user_exists("containers"))
     if systemctl and containers and module.params["report_active_state"]:
         # A rootless user without lingering and without a session has no manager to ask: expected, not a warning.
         no_manager_expected = owner is not None and not result["linger"]
@@ -1572,14 +1592,17 @@ class Applier(object):
         # changed_units also names the containers whose unit is unchanged but whose seccomp profile changed.
         plan = plan_apply(result["units"], result.get("managed_units", []), options["started"], options["absent"],
                           options["prune"], options["restart"] + result["changed_units"], others)
-        done = dict(linger_enabled=False, subid_ranges_added=[], removed=plan["remove"],
+        done = dict(linger_enabled=False, subid_ranges_added=[], containers_user_created=False, removed=plan["remove"],
                     removed_files=plan["remove_files"], reloaded=plan["reload"],
                     restarted=plan["restart"], started=plan["start"], failed=[])
         result["apply"] = done
         missing = result.get("missing_subid_ranges") or []
         linger = self.owner is not None and not result["linger"]
         done["linger_enabled"] = linger
-        done["subid_ranges_added"] = list(missing)
+        texts = dict((path, read_text(path)[0] or "") for path in missing)
+        lines = subid_lines_to_add(texts, missing, options["subid_start"], options["subid_count"])
+        done["subid_ranges_added"] = [path for path in missing if lines[path] != texts[path]]
+        done["containers_user_created"] = bool(missing) and not user_exists("containers")
         if linger or missing or plan["remove"] or plan["remove_files"] or plan["reload"] or plan["restart"] or plan["start"]:
             result["changed"] = True
         for entry in result["units"]:
@@ -1657,9 +1680,16 @@ class Applier(object):
             time.sleep(0.2)
 
     def add_subid_ranges(self, missing):
+        # libsubid of shadow 4.20 (podman 5.8) finds the ranges only for an existing user of that name.
+        if self.result["apply"]["containers_user_created"]:
+            rc, out, err = self.module.run_command([
+                self.module.get_bin_path("useradd", required=True), "--system", "--no-create-home",
+                "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "containers"])
+            if rc != 0:
+                self.module.fail_json(msg="useradd containers failed: %s" % (err.strip() or out.strip()), **self.result)
         texts = dict((path, read_text(path)[0]) for path in missing)
         contents = subid_lines_to_add(texts, missing, self.options["subid_start"], self.options["subid_count"])
-        for path in missing:
+        for path in self.result["apply"]["subid_ranges_added"]:
             write_file_atomic(self.module, path, to_bytes(contents[path]), mode="0644", owner="root", group="root")
 
 

@@ -65,3 +65,27 @@ def test_down_leaves_nothing_behind_even_after_a_crash():
     veths = subprocess.run(["ip", "netns", "exec", "podsec-lab", "ip", "-o", "link"], capture_output=True,
                            text=True, check=False).stdout
     assert "vb-" + HOST not in veths
+
+
+@pytest.mark.parametrize("suite, podman", [("sid", "5.8."), ("trixie", "5.4.")])
+def test_each_suite_boots_and_runs_a_quadlet_container_over_ssh(suite, podman):
+    name = "lifecycle-%s" % suite
+    up = json.loads(run_testbed("up", "--suite", suite, name).stdout)[0]
+    try:
+        assert up["suite"] == suite
+
+        def ssh(command):
+            return run_testbed("ssh", name, "--", command, check=False)
+
+        assert ssh("cat /proc/1/comm").stdout.strip() == "systemd"
+        assert ssh("podman --version").stdout.strip().startswith("podman version " + podman)
+        started = ssh(
+            "podman load -q -i /usr/local/share/podsec-testbed/busybox.tar >/dev/null"
+            " && printf '[Container]\\nImage=localhost/podsec/busybox:latest\\nExec=sleep 300\\nReadOnly=true\\n'"
+            " > /etc/containers/systemd/probe.container"
+            " && systemctl daemon-reload && systemctl start probe.service"
+            " && podman inspect -f '{{.State.Running}} {{.HostConfig.ReadonlyRootfs}}' systemd-probe")
+        assert started.returncode == 0, started.stderr
+        assert started.stdout.split() == ["true", "true"]
+    finally:
+        run_testbed("down", name)

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Real test hosts for podsec.hardening: booted Debian 13 systems reached over SSH.
+"""Real test hosts for podsec.hardening: booted Debian systems reached over SSH.
 
-Each host is a copy of a cached debootstrapped trixie root file system, booted by systemd-nspawn
-(systemd as PID 1, podman 5 with Quadlet, sshd). All hosts sit on one bridge inside the network
+Each host is a copy of a cached debootstrapped root file system, booted by systemd-nspawn
+(systemd as PID 1, podman with Quadlet, sshd). The suite is chosen per host: trixie (Debian 13,
+podman 5.4, the default), sid (podman 5.8) or bookworm (Debian 12, podman 4.3, no Quadlet). All hosts sit on one bridge inside the network
 namespace ``podsec-lab`` that this script creates; a veth uplink and one route make the lab subnet
 reachable from this machine, so Ansible, molecule and testinfra use plain SSH.
 
 Commands (run as root):
-  up NAME...        boot hosts (prints JSON: name, address, boot seconds)
+  up [--suite S] NAME...  boot hosts (prints JSON: name, address, suite, boot seconds); the suite
+                    defaults to $PODSEC_TESTBED_SUITE, else trixie
   down NAME...|--all  power hosts off and remove their copies; the lab network goes with the last host
   restart NAME      reboot a host (same disk; tmpfs contents are lost, as on a real reboot)
   ssh NAME -- CMD   run a command on a host
@@ -52,6 +54,8 @@ SSH_KEY = os.path.join(CACHE, "ssh", "id_ed25519")
 PREFIX = os.environ.get("PODSEC_TESTBED_PREFIX", "")
 IMAGE_NAME = "localhost/podsec/busybox:latest"
 IMAGE_USER = 10001
+SUITES = ("trixie", "sid", "bookworm")
+DEFAULT_SUITE = os.environ.get("PODSEC_TESTBED_SUITE") or "trixie"
 BOOT_TIMEOUT = 180
 SHUTDOWN_TIMEOUT = 30
 
@@ -113,8 +117,8 @@ def pid_alive(pid):
         return False
 
 
-def ensure_rootfs():
-    result = run(["bash", os.path.join(HERE, "build_rootfs.sh")], capture_output=True)
+def ensure_rootfs(suite=DEFAULT_SUITE):
+    result = run(["bash", os.path.join(HERE, "build_rootfs.sh"), suite], capture_output=True)
     sys.stderr.write(result.stderr)
     return result.stdout.strip()
 
@@ -245,8 +249,10 @@ def public(state):
     return dict(state, name=state.get("hostname", state["name"]), machine=state["name"])
 
 
-def cmd_up(names):
-    rootfs = ensure_rootfs()
+def cmd_up(names, suite=DEFAULT_SUITE):
+    if suite not in SUITES:
+        raise SystemExit("testbed: unknown suite %r (one of %s)" % (suite, ", ".join(SUITES)))
+    rootfs = ensure_rootfs(suite)
     public_key = ensure_ssh_key()
     results = []
     for name in names:
@@ -260,6 +266,7 @@ def cmd_up(names):
             copy_started = time.time()
             host_dir, root = prepare_root(name, address, rootfs, public_key)
             state = {"name": name, "hostname": name[len(PREFIX):], "address": address, "root": root,
+                     "suite": suite,
                      "host_dir": host_dir,
                      "console": os.path.join(host_dir, "console.log"),
                      "copy_seconds": round(time.time() - copy_started, 1)}
@@ -481,6 +488,8 @@ def remote_command(args):
 
 def main():
     parser, sub = host_command_parser(__doc__)
+    sub.choices["up"].add_argument("--suite", default=DEFAULT_SUITE, choices=SUITES,
+                                   help="Debian suite of the hosts (default: $PODSEC_TESTBED_SUITE, else trixie)")
     sub.add_parser("restart").add_argument("name")
     sub.add_parser("rootdir").add_argument("name")
     sub.add_parser("leftovers")
@@ -493,7 +502,7 @@ def main():
             value = getattr(args, attribute)
             setattr(args, attribute, [PREFIX + n for n in value] if isinstance(value, list) else PREFIX + value)
     if args.command == "up":
-        cmd_up(args.names)
+        cmd_up(args.names, args.suite)
     elif args.command == "down":
         cmd_down(args.names, args.all)
     elif args.command == "restart":

@@ -254,6 +254,10 @@ def test_units_start_with_the_managed_header(host, rootless):
         assert lines[1].startswith("# podsec.hardening.hardened_container:")
 
 
+def podman_version(host):
+    return tuple(int(part) for part in host.check_output("podman --version").split()[-1].split(".")[:2])
+
+
 @pytest.mark.parametrize("rootless", [False, True])
 def test_limits_are_in_the_generated_service(host, rootless):
     """Default limits reach podman; the running web containers opted out (memory/pids_limit: unlimited).
@@ -265,7 +269,8 @@ def test_limits_are_in_the_generated_service(host, rootless):
     podman = podman_for(host, rootless)
     service = podman.systemctl("cat limits.service").stdout
     exec_start = [line for line in service.splitlines() if line.startswith("ExecStart=")][0]
-    assert "--memory=256m" in exec_start
+    # podman before 5.5 gets PodmanArgs=--memory=256m, 5.5 and later the native Memory= (--memory 256m).
+    assert ("--memory 256m" if podman_version(host) >= (5, 5) else "--memory=256m") in exec_start
     assert "--pids-limit 256" in exec_start
     assert "--read-only" in exec_start and "--cap-drop all" in exec_start and "--userns auto" in exec_start
     web = podman.systemctl("cat %s.service" % ("web3" if rootless else "web1")).stdout

@@ -182,3 +182,12 @@ def test_subordinate_id_ranges_are_appended_on_a_line_of_their_own():
         "/etc/subuid": "podsec:100000:65536\ncontainers:2147483647:2147483648\n",
         "/etc/subgid": "containers:2147483647:2147483648\n",
     }
+
+
+def test_a_file_with_a_containers_range_is_kept_when_only_the_user_was_missing():
+    # Reported missing because no user "containers" exists (libsubid of shadow 4.20): the range stays single.
+    texts = {"/etc/subuid": "containers:2147483647:2147483648\n", "/etc/subgid": None}
+    assert subid_lines_to_add(texts, ["/etc/subuid", "/etc/subgid"], 2147483647, 2147483648) == {
+        "/etc/subuid": "containers:2147483647:2147483648\n",
+        "/etc/subgid": "containers:2147483647:2147483648\n",
+    }

@@ -17,6 +17,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
     missing_subid_ranges,
     parse_active_states,
     parse_version,
+    quadlet_version,
     split_podman_args,
     uses_auto_userns,
 )
@@ -340,3 +341,24 @@ def test_active_states_follow_the_service_order():
 @pytest.mark.parametrize("output", ["", "Failed to connect to bus: No medium found\n", "active\n"])
 def test_active_states_are_none_when_systemd_did_not_answer_for_each(output):
     assert parse_active_states(["a.service", "b.service"], output) is None
+
+
+@pytest.mark.parametrize("text, found", [("podman version 4.3.1", "4.3.1"), ("podman version 3.4.4-dev", "3.4.4"),
+                                         ("4.3", "4.3")])
+def test_quadlet_version_names_the_podman_found_and_the_minimum(text, found):
+    with pytest.raises(QuadletError) as info:
+        quadlet_version(text, "/usr/bin/podman")
+    assert str(info.value) == ("podman %s (/usr/bin/podman) has no Quadlet: podsec.hardening needs podman 4.4 or later"
+                               % found)
+
+
+@pytest.mark.parametrize("text, version", [("podman version 4.4.0", (4, 4)), ("podman version 5.8.6", (5, 8)),
+                                           ("podman version 10.0.0", (10, 0))])
+def test_quadlet_version_accepts_podman_with_quadlet(text, version):
+    assert quadlet_version(text) == version
+
+
+def test_missing_subid_ranges_without_the_containers_user_are_all_missing():
+    contents = {"/etc/subuid": "containers:1:2\n", "/etc/subgid": "containers:1:2\n"}
+    assert missing_subid_ranges(contents) == []
+    assert missing_subid_ranges(contents, user_exists=False) == ["/etc/subuid", "/etc/subgid"]

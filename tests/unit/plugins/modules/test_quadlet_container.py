@@ -83,6 +83,7 @@ def env(monkeypatch, tmp_path):
     linger.mkdir()
     monkeypatch.setattr(quadlet_container, "LINGER_DIR", str(linger))
     real_getpwnam = pwd.getpwnam
+    users = {"containers": True}  # the system user that owns the UserNS=auto ranges
 
     def getpwnam(name):
         me = pwd.getpwuid(os.getuid())
@@ -90,6 +91,10 @@ def env(monkeypatch, tmp_path):
             return pwd.struct_passwd(("podsec", "x", me.pw_uid, me.pw_gid, "", str(home), "/bin/sh"))
         if name == "runner":
             return pwd.struct_passwd(("runner", "x", 4321, 4321, "", str(tmp_path / "home-runner"), "/bin/sh"))
+        if name == "containers":
+            if not users["containers"]:
+                raise KeyError(name)
+            return pwd.struct_passwd(("containers", "x", 999, 999, "", "/nonexistent", "/usr/sbin/nologin"))
         return real_getpwnam(name)
 
     monkeypatch.setattr(quadlet_container.pwd, "getpwnam", getpwnam)
@@ -113,6 +118,7 @@ def env(monkeypatch, tmp_path):
         warned = warnings
         linger_dir = linger
         seccomp_profile = seccomp
+        system_users = users
 
         @staticmethod
         def run(host=None, expect=ExitJson, **args):
@@ -334,6 +340,16 @@ def test_list_reports_missing_subid_ranges_for_rootful_auto_userns(env):
     assert "missing_subid_ranges" not in env.run(rootless_user="podsec", containers=[dict(name="web", image=IMAGE)])
 
 
+def test_list_reports_both_subid_files_when_no_containers_user_exists(env):
+    # shadow 4.20's libsubid (podman 5.8, Debian sid) finds the ranges of existing users only.
+    env.subuid.write_text("containers:2147483647:2147483648\n")
+    env.subgid.write_text("containers:2147483647:2147483648\n")
+    assert env.run(containers=[dict(name="web", image=IMAGE)])["missing_subid_ranges"] == []
+    env.system_users["containers"] = False
+    result = env.run(containers=[dict(name="web", image=IMAGE)])
+    assert result["missing_subid_ranges"] == [str(env.subuid), str(env.subgid)]
+
+
 def test_list_reports_active_states_with_one_systemctl_call_also_in_check_mode(env):
     host = Host(active={"web.service": "active", "db.service": "activating"})
     units = [dict(name="web", image=IMAGE), dict(name="db", image=IMAGE), dict(name="job", image=IMAGE)]
@@ -536,3 +552,15 @@ def test_apply_restarts_the_users_of_a_changed_seccomp_profile_although_their_un
     result = env.run(running, containers=units, apply={}, _ansible_check_mode=True)
     assert result["apply"]["restarted"] == ["web"] and result["apply"]["reloaded"] is False
     assert [unit["action"] for unit in result["units"]] == ["restarted", "none"]
+
+
+@pytest.mark.parametrize("form", ["single", "list"])
+def test_podman_without_quadlet_is_refused_by_version_before_anything_is_written(env, form):
+    host = Host("podman version 4.3.1")
+    args = {"name": "web", "image": IMAGE} if form == "single" else {"containers": [{"name": "web", "image": IMAGE}]}
+    error = env.run(host, expect=FailJson, **args)
+    assert error["msg"] == "podman 4.3.1 (podman) has no Quadlet: podsec.hardening needs podman 4.4 or later"
+    assert [call[1:] for call in host.calls] == [["--version"]]  # no dry run, nothing written
+    assert not env.root.exists()
+    # Control: the oldest podman with Quadlet passes the same gate (and renders the 4.4 fallbacks).
+    assert env.run(Host("podman version 4.4.0"), **args)["changed"] is True
