@@ -50,8 +50,11 @@ SAMPLES = {
     "Sysctl": "net.ipv4.ip_unprivileged_port_start=80", "Unmask": "/proc/kcore", "PidsLimit": "256",
     "ShmSize": "64m", "Ulimit": "nofile=1024:1024", "GlobalArgs": "--log-level=info", "ReadOnlyTmpfs": "false",
     "Memory": "256m", "ReloadCmd": "/bin/true", "ReloadSignal": "SIGHUP", "Retry": "3", "RetryDelay": "5s",
-    "HttpProxy": "false", "AppArmor": "unconfined",
+    "HttpProxy": "false", "AppArmor": "unconfined", "Pod": "probe-pod.pod",
 }
+# Units a sample refers to, which the generator must find beside the container (a Pod= without its .pod unit
+# is refused whatever the version).
+COMPANIONS = {"Pod": {"probe-pod.pod": "[Pod]\n"}}
 # Everything the collection renders that is version-gated (extra_keys for the keys without an option).
 FULL_SPEC = {
     "name": "probe", "image": IMAGE, "userns": "auto", "memory": "256m", "pids_limit": 256,
@@ -122,7 +125,7 @@ def test_every_gated_key_is_native_iff_the_table_says_so(host):
     for key, minimum in sorted(KEY_MIN_VERSION.items()):
         text = "[Container]\nImage=%s\n%s=%s\n" % (IMAGE, key, SAMPLES[key]) if key != "Image" else \
             "[Container]\nImage=%s\n" % IMAGE
-        rc, out, err = dry_run(root, {"probe.container": text})
+        rc, out, err = dry_run(root, dict(COMPANIONS.get(key, {}), **{"probe.container": text}))
         accepted = rc == 0 and "---probe.service---" in out
         unsupported = "unsupported key '%s'" % key in err
         if accepted == unsupported:  # neither accepted nor refused for this very key: a bad sample
