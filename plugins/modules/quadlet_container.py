@@ -1127,7 +1127,6 @@ from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
     generator_error,
     missing_subid_ranges,
     parse_active_states,
-    parse_version,
     quadlet_version,
     seccomp_profile_path,
     uses_auto_userns,
