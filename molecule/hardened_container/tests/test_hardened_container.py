@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -410,7 +411,12 @@ def test_a_container_that_exits_fails_the_run_with_its_journal_lines(host, rootl
         assert "did not come up (%s manager)" % ("user podsec" if rootless else "system") in output, output[-3000:]
         assert "crasher.service: " in output and "hc-crash-marker-4e1f" in output, output[-3000:]
         podman = podman_for(host, rootless)
-        assert podman.systemctl("is-active crasher.service").stdout.strip() != "active"
+        # Between two automatic restarts the crashing service is briefly active; it settles in failed once
+        # systemd's start limit stops the restarts.
+        deadline = time.monotonic() + 60
+        while podman.systemctl("is-active crasher.service").stdout.strip() != "failed":
+            assert time.monotonic() < deadline, "crasher.service never settled in failed"
+            time.sleep(1)
         # Control: the same container with a command that keeps running passes, and runs.
         rc, output = run_playbook("start_failure.yml", "-e", json.dumps({"hc_owner": owner, "hc_crash": False}))
         assert rc == 0, output[-3000:]
