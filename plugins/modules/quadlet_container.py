@@ -1591,17 +1591,16 @@ class Applier(object):
         # changed_units also names the containers whose unit is unchanged but whose seccomp profile changed.
         plan = plan_apply(result["units"], result.get("managed_units", []), options["started"], options["absent"],
                           options["prune"], options["restart"] + result["changed_units"], others)
-        done = dict(linger_enabled=False, subid_ranges_added=[], containers_user_created=False, removed=plan["remove"],
-                    removed_files=plan["remove_files"], reloaded=plan["reload"],
-                    restarted=plan["restart"], started=plan["start"], failed=[])
-        result["apply"] = done
         missing = result.get("missing_subid_ranges") or []
         linger = self.owner is not None and not result["linger"]
-        done["linger_enabled"] = linger
         texts = dict((path, read_text(path)[0] or "") for path in missing)
-        lines = subid_lines_to_add(texts, missing, options["subid_start"], options["subid_count"])
-        done["subid_ranges_added"] = [path for path in missing if lines[path] != texts[path]]
-        done["containers_user_created"] = bool(missing) and not user_exists("containers")
+        subid_texts = subid_lines_to_add(texts, missing, options["subid_start"], options["subid_count"])
+        done = dict(linger_enabled=linger,
+                    subid_ranges_added=[path for path in missing if subid_texts[path] != texts[path]],
+                    containers_user_created=bool(missing) and not user_exists("containers"),
+                    removed=plan["remove"], removed_files=plan["remove_files"], reloaded=plan["reload"],
+                    restarted=plan["restart"], started=plan["start"], failed=[])
+        result["apply"] = done
         if linger or missing or plan["remove"] or plan["remove_files"] or plan["reload"] or plan["restart"] or plan["start"]:
             result["changed"] = True
         for entry in result["units"]:
@@ -1611,16 +1610,13 @@ class Applier(object):
             return
         if linger:
             self.enable_linger()
-        if missing:
-            self.add_subid_ranges(missing)
+        if done["containers_user_created"]:
+            self.create_containers_user()
+        for path in done["subid_ranges_added"]:
+            write_file_atomic(self.module, path, to_bytes(subid_texts[path]), mode="0644", owner="root", group="root")
         if plan["remove"]:
             self.systemctl_run(["stop"] + [service_name(name) for name in plan["remove"]])
-            directory = unit_directory(self.owner)
-            for name in plan["remove"]:
-                path = os.path.join(directory, "%s.container" % name)
-                if os.path.lexists(path):
-                    os.unlink(path)
-        for file_name in plan["remove_files"]:
+        for file_name in ["%s.container" % name for name in plan["remove"]] + plan["remove_files"]:
             path = os.path.join(unit_directory(self.owner), file_name)
             if os.path.lexists(path):
                 os.unlink(path)
@@ -1678,18 +1674,13 @@ class Applier(object):
                                       % (self.owner.pw_name, self.options["user_manager_timeout"], socket), **self.result)
             time.sleep(0.2)
 
-    def add_subid_ranges(self, missing):
-        # libsubid of shadow 4.20 (podman 5.8) finds the ranges only for an existing user of that name.
-        if self.result["apply"]["containers_user_created"]:
-            rc, out, err = self.module.run_command([
-                self.module.get_bin_path("useradd", required=True), "--system", "--no-create-home",
-                "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "containers"])
-            if rc != 0:
-                self.module.fail_json(msg="useradd containers failed: %s" % (err.strip() or out.strip()), **self.result)
-        texts = dict((path, read_text(path)[0]) for path in missing)
-        contents = subid_lines_to_add(texts, missing, self.options["subid_start"], self.options["subid_count"])
-        for path in self.result["apply"]["subid_ranges_added"]:
-            write_file_atomic(self.module, path, to_bytes(contents[path]), mode="0644", owner="root", group="root")
+    def create_containers_user(self):
+        """libsubid of shadow 4.20 (podman 5.8) finds the containers ranges only for an existing user of that name."""
+        rc, out, err = self.module.run_command([
+            self.module.get_bin_path("useradd", required=True), "--system", "--no-create-home",
+            "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "containers"])
+        if rc != 0:
+            self.module.fail_json(msg="useradd containers failed: %s" % (err.strip() or out.strip()), **self.result)
 
 
 def main():
