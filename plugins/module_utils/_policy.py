@@ -479,7 +479,7 @@ def validate_scope(transport, scope):
 # ---------------------------------------------------------------------------------------------
 
 
-def parse_version(text):
+def version_components(text):
     """Return the leading numeric components of a version string as a tuple (e.g. "5.4.2-dev" -> (5, 4, 2))."""
     if text is None:
         return None

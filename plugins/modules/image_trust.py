@@ -364,7 +364,7 @@ class ImageTrust(object):
             self.fail(str(exc))
         version_text = self.podman_version()
         try:
-            version = _policy.parse_version(version_text)
+            version = _policy.version_components(version_text)
         except _policy.PolicyError as exc:
             self.fail(str(exc))
         problems = _policy.version_problems(after, version)
