@@ -262,9 +262,9 @@ def validate_requirement(req, where, index):
             raise PolicyError('%s: "baseLayerIdentity" is required' % loc)
         validate_identity(req["baseLayerIdentity"], _where(where, index, rtype, "baseLayerIdentity"))
     else:
-        raise PolicyError('%s: unknown requirement type %s (expected %s, %s, %s or %s)'
+        raise PolicyError('%s: unknown requirement type %s (expected %s, %s, %s, %s or %s)'
                           % (_where(where, index, None, "type"), json.dumps(rtype), ACCEPT, REJECT,
-                             SIGNED_BY, SIGSTORE_SIGNED))
+                             SIGNED_BY, SIGSTORE_SIGNED, SIGNED_BASE_LAYER))
 
 
 def _exactly_one(req, fields, loc):

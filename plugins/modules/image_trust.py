@@ -316,11 +316,10 @@ class ImageTrust(object):
         try:
             return raw, _policy.parse_policy(raw)
         except _policy.PolicyError as exc:
-            if self.params["exclusive"] and self.params["default"] is not None:
-                self.warnings.append("the existing %s is invalid and is replaced entirely: %s" % (self.path, exc))
-                return raw, None
-            self.fail("the existing %s is invalid (%s); every pull on this host fails until it is fixed. "
-                      "Set exclusive=true together with default to replace it." % (self.path, exc))
+            if not (self.params["exclusive"] and self.params["default"] is not None):
+                self.fail("the existing %s is invalid (%s); every pull on this host fails until it is fixed. "
+                          "Set exclusive=true together with default to replace it." % (self.path, exc))
+            self.warnings.append("the existing %s is invalid and is replaced entirely: %s" % (self.path, exc))
         return raw, None
 
     def check_key_files(self, doc, default, scopes):
