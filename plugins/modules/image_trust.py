@@ -206,7 +206,7 @@ import os
 import pwd
 import re
 
-from ansible_collections.podsec.hardening.plugins.module_utils import _inputs, _policy
+from ansible_collections.podsec.hardening.plugins.module_utils import _inputs, _policy, _runas
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 
@@ -281,15 +281,10 @@ class ImageTrust(object):
         given = self.params["podman_version"]
         if given:
             return given
-        podman = self.module.get_bin_path("podman")
-        if not podman:
-            return None
-        rc, out, err = self.module.run_command([podman, "version", "--format", "{{.Client.Version}}"])
-        if rc != 0 or not out.strip():
-            self.warnings.append("could not detect the podman version (%s); no feature gate applied"
-                                 % (err.strip() or "rc=%d" % rc))
-            return None
-        return out.strip()
+        version, problem = _runas.podman_version(self.module)
+        if problem:
+            self.warnings.append("could not detect the podman version (%s); no feature gate applied" % problem)
+        return version
 
     def requested(self):
         """Return (default, scopes) in policy.json form, validated."""
