@@ -468,8 +468,8 @@ def test_podman_user_runs_podman_as_that_user(host):
     status, result = run_module(args_for(host, secret(), podman_secrets=True, podman_user="nobody", owner="nobody"))
     assert status == "ok"
     create = [c for c in host.calls if "create" in c][0]
-    assert create[:6] == ["/usr/bin/runuser", "-u", "nobody", "--", "/usr/bin/env", "-u"]
-    assert "-u" in create and "XDG_RUNTIME_DIR" in create  # no /run/user/UID: root's value is dropped
+    assert create[:6] == ["/usr/bin/runuser", "-u", "nobody", "--", "/usr/bin/env", "-i"]
+    assert not [arg for arg in create if "XDG_RUNTIME_DIR" in arg]  # no /run/user/UID: root's value is dropped
     assert create[create.index("/usr/bin/podman") + 1:create.index("/usr/bin/podman") + 3] == ["secret", "create"]
     nobody = pwd.getpwnam("nobody").pw_uid
     assert os.stat(os.path.join(host.root, ".podman")).st_uid == nobody
@@ -545,12 +545,12 @@ def test_the_module_s_own_mount_is_reused(host):
 
 
 def no_space(*args):
-    """write_secret_file() when the values do not fit the tmpfs."""
+    """write_private_file() when the values do not fit the tmpfs."""
     raise OSError(28, "No space left on device")
 
 
 def test_a_failure_after_mounting_removes_the_new_mount(host, monkeypatch):
-    monkeypatch.setattr(mod, "write_secret_file", no_space)
+    monkeypatch.setattr(mod, "write_private_file", no_space)
     status, result = run_module(args_for(host, secret()))
     assert status == "failed"
     assert "No space left on device" in result["msg"] and "raise size" in result["msg"]
@@ -563,7 +563,7 @@ def test_a_failure_after_mounting_removes_the_new_mount(host, monkeypatch):
 
 def test_a_failure_on_an_existing_mount_leaves_it_mounted(host, monkeypatch):
     run_module(args_for(host, secret()))
-    monkeypatch.setattr(mod, "write_secret_file", no_space)
+    monkeypatch.setattr(mod, "write_private_file", no_space)
     status, result = run_module(args_for(host, secret(content=VALUE2)))
     assert status == "failed" and "undone" not in result["msg"]
     assert host.lines[-1].startswith("podsec-secrets ")
