@@ -361,6 +361,11 @@ def test_absent_removes_rule_and_restores_defaults_disabled(host):
     assert again["changed"] is False and again["labelled"] == 0
     # the owner stays registered (its level stays reserved) until released explicitly
     assert "web" in json.loads(open(host.registry).read())["owners"]
+    preview = run(host, check_mode=True, diff=True, paths=[], owner="web", state="absent")
+    # registered: the registry changes (the owner is released), as documented
+    assert preview["registered"] is True and preview["level"] == derive_level("web")
+    assert preview["diff"]["before"] == "owner web %s\n" % derive_level("web")
+    assert preview["diff"]["after"] == "owner web (unregistered)\n"
     release = run(host, paths=[], owner="web", state="absent")
     assert release["changed"] is True and json.loads(open(host.registry).read())["owners"] == {}
     assert run(host, paths=[], owner="web", state="absent")["changed"] is False
