@@ -424,8 +424,9 @@ def gate(selinux_enabled, when_disabled, missing):
     return False, None
 
 
-def check_params(params, home_dirs, resolve, user_exists):
-    """Validate the module's parameters; ``resolve(path)`` is the path as the host resolves it."""
+def check_params(params, home_dirs, resolve, lookup_user):
+    """Validate the module's parameters; ``resolve(path)`` is the path as the host resolves it and
+    ``lookup_user(name)`` raises KeyError for a user the host does not have."""
     try:
         for option in ("paths", "owner", "categories", "setype", "registry", "create_mode", "create_owner"):
             refuse_control_characters(params[option], option)
@@ -435,8 +436,11 @@ def check_params(params, home_dirs, resolve, user_exists):
         raise LabelError(str(exc))
     if not re.match(r"^0?[0-7]{3}\Z", params["create_mode"]):
         raise LabelError("create_mode: must be an octal mode such as 0700 (got %r)" % params["create_mode"])
-    if params["create_owner"] is not None and not user_exists(params["create_owner"]):
-        raise LabelError("create_owner: user %r does not exist" % params["create_owner"])
+    if params["create_owner"] is not None:
+        try:
+            lookup_user(params["create_owner"])
+        except KeyError:
+            raise LabelError("create_owner: user %r does not exist" % params["create_owner"])
     validate_setype(params["setype"])
     validate_paths(params["paths"], home_dirs)
     for path in params["paths"]:

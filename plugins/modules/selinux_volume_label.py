@@ -260,14 +260,6 @@ def login_home_dirs():
     return homes
 
 
-def user_exists(name):
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
-
-
 def read_label(path):
     try:
         return label.parse_context(os.getxattr(path, XATTR, follow_symlinks=False))
@@ -354,7 +346,7 @@ class VolumeLabel(object):
         report_only, warning = label.gate(self.selinux_enabled, self.params["when_disabled"], missing)
         if warning:
             self.module.warn(warning)
-        label.check_params(self.params, login_home_dirs(), _inputs.resolve_on_target, user_exists)
+        label.check_params(self.params, login_home_dirs(), _inputs.resolve_on_target, pwd.getpwnam)
         try:
             registry = label.parse_registry((read_file_bytes(self.params["registry"]) or b"").decode("utf-8"))
         except label.LabelError as exc:

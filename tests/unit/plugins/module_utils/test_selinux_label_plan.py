@@ -61,7 +61,7 @@ def test_check_params_refusals_name_the_field(overrides, message):
         return {"/srv/link": "/srv/real", "/srv/etc-link": "/etc"}.get(path, path)
 
     with pytest.raises(label.LabelError, match=message):
-        label.check_params(params(**overrides), ["/home/alice"], resolve, lambda name: name == "web")
+        label.check_params(params(**overrides), ["/home/alice"], resolve, {"web": object()}.__getitem__)
 
 
 def test_wanted_level():
