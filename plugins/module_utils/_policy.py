@@ -78,7 +78,6 @@ VERSION_GATES = (
 )
 
 
-
 class PolicyError(ValueError):
     """A policy document, or a request to change one, that containers/image would not accept."""
 

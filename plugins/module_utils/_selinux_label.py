@@ -75,7 +75,6 @@ class LabelError(ValueError):
     """A value the module must refuse; the message names the offending item."""
 
 
-
 # ---------------------------------------------------------------------------------------- parse
 
 def parse_context(value):

@@ -374,7 +374,7 @@ def test_list_active_state_unknown_when_systemd_cannot_answer(env):
     result = env.run(no_bus, containers=[dict(name="web", image=IMAGE)], report_active_state=True)
     assert result["units"][0]["active_state"] == "unknown"
     assert result["warnings"] == ["systemctl is-active did not answer for each service (rc=1: Failed to connect to bus: "
-                          "No medium found); every service counts as not running"]
+                                  "No medium found); every service counts as not running"]
 
 
 def test_list_no_warning_when_a_rootless_user_without_lingering_has_no_manager(env):
