@@ -4,10 +4,12 @@
 
 # This module_utils is PRIVATE and should only be used by this collection. Breaking changes can occur any time.
 
-"""The one atomic-write helper every podsec.hardening module uses to change a file."""
+"""The atomic-write helpers: write_file_atomic for every file a module changes, write_private_file for
+secret values (never through atomic_move), and the reads that go with them."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 
@@ -79,3 +81,35 @@ def write_file_atomic(module, path, content, mode=None, owner=None, group=None, 
         if os.path.exists(tmp_path):
             os.unlink(tmp_path)
     return backup_path
+
+
+def file_sha256(path):
+    """SHA-256 of a regular file, not following symlinks; None when it does not exist."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def write_private_file(target, data, uid, gid, mode):
+    """Write ``data`` to ``target`` atomically with owner and mode set before it is visible (tmpfs_secret).
+
+    The shared write_file_atomic() goes through AnsibleModule.atomic_move(), which copies the old
+    file's attributes or applies the umask after the rename; a secret file must never exist with a
+    looser mode, so this writes a 0600 temporary file in the same directory, sets owner and mode on the
+    descriptor and renames it (same file system, so rename(2) is atomic).
+    """
+    directory = os.path.dirname(target)
+    fd, tmp_path = tempfile.mkstemp(prefix=".podsec-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fchown(handle.fileno(), uid, gid)
+            os.fchmod(handle.fileno(), mode)
+        os.rename(tmp_path, target)
+    finally:
+        if os.path.lexists(tmp_path):
+            os.unlink(tmp_path)

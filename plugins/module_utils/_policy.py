@@ -25,6 +25,12 @@ import json
 import re
 
 from ansible_collections.podsec.hardening.plugins.module_utils._inputs import control_character
+from ansible_collections.podsec.hardening.plugins.module_utils._reference import (
+    InvalidReferenceError,
+    parse_normalized_reference,
+    validate_docker_scope,
+    validate_remap_prefix,
+)
 
 DEFAULT_POLICY_PATH = "/etc/containers/policy.json"
 
@@ -70,25 +76,6 @@ VERSION_GATES = (
     # molecule/trust/tests/test_parser_agreement.py against the host's real parser.
     (SIGSTORE_SIGNED, "pki", (5, 4), "5.34"),
 )
-
-# docker/distribution reference grammar (reference/regexp.go), enough to validate names.
-_ALNUM = r"[a-z0-9]+"
-_SEPARATOR = r"(?:[._]|__|[-]+)"
-_PATH_COMPONENT = _ALNUM + r"(?:" + _SEPARATOR + _ALNUM + r")*"
-_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN_NAME = _DOMAIN_COMPONENT + r"(?:\." + _DOMAIN_COMPONENT + r")*"
-_IPV6 = r"\[(?:[a-fA-F0-9:]+)\]"
-_DOMAIN = r"(?:" + _DOMAIN_NAME + r"|" + _IPV6 + r")(?::[0-9]+)?"
-_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
-_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
-
-# \Z, not $: Python's "$" also matches before a trailing newline ("docker.io\n" would pass).
-DOMAIN_RE = re.compile(r"^" + _DOMAIN + r"\Z")
-WILDCARD_RE = re.compile(r"^\*\." + _DOMAIN_NAME + r"\Z")
-PATH_COMPONENT_RE = re.compile(r"^" + _PATH_COMPONENT + r"\Z")
-TAG_RE = re.compile(r"^" + _TAG + r"\Z")
-DIGEST_RE = re.compile(r"^" + _DIGEST + r"\Z")
-NAME_TOTAL_LENGTH_MAX = 255
 
 
 class PolicyError(ValueError):
@@ -274,9 +261,9 @@ def validate_requirement(req, where, index):
             raise PolicyError('%s: "baseLayerIdentity" is required' % loc)
         validate_identity(req["baseLayerIdentity"], _where(where, index, rtype, "baseLayerIdentity"))
     else:
-        raise PolicyError('%s: unknown requirement type %s (expected %s, %s, %s or %s)'
+        raise PolicyError('%s: unknown requirement type %s (expected %s, %s, %s, %s or %s)'
                           % (_where(where, index, None, "type"), json.dumps(rtype), ACCEPT, REJECT,
-                             SIGNED_BY, SIGSTORE_SIGNED))
+                             SIGNED_BY, SIGSTORE_SIGNED, SIGNED_BASE_LAYER))
 
 
 def _exactly_one(req, fields, loc):
@@ -413,119 +400,9 @@ def validate_identity(identity, loc):
             parse_normalized_reference(identity["dockerRepository"])
         elif itype == "remapIdentity":
             for field in ("prefix", "signedPrefix"):
-                _validate_remap_prefix(identity[field], field)
-    except PolicyError as exc:
+                validate_remap_prefix(identity[field], field)
+    except (PolicyError, InvalidReferenceError) as exc:
         raise PolicyError("%s: %s" % (loc, exc))
-
-
-def _validate_remap_prefix(value, field):
-    if DOMAIN_RE.match(value) and _looks_like_registry(value):
-        return
-    host, sep, rest = value.partition("/")
-    if sep and DOMAIN_RE.match(host) and _looks_like_registry(host) and rest:
-        if all(PATH_COMPONENT_RE.match(c) for c in rest.split("/")):
-            return
-    raise PolicyError('%s "%s" is not valid: use host[:port], a namespace or a repository in fully expanded form, '
-                      "without tag or digest" % (field, value))
-
-
-# ---------------------------------------------------------------------------------------------
-# Docker references and scopes
-# ---------------------------------------------------------------------------------------------
-
-
-def _looks_like_registry(component):
-    """docker/reference's rule for "the first path component is a registry host"."""
-    return "." in component or ":" in component or component == "localhost" or component.lower() != component
-
-
-def _split_tag_digest(text):
-    digest = None
-    if "@" in text:
-        text, digest = text.split("@", 1)
-        if not DIGEST_RE.match(digest):
-            raise PolicyError('invalid digest "%s"' % digest)
-    tag = None
-    last = text.rsplit("/", 1)[-1]
-    if ":" in last:
-        text, tag = text.rsplit(":", 1)
-        if not TAG_RE.match(tag):
-            raise PolicyError('invalid tag "%s"' % tag)
-    return text, tag, digest
-
-
-def _check_path(path, original):
-    for component in path.split("/"):
-        if not PATH_COMPONENT_RE.match(component):
-            raise PolicyError('"%s": invalid repository path component "%s" (lowercase letters, digits and '
-                              "separators . _ __ - only)" % (original, component))
-
-
-def parse_normalized_reference(text):
-    """Parse like docker/reference ParseNormalizedNamed; return (name, tag, digest) with the full name."""
-    if not isinstance(text, str) or not text:
-        raise PolicyError("empty reference")
-    remainder, tag, digest = _split_tag_digest(text)
-    first, sep, rest = remainder.partition("/")
-    if sep and _looks_like_registry(first):
-        domain, path = first, rest
-        if not DOMAIN_RE.match(domain):
-            raise PolicyError('"%s": invalid registry host "%s"' % (text, domain))
-    else:
-        domain, path = "docker.io", remainder
-    if domain == "index.docker.io":
-        domain = "docker.io"
-    if domain == "docker.io" and "/" not in path:
-        path = "library/" + path
-    _check_path(path, text)
-    name = domain + "/" + path
-    if len(name) > NAME_TOTAL_LENGTH_MAX:
-        raise PolicyError('"%s": repository name must not be longer than %d characters' % (text, NAME_TOTAL_LENGTH_MAX))
-    return name, tag, digest
-
-
-def _expanded_hint(scope):
-    try:
-        name, tag, digest = parse_normalized_reference(scope)
-    except PolicyError:
-        return ""
-    full = name + (":" + tag if tag else "") + ("@" + digest if digest else "")
-    return ' (did you mean "%s"?)' % full if full != scope else ""
-
-
-def validate_docker_scope(scope):
-    """Validate a docker/atomic scope: a fully expanded reference, a prefix of one, or *.domain."""
-    if scope == "":
-        return
-    if "*" in scope:
-        if not WILDCARD_RE.match(scope):
-            raise PolicyError('"%s" is not a valid wildcard: only a leading "*." followed by a domain name, '
-                              'such as "*.example.com", is supported' % scope)
-        return
-    if scope.endswith("/"):
-        raise PolicyError('"%s" must not end with "/"' % scope)
-    host, sep, rest = scope.partition("/")
-    host_only = host.split("@", 1)[0] if not sep else host
-    if not _looks_like_registry(host_only) or not DOMAIN_RE.match(host_only):
-        raise PolicyError('"%s" is not fully expanded: a docker scope starts with the registry host%s; '
-                          "a short name never matches" % (scope, _expanded_hint(scope)))
-    if host_only == "index.docker.io":
-        raise PolicyError('"%s" never matches: images from Docker Hub are identified as docker.io/...' % scope)
-    if not sep:
-        if host_only != host:
-            raise PolicyError('"%s": a registry host cannot carry a digest' % scope)
-        return
-    path, tag, digest = _split_tag_digest(rest)
-    if tag is not None and digest is not None:
-        raise PolicyError('"%s": references with both a tag and a digest are not supported' % scope)
-    _check_path(path, scope)
-    if host == "docker.io" and "/" not in path and (tag is not None or digest is not None):
-        # docker.io/NAME alone is a valid namespace (user NAME's repositories); with a tag it can only be
-        # meant as an image, and official images are identified as docker.io/library/NAME.
-        raise PolicyError('"%s" is not fully expanded: official Docker Hub images live under docker.io/library/ '
-                          '(did you mean "docker.io/library/%s"?)' % (scope, rest))
-    if len(host) + 1 + len(path) > NAME_TOTAL_LENGTH_MAX:
-        raise PolicyError('"%s": repository name must not be longer than %d characters' % (scope, NAME_TOTAL_LENGTH_MAX))
 
 
 def go_clean(path):
@@ -592,7 +469,7 @@ def validate_scope(transport, scope):
         elif transport in DEFAULT_SCOPE_ONLY_TRANSPORTS:
             raise PolicyError('transport "%s" supports only the default scope "" (containers/image refuses any '
                               'other, and podman then refuses the whole policy)' % transport)
-    except PolicyError as exc:
+    except (PolicyError, InvalidReferenceError) as exc:
         raise PolicyError("%s: invalid scope: %s" % (scope_label(transport, scope), exc))
 
 
@@ -601,7 +478,7 @@ def validate_scope(transport, scope):
 # ---------------------------------------------------------------------------------------------
 
 
-def parse_version(text):
+def version_components(text):
     """Return the leading numeric components of a version string as a tuple (e.g. "5.4.2-dev" -> (5, 4, 2))."""
     if text is None:
         return None

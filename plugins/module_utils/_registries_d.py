@@ -24,7 +24,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._inputs import (
     refuse_control_characters,
     walk_strings,
 )
-from ansible_collections.podsec.hardening.plugins.module_utils._policy import PolicyError, validate_docker_scope
+from ansible_collections.podsec.hardening.plugins.module_utils._reference import InvalidReferenceError, validate_docker_scope
 
 DEFAULT_DIRECTORY = "/etc/containers/registries.d"
 
@@ -110,7 +110,7 @@ def validate_namespace(namespace):
         raise RegistriesDError(str(exc))
     try:
         validate_docker_scope(namespace)
-    except PolicyError as exc:
+    except InvalidReferenceError as exc:
         raise RegistriesDError('docker namespace "%s": %s' % (namespace, exc))
     if namespace == "":
         raise RegistriesDError('docker namespace "": use default_docker for the default')

@@ -8,7 +8,9 @@
 
 parse (``semanage fcontext -l -C`` output, ``security.selinux`` values, the owner registry)
 -> validate (paths podman refuses to relabel, categories) -> render (levels, contexts, fcontext
-regexes, registry JSON) -> diff (text shown in diff mode). Nothing here touches the host.
+regexes, registry JSON) -> diff (text shown in diff mode) -> plan (``gate``, ``check_params``,
+``wanted_level``, ``plan_labels``, ``registry_after``: what the module does, from the facts it read
+on the host). Nothing here touches the host.
 """
 
 from __future__ import annotations
@@ -17,6 +19,12 @@ import hashlib
 import json
 import os
 import re
+
+from ansible_collections.podsec.hardening.plugins.module_utils._inputs import (
+    InputError,
+    refuse_control_characters,
+    refuse_long_path,
+)
 
 # Number of MCS categories of the Debian/Fedora/RHEL policies (c0..c1023).
 CATEGORY_COUNT = 1024
@@ -157,6 +165,33 @@ def parse_semanage_fcontext(output):
             "context": None if context == "<<None>>" else context,
         })
     return rules
+
+
+def context_string(parsed):
+    """A ``parse_context`` result written back as the label string (None for no label)."""
+    if parsed is None:
+        return None
+    return render_context(parsed["type"], parsed["level"], parsed["user"], parsed["role"]).rstrip(":")
+
+
+def policy_spec_file(config_text):
+    """The installed policy's file_contexts, from /etc/selinux/config's ``SELINUXTYPE=`` (None without one)."""
+    selinuxtype = None
+    for line in config_text.splitlines():
+        key, _sep, value = line.strip().partition("=")
+        if key.strip() == "SELINUXTYPE":
+            selinuxtype = value.strip()
+    return "/etc/selinux/%s/contexts/files/file_contexts" % selinuxtype if selinuxtype else None
+
+
+def parse_relabelled(output):
+    """The paths ``restorecon -v`` / ``setfiles -v`` relabelled (or, with ``-n``, would relabel)."""
+    changed = []
+    for line in output.splitlines():
+        for prefix in ("Would relabel ", "Relabeled "):
+            if line.startswith(prefix):
+                changed.append(line[len(prefix):].split(" from ")[0])
+    return changed
 
 
 def parse_registry(text):
@@ -356,3 +391,145 @@ def render_state(rules, labels):
     for path in sorted(labels):
         lines.append("label %s %s" % (path, labels[path]))
     return "\n".join(lines) + "\n" if lines else ""
+
+
+# ----------------------------------------------------------------------------------------- plan
+#
+# The module reads facts on the host (SELinux state, tools, local rules, the registry, the labels
+# of the files) and executes what these functions decide. ``present`` and ``absent`` share one
+# flow: one step per path that needs a change, each a dict with named fields.
+
+def needed_tools(selinux_enabled, label_files):
+    """The policy tools a run needs: semanage for the rules, and the labelling tools when files are labelled."""
+    if not label_files:
+        return ["semanage"]
+    return ["semanage"] + (["restorecon"] if selinux_enabled else ["setfiles", "matchpathcon"])
+
+
+def gate(selinux_enabled, when_disabled, missing):
+    """``(report_only, warning)`` for the SELinux state and the ``missing`` tools; LabelError to refuse."""
+    if selinux_enabled:
+        if missing:
+            raise LabelError("SELinux is enabled but the policy tools are missing: %s" % ", ".join(missing))
+        return False, None
+    if when_disabled == "fail":
+        raise LabelError("SELinux is disabled on this host and when_disabled=fail")
+    if when_disabled == "skip":
+        return True, "SELinux is disabled on this host: nothing labelled (when_disabled=skip)"
+    if missing:
+        raise LabelError("SELinux is disabled and when_disabled=%s needs the policy tools, missing: %s "
+                         "(install policycoreutils and policycoreutils-python-utils, or set when_disabled=skip)"
+                         % (when_disabled, ", ".join(missing)))
+    return False, None
+
+
+def check_params(params, home_dirs, resolve, lookup_user):
+    """Validate the module's parameters; ``resolve(path)`` is the path as the host resolves it and
+    ``lookup_user(name)`` raises KeyError for a user the host does not have."""
+    try:
+        for option in ("paths", "owner", "categories", "setype", "registry", "create_mode", "create_owner"):
+            refuse_control_characters(params[option], option)
+        for index, path in enumerate(params["paths"]):
+            refuse_long_path(path, "paths[%d]" % index)
+    except InputError as exc:
+        raise LabelError(str(exc))
+    if not re.match(r"^0?[0-7]{3}\Z", params["create_mode"]):
+        raise LabelError("create_mode: must be an octal mode such as 0700 (got %r)" % params["create_mode"])
+    if params["create_owner"] is not None:
+        try:
+            lookup_user(params["create_owner"])
+        except KeyError:
+            raise LabelError("create_owner: user %r does not exist" % params["create_owner"])
+    validate_setype(params["setype"])
+    validate_paths(params["paths"], home_dirs)
+    for path in params["paths"]:
+        real = resolve(path)
+        if real != path:
+            try:
+                validate_path(real, home_dirs)
+            except LabelError as exc:
+                raise LabelError("path %s resolves to %s: %s" % (path, real, exc))
+            raise LabelError("path %s resolves to %s through a symlink: give the real path" % (path, real))
+    return params["paths"]
+
+
+def wanted_level(params, registry, rules):
+    """``(level, register)`` of a present run: s0 for shared volumes, else the owner's private level."""
+    if params["mode"] == "shared":
+        if params["categories"]:
+            raise LabelError("categories are only valid with mode=private")
+        return SHARED_LEVEL, False
+    categories = parse_categories(params["categories"]) if params["categories"] else None
+    return choose_level(params["owner"], registry, private_levels(rules.values()), categories)
+
+
+def plan_labels(paths, recurse, rules, context, label_files, observe, create=()):
+    """One flow for present (``context`` is the wanted label) and absent (``context`` is None).
+
+    ``rules`` maps the host's local fcontext regexes to their contexts; ``observe(path, regex, current,
+    prune)`` answers from the host which files would be relabelled (present: files whose label is not
+    ``context``, ``[path]`` for a missing path; absent: files the rule's removal restores). Returns
+    ``{"steps", "before_rules", "after_rules", "before_labels", "after_labels"}``; each step is a dict
+    with path, regex, current (the rule's context now), relabel (files) and prune (sub-trees that
+    other rules manage). A path in ``create`` (missing, to be created) always gets a step.
+    """
+    managed = set(p for p in (path_from_regex(r) for r in rules) if p)
+    plan = {"steps": [], "before_rules": {}, "after_rules": {}, "before_labels": {}, "after_labels": {}}
+    for path in paths:
+        regex = fcontext_regex(path, recurse)
+        step = {"path": path, "regex": regex, "current": rules.get(regex),
+                "prune": set(p for p in managed if p.startswith(path + "/")) if context else set()}
+        step["relabel"] = observe(path, regex, step["current"], step["prune"]) if label_files else []
+        plan["before_rules"][regex], plan["after_rules"][regex] = step["current"], context
+        if not label_files:
+            before = after = "labels left to the relabel when SELinux is enabled"
+        elif context is None:
+            before, after = "%d file(s) to restore" % len(step["relabel"]), "default labels of the policy"
+        else:
+            after = "all files labelled %s" % context
+            before = "%d file(s) not labelled %s" % (len(step["relabel"]), context) if step["relabel"] else after
+        plan["before_labels"][path], plan["after_labels"][path] = before, after
+        if step["current"] != context or step["relabel"] or path in create:
+            plan["steps"].append(step)
+    return plan
+
+
+def plan_summary(plan, registry_changed):
+    """The result fields a plan decides: rules, labelled, changed_paths, registered, changed."""
+    steps = plan["steps"]
+    return {"rules": list(plan["before_rules"]), "labelled": sum(len(step["relabel"]) for step in steps),
+            "changed_paths": [step["path"] for step in steps], "registered": registry_changed,
+            "changed": bool(steps) or registry_changed}
+
+
+def registry_after(registry, owner, level, present, register, paths):
+    """The owner registry after the run, or None when it does not change.
+
+    present: a new or moved owner is registered with its level; absent without paths releases the
+    owner's level.
+    """
+    if present and register and owner:
+        return dict(registry, **{owner: level})
+    if not present and owner and not paths and owner in registry:
+        return dict((name, lvl) for name, lvl in registry.items() if name != owner)
+    return None
+
+
+def base_result(params, level, context, selinux_enabled, enforced):
+    """The module's result before anything is planned (what a report-only run returns)."""
+    return {
+        "changed": False, "level": level, "context": context, "owner": params["owner"] or "",
+        "selinux_enabled": selinux_enabled, "enforced": enforced, "labelled": 0, "changed_paths": [],
+        "rules": [fcontext_regex(p, params["recurse"]) for p in params["paths"]], "registered": False,
+    }
+
+
+def render_diff(plan, owner, registry, level, registry_changed):
+    """Diff mode text: rules and label summaries before and after, and the owner's registry entry."""
+    before = render_state(plan["before_rules"], plan["before_labels"])
+    after = render_state(plan["after_rules"], plan["after_labels"])
+    if owner and registry_changed:
+        before += "owner %s %s\n" % (owner, registry.get(owner, "(unregistered)"))
+        after += "owner %s %s\n" % (owner, level or "(unregistered)")
+    return {"before": before, "after": after,
+            "before_header": "selinux_volume_label (before)", "after_header": "selinux_volume_label (after)"}

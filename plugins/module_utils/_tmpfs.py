@@ -7,17 +7,26 @@
 """Pure logic of tmpfs_secret: mount table parsing, path checks, option rendering, digests.
 
 parse (``/proc/self/mounts``, kernel release, sizes) -> validate (names, paths, noswap) ->
-render (mount options, podman shell driver options) -> diff (summaries without values).
-Nothing here touches the file system or runs a command.
+render (mount options, podman shell driver options) -> diff (summaries without values) -> plan
+(``check_request``, ``plan_mount``, ``plan_secret``, ``plan_podman``: what the module does, from
+the facts it read on the host). Nothing here touches the file system or runs a command.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
 import posixpath
 import re
+
+from ansible_collections.podsec.hardening.plugins.module_utils._inputs import (
+    InputError,
+    refuse_control_characters,
+    refuse_long_path,
+)
 
 MEMORY_FSTYPES = ("tmpfs", "ramfs")
 NOSWAP_MIN_KERNEL = (6, 4)
@@ -136,6 +145,15 @@ def parse_kernel_release(release):
     if not match:
         return None
     return int(match.group(1)), int(match.group(2))
+
+
+def parse_meminfo(text):
+    """``MemTotal`` of /proc/meminfo in bytes, or None when it is missing or unreadable."""
+    for line in text.splitlines():
+        if line.startswith("MemTotal:"):
+            parts = line.split()
+            return int(parts[1]) * 1024 if len(parts) > 1 and parts[1].isdigit() else None
+    return None
 
 
 def parse_size(size, mem_total_bytes=None):
@@ -475,3 +493,246 @@ def secret_summary(name, owner, group, mode, state="present"):
 def render_state_text(mount_line, secret_lines):
     lines = [mount_line] + ["  " + line for line in sorted(secret_lines)]
     return "\n".join(lines) + "\n"
+
+
+def render_diff(path, before_mount, before_lines, after_mount, after_lines):
+    """The module's diff: mount line and secret summaries before and after, never a value."""
+    return {
+        "before_header": "%s (before)" % path, "after_header": "%s (after)" % path,
+        "before": render_state_text(before_mount, before_lines), "after": render_state_text(after_mount, after_lines),
+    }
+
+
+# ------------------------------------------------------------------------------------------------ plan
+#
+# The module reads facts on the host (the mount table, stat results, users, podman's answers),
+# asks these functions what to do, and executes the answer. Every refusal is a TmpfsError whose
+# message names the option or secret; no message ever contains a value.
+
+class TmpfsError(ValueError):
+    """A request or host state the module refuses; the message names the field, never a value."""
+
+
+def _lookup(func, name, option, what):
+    try:
+        return func(str(name))
+    except KeyError:
+        raise TmpfsError("%s %r of %s does not exist on the host" % (option, name, what))
+
+
+def _secret_data(item, podman_secrets):
+    name = item["name"]
+    if (item["content"] is None) == (item["content_base64"] is None):
+        raise TmpfsError("secret %s: exactly one of content and content_base64 is required" % name)
+    if item["content"] is not None:
+        data = item["content"].encode("utf-8")
+    else:
+        try:
+            data = base64.b64decode(item["content_base64"], validate=True)
+        except (binascii.Error, ValueError):
+            raise TmpfsError("secret %s: content_base64 is not valid base64" % name)
+    if podman_secrets and not 0 < len(data) < PODMAN_MAX_SECRET_BYTES:
+        raise TmpfsError("secret %s: podman secrets must be 1 to %d bytes" % (name, PODMAN_MAX_SECRET_BYTES - 1))
+    return data
+
+
+def _check_item(item, path, params, users):
+    name = item["name"]
+    target = resolve_secret_path(path, name)
+    try:
+        mode = normalize_mode(item["mode"])
+    except ValueError as exc:
+        raise TmpfsError("secret %s: %s" % (name, exc))
+    data = _secret_data(item, params["podman_secrets"]) if item["state"] == "present" else None
+    return {
+        "name": name, "target": target, "state": item["state"], "owner": item["owner"], "group": item["group"],
+        "uid": _lookup(users.uid, item["owner"], "owner", "secret %s" % name),
+        "gid": _lookup(users.gid, item["group"], "group", "secret %s" % name),
+        "mode": mode, "data": data,
+    }
+
+
+def check_request(params, users, mem_total=None):
+    """Validate the module's parameters against the host's users; return the request.
+
+    ``users`` answers ``uid(name)``, ``gid(name)`` (digits are ids), ``entry(name)`` (a passwd entry)
+    and ``resolve(path)`` (the path as the host resolves it); the first three raise KeyError for an
+    unknown name. The request: path (without trailing /), mode, size_bytes, uid, gid, items (one dict
+    per secret, with its data), podman_entry (None for root's podman).
+    """
+    try:
+        for option in ("path", "size", "mode", "owner", "group", "podman_user"):
+            refuse_control_characters(params[option], option)
+        for index, item in enumerate(params["secrets"]):
+            for option in ("name", "owner", "group", "mode", "state"):
+                refuse_control_characters(item[option], "secrets[%d].%s" % (index, option))
+        refuse_long_path(params["path"], "path")
+    except InputError as exc:
+        raise TmpfsError(str(exc))
+    error = validate_mount_path(params["path"])
+    path = params["path"].rstrip("/")
+    error = error or system_path_problem(path, users.resolve(path))
+    if error:
+        raise TmpfsError(error)
+    try:
+        request = {"path": path, "mode": normalize_mode(params["mode"]),
+                   "size_bytes": parse_size(params["size"], mem_total)}
+    except ValueError as exc:
+        raise TmpfsError(str(exc))
+    request["uid"] = _lookup(users.uid, params["owner"], "owner", "the mount")
+    request["gid"] = _lookup(users.gid, params["group"], "group", "the mount")
+    items, seen = [], set()
+    for item in params["secrets"]:
+        error = validate_secret_name(item["name"])
+        if error:
+            raise TmpfsError(error)
+        if item["name"] in seen:
+            raise TmpfsError("secret %r is listed twice" % item["name"])
+        seen.add(item["name"])
+        items.append(_check_item(item, path, params, users))
+    request["items"] = items
+    request["podman_entry"] = None
+    if params["podman_user"]:
+        request["podman_entry"] = _lookup(users.entry, params["podman_user"], "podman_user", "podman")
+        if params["manage_mount"] and request["uid"] != request["podman_entry"].pw_uid:
+            raise TmpfsError("podman_user %s must own the mount (set owner: %s) to reach its store in %s"
+                             % (params["podman_user"], params["podman_user"], path))
+    return request
+
+
+def mount_line(path, fstype, options, owner, group, mode):
+    """The diff line of a mount: file system, size and noswap, root directory owner and mode."""
+    shown = [opt for opt in options if opt.startswith("size=") or opt == "noswap"]
+    return "%s: %s %s %s:%s %s" % (path, fstype, " ".join(shown) or "-", owner, group, format_mode(mode))
+
+
+def noswap_refusal(entry, params):
+    """``(warning, error)`` for an existing tmpfs without noswap (both None when that is fine)."""
+    if not params["noswap"] or entry.fstype != "tmpfs" or entry.noswap:
+        return None, None
+    problem = "the tmpfs at %s is mounted without noswap, and noswap cannot be added by remount" % entry.mountpoint
+    if params["on_no_noswap"] == "allow_swap":
+        return problem + "; its pages may be written to swap (on_no_noswap=allow_swap)", None
+    return None, (problem + ". Unmount it (umount %s) and run again so it is mounted with noswap, or set "
+                  "on_no_noswap=allow_swap to accept swap" % entry.mountpoint)
+
+
+def plan_mount(request, params, facts):
+    """Decide what to do about the mount from the host ``facts``; raise TmpfsError to refuse.
+
+    ``facts``: is_link, exists, is_dir, entries (directory entries, when a directory), current (the
+    MountEntry at the path or None), holder (the mount holding the resolved path), kernel_release.
+    Returns ``{"action": "keep"|"mount"|"remount", "fstype", "options", "noswap", "warnings", "entry"}``;
+    ``entry`` is the existing mount that is kept or remounted.
+    """
+    path = request["path"]
+    if facts["is_link"]:
+        raise TmpfsError("%s is a symlink; refusing to mount or write secrets through it" % path)
+    plan = {"action": "keep", "fstype": None, "options": None, "noswap": False, "warnings": [], "entry": None}
+    current = facts["current"]
+    if not params["manage_mount"]:
+        holder = facts["holder"]
+        if not facts["is_dir"]:
+            raise TmpfsError("%s does not exist (manage_mount=false expects an existing tmpfs or ramfs directory)"
+                             % path)
+        if holder is None or not holder.in_memory:
+            raise TmpfsError("%s is on %s, not on tmpfs or ramfs; refusing to write secrets there"
+                             % (path, holder.fstype if holder else "an unknown file system"))
+        current = holder
+    elif current is None:
+        return _plan_fresh_mount(request, params, facts, plan)
+    elif not current.in_memory:
+        raise TmpfsError("%s is a %s mount, not tmpfs or ramfs; refusing to write secrets there" % (path, current.fstype))
+    elif current.device != MOUNT_SOURCE:
+        raise TmpfsError("path %s is a %s mount of %s that this module did not make: it neither remounts nor adopts "
+                         "it (use manage_mount=false to write secrets into an existing tmpfs)"
+                         % (path, current.fstype, current.device))
+    warning, error = noswap_refusal(current, params)
+    if error:
+        raise TmpfsError(error)
+    plan.update(entry=current, fstype=current.fstype, noswap=current.noswap, warnings=[warning] if warning else [])
+    if params["manage_mount"]:
+        remount = remount_options(current, request["size_bytes"], params["nr_inodes"])
+        missing = missing_hardening_flags(current)
+        if remount or missing:
+            plan.update(action="remount", options=",".join([remount or "remount"] + missing))
+    return plan
+
+
+def _plan_fresh_mount(request, params, facts, plan):
+    path = request["path"]
+    if facts["exists"] and not facts["is_dir"]:
+        raise TmpfsError("%s exists and is not a directory" % path)
+    if facts["is_dir"] and facts["entries"]:
+        raise TmpfsError("path %s is a directory that is not empty: a tmpfs over it would hide its %d entries; "
+                         "choose an empty or absent directory" % (path, facts["entries"]))
+    fstype, use_noswap, problem = choose_fstype(params["noswap"], facts["kernel_release"], params["on_no_noswap"])
+    if problem and params["on_no_noswap"] == "fail":
+        raise TmpfsError(problem + ". Refusing to mount %s: use a kernel with tmpfs noswap, or set on_no_noswap=ramfs "
+                                   "(no size limit) or on_no_noswap=allow_swap (pages may reach swap)" % path)
+    if problem:
+        plan["warnings"].append(problem + "; mounting %s as %s%s" % (
+            path, fstype, "" if fstype == "ramfs" else " that may be swapped out"))
+    options = render_mount_options(fstype, size_bytes=request["size_bytes"], nr_inodes=params["nr_inodes"],
+                                   mode=request["mode"], uid=request["uid"], gid=request["gid"], noswap=use_noswap)
+    plan.update(action="mount", fstype=fstype, options=options, noswap=use_noswap)
+    return plan
+
+
+def fresh_mount_problem(entry, plan, path):
+    """Error when the mount table does not show what ``plan`` mounted (noswap silently dropped ...), else None."""
+    if entry is not None and entry.fstype == plan["fstype"] and (entry.noswap or not plan["noswap"]):
+        return None
+    return ("%s was mounted but /proc/self/mounts shows %s; unmounted it again (noswap not honoured?)"
+            % (path, entry.fstype + " " + ",".join(entry.options) if entry else "no mount"))
+
+
+def target_problem(target, directory, holder, mount, mount_path):
+    """Error unless the secret's (resolved) ``directory`` is the verified in-memory ``mount`` at ``mount_path``."""
+    if holder is not None and holder.in_memory and directory == mount_path and holder.mountpoint == mount.mountpoint:
+        return None
+    return ("target %s is not on the %s mount at %s (found %s); refusing to write it"
+            % (target, mount.fstype, mount_path, holder.fstype if holder else "no mount"))
+
+
+def plan_secret(item, current):
+    """What to do with one secret file; ``current`` is None (no file) or a dict of regular (bool), uid,
+    gid, mode, owner and group names and digest (None for a file that is not read).
+
+    Returns ``{"action": None|"remove"|"write"|"chown", "before": line|None, "after": line|None}``.
+    """
+    if current is not None and not current["regular"]:
+        raise TmpfsError("secret %s: %s exists and is not a regular file; refusing to replace it"
+                         % (item["name"], item["target"]))
+    plan = {"action": None, "after": None, "before": None if current is None else secret_summary(
+        item["name"], current["owner"], current["group"], current["mode"])}
+    if item["state"] == "absent":
+        plan["action"] = "remove" if current is not None else None
+        return plan
+    plan["after"] = secret_summary(item["name"], item["owner"], item["group"], item["mode"])
+    if current is None or not digests_equal(current["digest"], sha256_digest(item["data"])):
+        plan["action"] = "write"
+        plan["after"] += " (new value)" if current is not None else ""
+    elif (current["uid"], current["gid"], current["mode"]) != (item["uid"], item["gid"], item["mode"]):
+        plan["action"] = "chown"
+    return plan
+
+
+def plan_podman(item, info, wanted_options, read_stored_digest):
+    """How to bring podman's registration of one secret in line: None (nothing), "remove", "create",
+    "replace" (create --replace over our shell-driver secret) or "recreate" (remove another driver's
+    secret with its own driver, so its stored copy goes too, then create).
+
+    ``info`` is ``parse_podman_secret_inspect`` of the current registration (None when there is none);
+    ``read_stored_digest(secret_id)`` reads the digest of the value our shell driver store holds for
+    it (None when there is none); it is called only for a registration in that store.
+    """
+    if item["state"] == "absent":
+        return "remove" if info is not None else None
+    if info is None:
+        return "create"
+    if info["driver"] != "shell" or info["options"] != wanted_options:
+        return "recreate"
+    if valid_secret_id(info["id"]) and digests_equal(read_stored_digest(info["id"]), sha256_digest(item["data"])):
+        return None
+    return "replace"

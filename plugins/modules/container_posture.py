@@ -222,7 +222,7 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.podsec.hardening.plugins.module_utils import _posture
+from ansible_collections.podsec.hardening.plugins.module_utils import _posture, _runas
 from ansible_collections.podsec.hardening.plugins.module_utils._inputs import resolve_on_target
 
 ROOTFUL_UNIT_DIRS = ("/etc/containers/systemd", "/run/containers/systemd", "/usr/share/containers/systemd")
@@ -320,16 +320,9 @@ class PostureBackend(object):
         storage = os.path.join(entry.pw_dir, ".local", "share", "containers", "storage")
         if not os.path.isdir(storage):
             return None, None, None
-        runuser = self.module.get_bin_path("runuser", required=False)
-        if not runuser:
+        prefix = _runas.as_user(self.module, entry, required=False)
+        if prefix is None:
             return None, "runuser not found", None
-        # A clean environment: root's XDG_RUNTIME_DIR or DBUS address would point podman at root's state.
-        prefix = [runuser, "-u", user, "--", "env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                  "HOME=%s" % entry.pw_dir, "USER=%s" % user, "LOGNAME=%s" % user, "LC_ALL=C"]
-        runtime = "/run/user/%d" % entry.pw_uid
-        if os.path.isdir(runtime):
-            # The user's systemd session (or linger): where Quadlet-run rootless containers keep their state.
-            prefix.append("XDG_RUNTIME_DIR=%s" % runtime)
         return prefix, None, entry.pw_dir
 
     def unit_text(self, info, owner):

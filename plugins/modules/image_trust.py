@@ -206,7 +206,7 @@ import os
 import pwd
 import re
 
-from ansible_collections.podsec.hardening.plugins.module_utils import _inputs, _policy
+from ansible_collections.podsec.hardening.plugins.module_utils import _inputs, _policy, _runas
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 
@@ -281,15 +281,10 @@ class ImageTrust(object):
         given = self.params["podman_version"]
         if given:
             return given
-        podman = self.module.get_bin_path("podman")
-        if not podman:
-            return None
-        rc, out, err = self.module.run_command([podman, "version", "--format", "{{.Client.Version}}"])
-        if rc != 0 or not out.strip():
-            self.warnings.append("could not detect the podman version (%s); no feature gate applied"
-                                 % (err.strip() or "rc=%d" % rc))
-            return None
-        return out.strip()
+        version, problem = _runas.podman_version(self.module)
+        if problem:
+            self.warnings.append("could not detect the podman version (%s); no feature gate applied" % problem)
+        return version
 
     def requested(self):
         """Return (default, scopes) in policy.json form, validated."""
@@ -316,11 +311,10 @@ class ImageTrust(object):
         try:
             return raw, _policy.parse_policy(raw)
         except _policy.PolicyError as exc:
-            if self.params["exclusive"] and self.params["default"] is not None:
-                self.warnings.append("the existing %s is invalid and is replaced entirely: %s" % (self.path, exc))
-                return raw, None
-            self.fail("the existing %s is invalid (%s); every pull on this host fails until it is fixed. "
-                      "Set exclusive=true together with default to replace it." % (self.path, exc))
+            if not (self.params["exclusive"] and self.params["default"] is not None):
+                self.fail("the existing %s is invalid (%s); every pull on this host fails until it is fixed. "
+                          "Set exclusive=true together with default to replace it." % (self.path, exc))
+            self.warnings.append("the existing %s is invalid and is replaced entirely: %s" % (self.path, exc))
         return raw, None
 
     def check_key_files(self, doc, default, scopes):
@@ -364,7 +358,7 @@ class ImageTrust(object):
             self.fail(str(exc))
         version_text = self.podman_version()
         try:
-            version = _policy.parse_version(version_text)
+            version = _policy.version_components(version_text)
         except _policy.PolicyError as exc:
             self.fail(str(exc))
         problems = _policy.version_problems(after, version)

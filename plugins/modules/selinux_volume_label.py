@@ -220,7 +220,10 @@ rules:
   elements: str
   sample: ["/srv/containers/web/data(/.*)?"]
 registered:
-  description: Whether the owner registry changed.
+  description:
+    - Whether the owner registry changed (or would change in check mode) - the owner was registered or
+      moved to a new level (O(state=present)), or released (O(state=absent) without O(paths)).
+    - It does not say whether the owner is registered after the run.
   returned: always
   type: bool
   sample: true
@@ -229,30 +232,11 @@ registered:
 import errno
 import os
 import pwd
-import re
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _inputs
-
+from ansible_collections.podsec.hardening.plugins.module_utils import _selinux_label as label
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
-from ansible_collections.podsec.hardening.plugins.module_utils._selinux_label import (
-    LabelError,
-    SHARED_LEVEL,
-    choose_level,
-    fcontext_regex,
-    parse_categories,
-    parse_context,
-    parse_registry,
-    parse_semanage_fcontext,
-    path_from_regex,
-    private_levels,
-    render_context,
-    render_registry,
-    render_state,
-    validate_path,
-    validate_paths,
-    validate_setype,
-)
 
 XATTR = "security.selinux"
 SELINUXFS_ENFORCE = "/sys/fs/selinux/enforce"
@@ -278,17 +262,11 @@ def login_home_dirs():
 
 def read_label(path):
     try:
-        return parse_context(os.getxattr(path, XATTR, follow_symlinks=False))
+        return label.parse_context(os.getxattr(path, XATTR, follow_symlinks=False))
     except OSError as exc:
         if exc.errno in (errno.ENODATA, errno.ENOENT):
             return None
         raise
-
-
-def label_string(label):
-    if label is None:
-        return None
-    return render_context(label["type"], label["level"], label["user"], label["role"]).rstrip(":")
 
 
 def walk(path, recurse, prune):
@@ -307,21 +285,18 @@ class StepFailed(Exception):
 
 
 class VolumeLabel(object):
-    """Backend: reads the host (policy store, labels, registry), plans and applies the change."""
+    """Reads the host (SELinux state, policy store, labels, registry) and executes the plans of _selinux_label."""
 
     def __init__(self, module):
         self.module = module
         self.params = module.params
-        self.selinux_enabled, self.enforced = self.selinux_state()
-
-    # -------------------------------------------------------------------------------- reading
-    @staticmethod
-    def selinux_state():
         try:
             with open(SELINUXFS_ENFORCE) as handle:
-                return True, handle.read().strip() == "1"
+                self.selinux_enabled, self.enforced = True, handle.read().strip() == "1"
         except (IOError, OSError):
-            return False, False
+            self.selinux_enabled, self.enforced = False, False
+        # False when only the rules are recorded (SELinux disabled, when_disabled=rules).
+        self.label_files = self.selinux_enabled or self.params["when_disabled"] != "rules"
 
     def tool(self, name):
         return self.module.get_bin_path(name)
@@ -332,102 +307,141 @@ class VolumeLabel(object):
             raise StepFailed("%s failed (rc=%d): %s" % (what, rc, (err or out).strip()))
         return out
 
+    def semanage(self, action, regex, context=None):
+        """``semanage fcontext -a/-m`` (with the type and level of ``context``) or ``-d``."""
+        args = [self.tool("semanage"), "fcontext", action]
+        if context is not None:
+            parsed = label.parse_context(context)
+            args += ["-t", parsed["type"], "-r", parsed["level"]]
+        self.run(args + [regex], "semanage fcontext %s %s" % (action, regex))
+
     def local_rules(self):
         out = self.run([self.tool("semanage"), "fcontext", "-l", "-C"], "reading local fcontext rules")
-        return dict((r["regex"], r["context"]) for r in parse_semanage_fcontext(out) if r["ftype"] == "all files")
-
-    def registry(self):
-        try:
-            return parse_registry((read_file_bytes(self.params["registry"]) or b"").decode("utf-8"))
-        except LabelError as exc:
-            self.module.fail_json(msg="%s: %s" % (self.params["registry"], exc))
+        return dict((r["regex"], r["context"]) for r in label.parse_semanage_fcontext(out) if r["ftype"] == "all files")
 
     def policy_spec_file(self):
-        selinuxtype = None
         try:
             with open(SELINUX_CONFIG) as handle:
-                for line in handle:
-                    key, _sep, value = line.strip().partition("=")
-                    if key.strip() == "SELINUXTYPE":
-                        selinuxtype = value.strip()
+                spec = label.policy_spec_file(handle.read())
         except (IOError, OSError):
-            pass
-        if not selinuxtype:
-            self.module.fail_json(msg="%s has no SELINUXTYPE=: cannot find the installed policy" % SELINUX_CONFIG)
-        return "/etc/selinux/%s/contexts/files/file_contexts" % selinuxtype
+            spec = None
+        if not spec:
+            raise StepFailed("%s has no SELINUXTYPE=: cannot find the installed policy" % SELINUX_CONFIG)
+        return spec
 
     def mismatches(self, path, context, prune):
         """Files below ``path`` whose label is not ``context``."""
         wrong = []
         for item in walk(path, self.params["recurse"], prune):
             try:
-                if label_string(read_label(item)) != context:
+                if label.context_string(read_label(item)) != context:
                     wrong.append(item)
-            except (OSError, LabelError) as exc:
-                self.module.fail_json(msg="cannot read the SELinux label of %s: %s" % (item, exc))
+            except (OSError, label.LabelError) as exc:
+                raise StepFailed("cannot read the SELinux label of %s: %s" % (item, exc))
         return wrong
 
-    # ------------------------------------------------------------------------------- checks
-    @property
-    def label_files(self):
-        """False when only the rules are recorded (SELinux disabled, when_disabled=rules)."""
-        return self.selinux_enabled or self.params["when_disabled"] != "rules"
-
-    def check_tools(self):
-        """Return the missing policy tools for the current SELinux state (empty when all are there)."""
-        if not self.label_files:
-            return ["semanage"] if not self.tool("semanage") else []
-        needed = ["semanage"] + (["restorecon"] if self.selinux_enabled else ["setfiles", "matchpathcon"])
-        return [name for name in needed if not self.tool(name)]
-
-    def gate(self):
-        """Apply when_disabled / missing tools. Returns True when the module must only report."""
-        missing = self.check_tools()
-        if self.selinux_enabled:
-            if missing:
-                self.module.fail_json(msg="SELinux is enabled but the policy tools are missing: %s" % ", ".join(missing))
-            return False
-        policy = self.params["when_disabled"]
-        if policy == "fail":
-            self.module.fail_json(msg="SELinux is disabled on this host and when_disabled=fail")
-        if policy == "skip":
-            self.module.warn("SELinux is disabled on this host: nothing labelled (when_disabled=skip)")
-            return True
-        if missing:
-            self.module.fail_json(
-                msg="SELinux is disabled and when_disabled=%s needs the policy tools, missing: %s "
-                    "(install policycoreutils and policycoreutils-python-utils, or set when_disabled=skip)"
-                    % (policy, ", ".join(missing)))
-        return False
-
-    def validate(self):
-        paths = self.params["paths"]
-        homes = login_home_dirs()
+    def start(self):
+        """Facts every run needs: (report_only, registry); LabelError/StepFailed refuse the run."""
+        missing = [name for name in label.needed_tools(self.selinux_enabled, self.label_files) if not self.tool(name)]
+        report_only, warning = label.gate(self.selinux_enabled, self.params["when_disabled"], missing)
+        if warning:
+            self.module.warn(warning)
+        label.check_params(self.params, login_home_dirs(), _inputs.resolve_on_target, pwd.getpwnam)
         try:
-            for option in ("paths", "owner", "categories", "setype", "registry", "create_mode", "create_owner"):
-                _inputs.refuse_control_characters(self.params[option], option)
-            if not re.match(r"^0?[0-7]{3}\Z", self.params["create_mode"]):
-                raise LabelError("create_mode: must be an octal mode such as 0700 (got %r)" % self.params["create_mode"])
-            if self.params["create_owner"] is not None:
-                try:
-                    pwd.getpwnam(self.params["create_owner"])
-                except KeyError:
-                    raise LabelError("create_owner: user %r does not exist" % self.params["create_owner"])
-            for index, path in enumerate(paths):
-                _inputs.refuse_long_path(path, "paths[%d]" % index)
-            validate_setype(self.params["setype"])
-            validate_paths(paths, homes)
-            for path in paths:
-                real = _inputs.resolve_on_target(path)
-                if real != path:
-                    try:
-                        validate_path(real, homes)
-                    except LabelError as exc:
-                        raise LabelError("path %s resolves to %s: %s" % (path, real, exc))
-                    raise LabelError("path %s resolves to %s through a symlink: give the real path" % (path, real))
-        except (LabelError, _inputs.InputError) as exc:
-            self.module.fail_json(msg=str(exc))
-        return paths
+            registry = label.parse_registry((read_file_bytes(self.params["registry"]) or b"").decode("utf-8"))
+        except label.LabelError as exc:
+            raise label.LabelError("%s: %s" % (self.params["registry"], exc))
+        return report_only, registry
+
+    def apply(self, present):
+        params = self.params
+        report_only, registry = self.start()
+        rules = {} if report_only else self.local_rules()
+        if present:
+            level, register = label.wanted_level(params, registry, rules)
+            context = label.render_context(params["setype"], level)
+        else:
+            level, register, context = registry.get(params["owner"], "") if params["owner"] else "", False, None
+        result = label.base_result(params, level, context or "", self.selinux_enabled, self.enforced)
+        if report_only:
+            return result
+        missing = [path for path in params["paths"] if not os.path.lexists(path)]
+        if present and missing and not params["create"]:
+            raise label.LabelError("path %s does not exist (set create: true to create it)" % missing[0])
+        plan = label.plan_labels(params["paths"], params["recurse"], rules, context, self.label_files,
+                                 self.observe_present(context) if present else self.observe_absent,
+                                 create=missing if present else ())
+        new_registry = label.registry_after(registry, params["owner"], level, present, register, params["paths"])
+        steps = plan["steps"]
+        if not present and not result["level"]:
+            result["level"] = next((label.parse_context(c)["level"] for c in plan["before_rules"].values() if c), "")
+        result.update(label.plan_summary(plan, new_registry is not None))
+        if self.module._diff:
+            result["diff"] = label.render_diff(plan, params["owner"], registry, level if present else "",
+                                               result["registered"])
+        if not self.module.check_mode and result["changed"]:
+            if present:
+                self.execute_present(steps, context)
+            else:
+                self.execute_absent(steps)
+            if new_registry is not None:
+                # Registered last: an owner whose labels are not in place must not hold a level; released
+                # last: the level stays reserved while a rule that uses it may still be there.
+                self.write_registry(new_registry)
+        return result
+
+    def observe_present(self, context):
+        def observe(path, regex, current, prune):
+            return self.mismatches(path, context, prune) if os.path.lexists(path) else [path]
+        return observe
+
+    def observe_absent(self, path, regex, current, prune):
+        if current is not None:
+            if not os.path.lexists(path):
+                return []
+            return [item for item in walk(path, self.params["recurse"], set()) if label.context_string(read_label(item)) == current]
+        return self.restore(path, dry_run=True) if os.path.lexists(path) else []
+
+    def execute_present(self, steps, context):
+        done = []
+        try:
+            for step in steps:
+                if not os.path.lexists(step["path"]):
+                    self.create_directory(step["path"])
+                if step["current"] != context:
+                    self.semanage("-a" if step["current"] is None else "-m", step["regex"], context)
+                    done.append(step)
+                if self.label_files:
+                    self.apply_present(step["path"], context, step["prune"])
+                    left = self.mismatches(step["path"], context, step["prune"])
+                    if left:
+                        raise StepFailed("%s still has a label other than %s after labelling" % (left[0], context))
+        except (StepFailed, OSError) as exc:
+            raise StepFailed("%s%s" % (exc, self.undo(done)))
+
+    def execute_absent(self, steps):
+        for step in steps:
+            if step["current"] is not None:
+                self.semanage("-d", step["regex"])
+            if self.label_files and os.path.lexists(step["path"]):
+                self.restore(step["path"], dry_run=False)
+
+    def undo(self, done):
+        """Put back the rules this run added or changed and relabel their files; text for the message."""
+        undone = []
+        for step in reversed(done):
+            try:
+                previous = step["current"]
+                self.semanage("-d" if previous is None else "-m", step["regex"], previous)
+                if self.label_files and os.path.lexists(step["path"]):
+                    if previous is None:
+                        self.restore(step["path"], dry_run=False)
+                    else:
+                        self.apply_present(step["path"], previous, step["prune"])
+                undone.append(step["regex"])
+            except (StepFailed, OSError, label.LabelError):
+                continue
+        return "; undone: the rule(s) %s" % ", ".join(undone) if undone else ""
 
     def create_directory(self, path):
         """A missing volume directory: parents 0755, the directory itself create_mode and create_owner's."""
@@ -439,107 +453,6 @@ class VolumeLabel(object):
             entry = pwd.getpwnam(self.params["create_owner"])
             os.chown(path, entry.pw_uid, entry.pw_gid)
         os.chmod(path, int(self.params["create_mode"], 8))
-
-    # -------------------------------------------------------------------------------- present
-    def level_for(self, registry, rules):
-        if self.params["mode"] == "shared":
-            if self.params["categories"]:
-                self.module.fail_json(msg="categories are only valid with mode=private")
-            return SHARED_LEVEL, False
-        try:
-            categories = parse_categories(self.params["categories"]) if self.params["categories"] else None
-            return choose_level(self.params["owner"], registry, private_levels(rules.values()), categories)
-        except LabelError as exc:
-            self.module.fail_json(msg=str(exc))
-
-    def present(self):
-        params = self.params
-        report_only = self.gate()
-        paths = self.validate()
-        registry = self.registry()
-        rules = {} if report_only else self.local_rules()
-        level, register = self.level_for(registry, rules)
-        context = render_context(params["setype"], level)
-        result = self.result(level, context)
-        if report_only:
-            return result
-        for path in paths:
-            if not os.path.lexists(path) and not params["create"]:
-                self.module.fail_json(msg="path %s does not exist (set create: true to create it)" % path)
-
-        managed = set(p for p in (path_from_regex(r) for r in rules) if p)
-        before_rules, after_rules, before_labels, after_labels = {}, {}, {}, {}
-        plan = []
-        for path in paths:
-            regex = fcontext_regex(path, params["recurse"])
-            prune = set(p for p in managed if p.startswith(path + "/"))
-            current = rules.get(regex)
-            if not self.label_files:
-                wrong = []  # when_disabled=rules: the file labels are the future relabel's business
-            else:
-                wrong = self.mismatches(path, context, prune) if os.path.lexists(path) else [path]
-            before_rules[regex], after_rules[regex] = current, context
-            before_labels[path] = "%d file(s) not labelled %s" % (len(wrong), context) if wrong else "all files labelled %s" % context
-            after_labels[path] = "all files labelled %s" % context
-            if not self.label_files:
-                before_labels[path] = after_labels[path] = "labels left to the relabel when SELinux is enabled"
-            if current != context or wrong or (params["create"] and not os.path.lexists(path)):
-                plan.append((path, regex, current, wrong, prune))
-        result["rules"] = list(before_rules)
-        result["labelled"] = sum(len(item[3]) for item in plan)
-        result["changed_paths"] = [item[0] for item in plan]
-        result["registered"] = register and bool(params["owner"])
-        result["changed"] = bool(plan) or result["registered"]
-        if self.module._diff:
-            result["diff"] = self.diff(before_rules, after_rules, before_labels, after_labels, registry, level, result["registered"])
-        if self.module.check_mode or not result["changed"]:
-            return result
-
-        done = []
-        try:
-            for path, regex, current, wrong, prune in plan:
-                if not os.path.lexists(path):
-                    self.create_directory(path)
-                if current != context:
-                    action = "-a" if current is None else "-m"
-                    self.run([self.tool("semanage"), "fcontext", action, "-t", params["setype"], "-r", level, regex],
-                             "semanage fcontext %s %s" % (action, regex))
-                    done.append((path, regex, current, prune))
-                if not self.label_files:
-                    continue
-                self.apply_present(path, context, prune)
-                left = self.mismatches(path, context, prune)
-                if left:
-                    raise StepFailed("%s still has a label other than %s after labelling" % (left[0], context))
-            # Registered last: an owner whose labels are not in place must not hold a level.
-            if result["registered"]:
-                owners = dict(registry)
-                owners[params["owner"]] = level
-                self.write_registry(owners)
-        except (StepFailed, OSError) as exc:
-            self.module.fail_json(msg="%s%s" % (exc, self.undo(done)))
-        return result
-
-    def undo(self, done):
-        """Put back the rules this run added or changed and relabel their files; text for the message."""
-        undone = []
-        for path, regex, previous, prune in reversed(done):
-            try:
-                if previous is None:
-                    self.run([self.tool("semanage"), "fcontext", "-d", regex], "semanage fcontext -d %s" % regex)
-                else:
-                    old = parse_context(previous)
-                    self.run([self.tool("semanage"), "fcontext", "-m", "-t", old["type"], "-r", old["level"], regex],
-                             "semanage fcontext -m %s" % regex)
-                if self.label_files and os.path.lexists(path):
-                    if previous is None:
-                        self.restore(path, dry_run=False)
-                    else:
-                        self.apply_present(path, previous, prune)
-                undone.append(regex)
-            except (StepFailed, OSError, LabelError):
-                continue
-        return "; undone: the rule(s) %s" % ", ".join(undone) if undone else ""
 
     def apply_present(self, path, context, prune):
         if self.selinux_enabled:
@@ -553,66 +466,6 @@ class VolumeLabel(object):
             except OSError as exc:
                 raise StepFailed("cannot set %s on %s: %s" % (XATTR, item, exc))
 
-    # --------------------------------------------------------------------------------- absent
-    def absent(self):
-        params = self.params
-        report_only = self.gate()
-        paths = self.validate()
-        registry = self.registry()
-        owner = params["owner"]
-        level = registry.get(owner, "") if owner else ""
-        result = self.result(level, "")
-        if report_only:
-            return result
-        rules = self.local_rules()
-        release = bool(owner) and not paths and owner in registry
-        before_rules, after_rules, before_labels, after_labels = {}, {}, {}, {}
-        plan = []
-        for path in paths:
-            regex = fcontext_regex(path, params["recurse"])
-            current = rules.get(regex)
-            if current and not result["level"]:
-                result["level"] = (parse_context(current) or {}).get("level", "")
-            if not self.label_files:
-                relabel = []
-            elif current is not None:
-                relabel = self.managed_files(path, current)
-            elif os.path.lexists(path):
-                relabel = self.restore(path, dry_run=True)
-            else:
-                relabel = []
-            before_rules[regex], after_rules[regex] = current, None
-            before_labels[path] = "%d file(s) to restore" % len(relabel)
-            after_labels[path] = "default labels of the policy"
-            if current is not None or relabel:
-                plan.append((path, regex, current))
-            result["labelled"] += len(relabel)
-        result["rules"] = list(before_rules)
-        result["changed_paths"] = [item[0] for item in plan]
-        result["registered"] = release
-        result["changed"] = bool(plan) or release
-        if self.module._diff:
-            result["diff"] = self.diff(before_rules, after_rules, before_labels, after_labels, registry, "", release)
-        if self.module.check_mode or not result["changed"]:
-            return result
-        for path, regex, current in plan:
-            if current is not None:
-                self.run([self.tool("semanage"), "fcontext", "-d", regex], "semanage fcontext -d %s" % regex)
-            if self.label_files and os.path.lexists(path):
-                self.restore(path, dry_run=False)
-        # Released last: the level stays reserved while a rule that uses it may still be there.
-        if release:
-            owners = dict(registry)
-            del owners[owner]
-            self.write_registry(owners)
-        return result
-
-    def managed_files(self, path, context):
-        """Files below ``path`` that carry the rule's label (check-mode estimate before the rule is gone)."""
-        if not os.path.lexists(path):
-            return []
-        return [item for item in walk(path, self.params["recurse"], set()) if label_string(read_label(item)) == context]
-
     def restore(self, path, dry_run):
         """Restore (or list, with ``dry_run``) the policy's default labels; returns the relabelled paths."""
         recurse = self.params["recurse"]
@@ -621,49 +474,19 @@ class VolumeLabel(object):
         elif recurse:
             args = [self.tool("setfiles"), "-F", "-v"] + (["-n"] if dry_run else []) + [self.policy_spec_file()]
         else:
-            return self.restore_one(path, dry_run)
-        out = self.run(args + [path], "restoring default labels of %s" % path)
-        changed = []
-        for line in out.splitlines():
-            for prefix in ("Would relabel ", "Relabeled "):
-                if line.startswith(prefix):
-                    changed.append(line[len(prefix):].split(" from ")[0])
-        return changed
+            out = self.run([self.tool("matchpathcon"), "-n", path], "matchpathcon %s" % path).strip()
+            if label.context_string(read_label(path)) == out:
+                return []
+            if not dry_run:
+                os.setxattr(path, XATTR, out.encode("utf-8") + b"\0", follow_symlinks=False)
+            return [path]
+        return label.parse_relabelled(self.run(args + [path], "restoring default labels of %s" % path))
 
-    def restore_one(self, path, dry_run):
-        out = self.run([self.tool("matchpathcon"), "-n", path], "matchpathcon %s" % path).strip()
-        if label_string(read_label(path)) == out:
-            return []
-        if not dry_run:
-            os.setxattr(path, XATTR, out.encode("utf-8") + b"\0", follow_symlinks=False)
-        return [path]
-
-    # ---------------------------------------------------------------------------------- common
     def write_registry(self, owners):
         directory = os.path.dirname(self.params["registry"])
         if not os.path.isdir(directory):
             os.makedirs(directory, 0o755)
-        write_file_atomic(self.module, self.params["registry"], render_registry(owners), mode="0644")
-
-    def diff(self, before_rules, after_rules, before_labels, after_labels, registry, level, registry_changed):
-        before = render_state(before_rules, before_labels)
-        after = render_state(after_rules, after_labels)
-        owner = self.params["owner"]
-        if owner and registry_changed:
-            before += "owner %s %s\n" % (owner, registry.get(owner, "(unregistered)"))
-            after += "owner %s %s\n" % (owner, level or "(unregistered)")
-        return {
-            "before": before, "after": after,
-            "before_header": "selinux_volume_label (before)", "after_header": "selinux_volume_label (after)",
-        }
-
-    def result(self, level, context):
-        return {
-            "changed": False, "level": level, "context": context, "owner": self.params["owner"] or "",
-            "selinux_enabled": self.selinux_enabled, "enforced": self.enforced, "labelled": 0,
-            "changed_paths": [], "rules": [fcontext_regex(p, self.params["recurse"]) for p in self.params["paths"]],
-            "registered": False,
-        }
+        write_file_atomic(self.module, self.params["registry"], label.render_registry(owners), mode="0644")
 
 
 def main():
@@ -684,10 +507,9 @@ def main():
         ),
         supports_check_mode=True,
     )
-    backend = VolumeLabel(module)
     try:
-        result = backend.present() if module.params["state"] == "present" else backend.absent()
-    except (StepFailed, OSError) as exc:
+        result = VolumeLabel(module).apply(module.params["state"] == "present")
+    except (label.LabelError, StepFailed, OSError) as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(**result)
 

@@ -279,37 +279,33 @@ changed_secrets:
   sample: [db_password]
 """
 
-import base64
-import binascii
 import errno
 import grp
 import os
 import pwd
 import stat
-import tempfile
 
-from ansible_collections.podsec.hardening.plugins.module_utils import _inputs, _tmpfs
+from ansible_collections.podsec.hardening.plugins.module_utils import _inputs, _runas, _tmpfs
+from ansible_collections.podsec.hardening.plugins.module_utils._files import file_sha256, write_private_file
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 
 MOUNTS_FILE = "/proc/self/mounts"
 KERNEL_RELEASE_ENV = "PODSEC_TMPFS_KERNEL_RELEASE"
 
 
-def read_text(path):
-    with open(path, "r") as handle:
-        return handle.read()
+class Users(object):
+    """The host's users and paths as ``_tmpfs.check_request`` asks for them (KeyError for unknown names)."""
 
+    @staticmethod
+    def uid(name):
+        return int(name) if name.isdigit() else pwd.getpwnam(name).pw_uid
 
-def resolve_uid(name):
-    if name.isdigit():
-        return int(name)
-    return pwd.getpwnam(name).pw_uid
+    @staticmethod
+    def gid(name):
+        return int(name) if name.isdigit() else grp.getgrnam(name).gr_gid
 
-
-def resolve_gid(name):
-    if name.isdigit():
-        return int(name)
-    return grp.getgrnam(name).gr_gid
+    entry = staticmethod(pwd.getpwnam)
+    resolve = staticmethod(_inputs.resolve_on_target)
 
 
 def user_name(uid):
@@ -326,61 +322,30 @@ def group_name(gid):
         return str(gid)
 
 
-def file_digest(path):
-    """SHA-256 of a regular file, not following symlinks; None when it does not exist."""
+def mem_total():
+    """MemTotal of /proc/meminfo in bytes, None when unknown (a size in percent then fails)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except FileNotFoundError:
+        with open("/proc/meminfo") as handle:
+            return _tmpfs.parse_meminfo(handle.read())
+    except OSError:
         return None
-    with os.fdopen(fd, "rb") as handle:
-        return _tmpfs.sha256_digest(handle.read())
-
-
-def write_secret_file(target, data, uid, gid, mode):
-    """Write ``data`` to ``target`` atomically, inside the target's own (tmpfs) directory.
-
-    The shared write_file_atomic() goes through AnsibleModule.atomic_move(), which copies the old
-    file's attributes or applies the umask after the rename; a secret file must never exist with a
-    looser mode, so this writes a 0600 temporary file in the same directory, sets owner and mode on the
-    descriptor and renames it (same file system, so rename(2) is atomic).
-    """
-    directory = os.path.dirname(target)
-    fd, tmp_path = tempfile.mkstemp(prefix=".podsec-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchown(handle.fileno(), uid, gid)
-            os.fchmod(handle.fileno(), mode)
-        os.rename(tmp_path, target)
-    finally:
-        if os.path.lexists(tmp_path):
-            os.unlink(tmp_path)
 
 
 class TmpfsSecret(object):
-    """Backend: mount, secret files, podman registrations."""
+    """Reads the facts, executes the plans of ``_tmpfs``, and undoes its own steps when a later one fails."""
 
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.path = module.params["path"]
+    def __init__(self, module, request):
+        self.module, self.params, self.request = module, module.params, request
+        self.path = request["path"]
         self.check_mode = module.check_mode
         self.changed = False
-        self.planned_mount = None
-        self.mount = None
-        self.results = []
-        self.changed_secrets = []
-        self.before_lines = []
-        self.after_lines = []
+        self.mount = self.planned_mount = self.after_mount = None
         self.before_mount = "%s: not mounted" % self.path
-        self.after_mount = None
+        self.before_lines, self.after_lines, self.results, self.changed_secrets = [], [], [], []
         # What this run mounted, created and registered: undone when a later step fails.
-        self.mounted_here = False
-        self.created_dir = False
+        self.mounted_here = self.created_dir = False
         self.registered_here = []
 
-    # --------------------------------------------------------------------------------- helpers
     def fail(self, msg):
         undone = self.rollback()
         if undone:
@@ -391,347 +356,142 @@ class TmpfsSecret(object):
         """Remove what this run registered and mounted, so a failed run leaves no half-applied state."""
         undone = []
         for name in reversed(self.registered_here):
-            rc, dummy, dummy = self.run_podman("secret", "rm", name)
-            if rc == 0:
+            if self.run_podman("secret", "rm", name)[0] == 0:
                 undone.append("podman secret %s" % name)
         self.registered_here = []
-        if self.mounted_here:
-            rc, dummy, dummy = self.run(["umount", self.path])
-            if rc == 0:
-                undone.append("the mount on %s" % self.path)
-                self.mounted_here = False
-                if self.created_dir:
-                    try:
-                        os.rmdir(self.path)
-                        undone.append("the directory %s" % self.path)
-                    except OSError:
-                        pass
+        if self.mounted_here and self.run(["umount", self.path])[0] == 0:
+            undone.append("the mount on %s" % self.path)
+            self.mounted_here = False
+            if self.created_dir:
+                try:
+                    os.rmdir(self.path)
+                    undone.append("the directory %s" % self.path)
+                except OSError:
+                    pass
         return undone
-
-    def mounts(self):
-        return _tmpfs.parse_mounts(read_text(MOUNTS_FILE))
-
-    def kernel_release(self):
-        return os.environ.get(KERNEL_RELEASE_ENV) or os.uname().release
 
     def run(self, argv, **kwargs):
         return self.module.run_command(argv, **kwargs)
 
-    def mount_line(self, entry, uid, gid, mode):
-        options = [opt for opt in entry.options if opt.startswith("size=") or opt == "noswap"]
-        return "%s: %s %s %s:%s %s" % (self.path, entry.fstype, " ".join(options) or "-",
-                                       user_name(uid), group_name(gid), _tmpfs.format_mode(mode))
-
-    # ----------------------------------------------------------------------------- validation
-    def validate(self):
-        try:
-            for option in ("path", "size", "mode", "owner", "group", "podman_user"):
-                _inputs.refuse_control_characters(self.params[option], option)
-            for index, item in enumerate(self.params["secrets"]):
-                for option in ("name", "owner", "group", "mode", "state"):
-                    _inputs.refuse_control_characters(item[option], "secrets[%d].%s" % (index, option))
-            _inputs.refuse_long_path(self.path, "path")
-        except _inputs.InputError as exc:
-            self.fail(str(exc))
-        error = _tmpfs.validate_mount_path(self.path)
-        if error:
-            self.fail(error)
-        self.path = self.path.rstrip("/")
-        error = _tmpfs.system_path_problem(self.path, _inputs.resolve_on_target(self.path))
-        if error:
-            self.fail(error)
-        try:
-            self.mode = _tmpfs.normalize_mode(self.params["mode"])
-            self.size_bytes = _tmpfs.parse_size(self.params["size"], self.mem_total())
-        except ValueError as exc:
-            self.fail(str(exc))
-        self.uid = self.lookup(resolve_uid, self.params["owner"], "owner", "the mount")
-        self.gid = self.lookup(resolve_gid, self.params["group"], "group", "the mount")
-        seen = set()
-        self.items = []
-        for item in self.params["secrets"]:
-            name = item["name"]
-            error = _tmpfs.validate_secret_name(name)
-            if error:
-                self.fail(error)
-            if name in seen:
-                self.fail("secret %r is listed twice" % name)
-            seen.add(name)
-            self.items.append(self.validate_item(item))
-        self.podman_uid = 0
-        if self.params["podman_user"]:
-            self.podman_uid = self.lookup(lambda name: pwd.getpwnam(name).pw_uid, self.params["podman_user"],
-                                          "podman_user", "podman")
-            if self.params["manage_mount"] and self.uid != self.podman_uid:
-                self.fail("podman_user %s must own the mount (set owner: %s) to reach its store in %s"
-                          % (self.params["podman_user"], self.params["podman_user"], self.path))
-
-    def lookup(self, func, name, option, what):
-        try:
-            return func(str(name))
-        except KeyError:
-            self.fail("%s %r of %s does not exist on the host" % (option, name, what))
-
-    def validate_item(self, item):
-        name = item["name"]
-        target = _tmpfs.resolve_secret_path(self.path, name)
-        try:
-            mode = _tmpfs.normalize_mode(item["mode"])
-        except ValueError as exc:
-            self.fail("secret %s: %s" % (name, exc))
-        data = None
-        if item["state"] == "present":
-            if (item["content"] is None) == (item["content_base64"] is None):
-                self.fail("secret %s: exactly one of content and content_base64 is required" % name)
-            if item["content"] is not None:
-                data = item["content"].encode("utf-8")
-            else:
-                try:
-                    data = base64.b64decode(item["content_base64"], validate=True)
-                except (binascii.Error, ValueError):
-                    self.fail("secret %s: content_base64 is not valid base64" % name)
-            if self.params["podman_secrets"] and not 0 < len(data) < _tmpfs.PODMAN_MAX_SECRET_BYTES:
-                self.fail("secret %s: podman secrets must be 1 to %d bytes"
-                          % (name, _tmpfs.PODMAN_MAX_SECRET_BYTES - 1))
-        return {
-            "name": name,
-            "target": target,
-            "state": item["state"],
-            "owner": item["owner"],
-            "group": item["group"],
-            "uid": self.lookup(resolve_uid, item["owner"], "owner", "secret %s" % name),
-            "gid": self.lookup(resolve_gid, item["group"], "group", "secret %s" % name),
-            "mode": mode,
-            "data": data,
-        }
-
-    def mem_total(self):
-        try:
-            for line in read_text("/proc/meminfo").splitlines():
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) * 1024
-        except (OSError, ValueError, IndexError):
-            return None
-        return None
-
-    # ---------------------------------------------------------------------------------- mount
-    def ensure_mount(self):
-        if os.path.islink(self.path):
-            self.fail("%s is a symlink; refusing to mount or write secrets through it" % self.path)
-        entries = self.mounts()
-        current = _tmpfs.mount_at(entries, self.path)
-        if not self.params["manage_mount"]:
-            self.check_existing(entries)
-            return
-        if current is None:
-            self.mount_fresh()
-        else:
-            self.before_mount = self.mount_line(current, *self.root_attributes())
-            self.adjust_existing(current)
-        if self.mount is not None:
-            self.ensure_root_attributes()
-        self.after_mount = "%s: %s %s %s:%s %s" % (
-            self.path, self.planned_mount["fstype"],
-            " ".join(o for o in self.planned_mount["options"] if o.startswith("size=") or o == "noswap") or "-",
-            user_name(self.uid), group_name(self.gid), _tmpfs.format_mode(self.mode))
+    def mounts(self):
+        with open(MOUNTS_FILE) as handle:
+            return _tmpfs.parse_mounts(handle.read())
 
     def root_attributes(self):
         st = os.stat(self.path)
         return st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)
 
-    def check_existing(self, entries):
-        if not os.path.isdir(self.path):
-            self.fail("%s does not exist (manage_mount=false expects an existing tmpfs or ramfs directory)" % self.path)
-        holder = _tmpfs.find_mount(entries, os.path.realpath(self.path))
-        if holder is None or not holder.in_memory:
-            self.fail("%s is on %s, not on tmpfs or ramfs; refusing to write secrets there"
-                      % (self.path, holder.fstype if holder else "an unknown file system"))
-        self.check_noswap(holder)
-        self.mount = holder
-        self.planned_mount = holder.as_dict()
-        self.before_mount = self.after_mount = self.mount_line(holder, *self.root_attributes())
+    def mount_line(self, mount, uid, gid, mode):
+        return _tmpfs.mount_line(self.path, mount["fstype"], mount["options"], user_name(uid), group_name(gid), mode)
 
-    def check_noswap(self, entry):
-        if not self.params["noswap"] or entry.fstype != "tmpfs" or entry.noswap:
-            return
-        problem = ("the tmpfs at %s is mounted without noswap, and noswap cannot be added by remount"
-                   % entry.mountpoint)
-        if self.params["on_no_noswap"] == "allow_swap":
-            self.module.warn(problem + "; its pages may be written to swap (on_no_noswap=allow_swap)")
-            return
-        self.fail(problem + ". Unmount it (umount %s) and run again so it is mounted with noswap, or set "
-                  "on_no_noswap=allow_swap to accept swap" % entry.mountpoint)
+    # ---------------------------------------------------------------------------------- mount
+    def ensure_mount(self):
+        entries, is_dir = self.mounts(), os.path.isdir(self.path)
+        plan = _tmpfs.plan_mount(self.request, self.params, {
+            "is_link": os.path.islink(self.path), "exists": os.path.exists(self.path), "is_dir": is_dir,
+            "entries": len(os.listdir(self.path)) if is_dir else 0,
+            "current": _tmpfs.mount_at(entries, self.path),
+            "holder": _tmpfs.find_mount(entries, os.path.realpath(self.path)),
+            "kernel_release": os.environ.get(KERNEL_RELEASE_ENV) or os.uname().release,
+        })
+        for warning in plan["warnings"]:
+            self.module.warn(warning)
+        if plan["action"] == "mount":
+            self.mount_fresh(plan)
+        else:
+            self.mount, self.planned_mount = plan["entry"], plan["entry"].as_dict()
+            self.before_mount = self.mount_line(self.planned_mount, *self.root_attributes())
+            if not self.params["manage_mount"]:
+                self.after_mount = self.before_mount
+                return
+            if plan["action"] == "remount":
+                self.changed = True
+                if not self.check_mode:
+                    rc, dummy, err = self.run(["mount", "-o", plan["options"], self.path])
+                    if rc != 0:
+                        self.fail("remounting %s with %s failed: %s" % (self.path, plan["options"], err.strip()))
+                    self.mount = _tmpfs.mount_at(self.mounts(), self.path)
+                    self.planned_mount = self.mount.as_dict()
+        if self.mount is not None and self.root_attributes() != (self.request["uid"], self.request["gid"],
+                                                                 self.request["mode"]):
+            self.changed = True
+            if not self.check_mode:
+                os.chown(self.path, self.request["uid"], self.request["gid"])
+                os.chmod(self.path, self.request["mode"])
+        self.after_mount = self.mount_line(self.planned_mount, self.request["uid"], self.request["gid"],
+                                           self.request["mode"])
 
-    def mount_fresh(self):
-        if os.path.exists(self.path) and not os.path.isdir(self.path):
-            self.fail("%s exists and is not a directory" % self.path)
-        if os.path.isdir(self.path) and os.listdir(self.path):
-            self.fail("path %s is a directory that is not empty: a tmpfs over it would hide its %d entries; "
-                      "choose an empty or absent directory" % (self.path, len(os.listdir(self.path))))
-        release = self.kernel_release()
-        fstype, use_noswap, problem = _tmpfs.choose_fstype(self.params["noswap"], release, self.params["on_no_noswap"])
-        if problem:
-            if self.params["on_no_noswap"] == "fail":
-                self.fail(problem + ". Refusing to mount %s: use a kernel with tmpfs noswap, or set on_no_noswap=ramfs "
-                                    "(no size limit) or on_no_noswap=allow_swap (pages may reach swap)" % self.path)
-            self.module.warn(problem + "; mounting %s as %s%s" % (
-                self.path, fstype, "" if fstype == "ramfs" else " that may be swapped out"))
-        options = _tmpfs.render_mount_options(
-            fstype, size_bytes=self.size_bytes, nr_inodes=self.params["nr_inodes"], mode=self.mode,
-            uid=self.uid, gid=self.gid, noswap=use_noswap)
+    def mount_fresh(self, plan):
         self.changed = True
-        self.planned_mount = {"path": self.path, "fstype": fstype, "noswap": use_noswap, "options": options.split(",")}
+        self.planned_mount = {"path": self.path, "fstype": plan["fstype"], "noswap": plan["noswap"],
+                              "options": plan["options"].split(",")}
         if self.check_mode:
             return
         if not os.path.isdir(self.path):
             os.makedirs(self.path, 0o700)
             self.created_dir = True
-        rc, dummy, err = self.run(["mount", "-t", fstype, "-o", options, _tmpfs.MOUNT_SOURCE, self.path])
+        rc, dummy, err = self.run(["mount", "-t", plan["fstype"], "-o", plan["options"], _tmpfs.MOUNT_SOURCE, self.path])
         if rc != 0:
-            self.fail("mounting %s on %s failed: %s" % (fstype, self.path, err.strip()))
+            self.fail("mounting %s on %s failed: %s" % (plan["fstype"], self.path, err.strip()))
         self.mounted_here = True
         entry = _tmpfs.mount_at(self.mounts(), self.path)
-        if entry is None or entry.fstype != fstype or (use_noswap and not entry.noswap):
-            self.fail("%s was mounted but /proc/self/mounts shows %s; unmounted it again (noswap not honoured?)"
-                      % (self.path, entry.fstype + " " + ",".join(entry.options) if entry else "no mount"))
-        self.mount = entry
-        self.planned_mount = entry.as_dict()
-
-    def adjust_existing(self, current):
-        if not current.in_memory:
-            self.fail("%s is a %s mount, not tmpfs or ramfs; refusing to write secrets there" % (self.path, current.fstype))
-        if current.device != _tmpfs.MOUNT_SOURCE:
-            self.fail("path %s is a %s mount of %s that this module did not make: it neither remounts nor adopts it "
-                      "(use manage_mount=false to write secrets into an existing tmpfs)"
-                      % (self.path, current.fstype, current.device))
-        self.check_noswap(current)
-        remount = _tmpfs.remount_options(current, self.size_bytes, self.params["nr_inodes"])
-        missing = _tmpfs.missing_hardening_flags(current)
-        self.mount = current
-        self.planned_mount = current.as_dict()
-        if not remount and not missing:
-            return
-        options = remount or "remount"
-        if missing:
-            options += "," + ",".join(missing)
-        self.changed = True
-        if self.check_mode:
-            return
-        rc, dummy, err = self.run(["mount", "-o", options, self.path])
-        if rc != 0:
-            self.fail("remounting %s with %s failed: %s" % (self.path, options, err.strip()))
-        self.mount = _tmpfs.mount_at(self.mounts(), self.path)
-        self.planned_mount = self.mount.as_dict()
-
-    def ensure_root_attributes(self):
-        uid, gid, mode = self.root_attributes()
-        if (uid, gid, mode) == (self.uid, self.gid, self.mode):
-            return
-        self.changed = True
-        if not self.check_mode:
-            os.chown(self.path, self.uid, self.gid)
-            os.chmod(self.path, self.mode)
-
-    def verify_target(self, target):
-        """The secret's directory must be the verified in-memory mount itself."""
-        if self.mount is None:
-            return  # check mode before the first mount: nothing exists yet
-        directory = os.path.realpath(os.path.dirname(target))
-        holder = _tmpfs.find_mount(self.mounts(), directory)
-        if (holder is None or not holder.in_memory or directory != os.path.realpath(self.path)
-                or holder.mountpoint != self.mount.mountpoint):
-            self.fail("target %s is not on the %s mount at %s (found %s); refusing to write it"
-                      % (target, self.mount.fstype, self.path, holder.fstype if holder else "no mount"))
+        problem = _tmpfs.fresh_mount_problem(entry, plan, self.path)
+        if problem:
+            self.fail(problem)
+        self.mount, self.planned_mount = entry, entry.as_dict()
 
     # -------------------------------------------------------------------------------- secrets
-    def ensure_secrets(self):
-        for item in self.items:
-            self.ensure_secret(item)
+    def file_facts(self, target):
+        try:
+            st = os.lstat(target)
+        except FileNotFoundError:
+            return None
+        regular = stat.S_ISREG(st.st_mode)
+        return {"regular": regular, "uid": st.st_uid, "gid": st.st_gid, "mode": stat.S_IMODE(st.st_mode),
+                "owner": user_name(st.st_uid), "group": group_name(st.st_gid),
+                "digest": file_sha256(target) if regular else None}
 
     def ensure_secret(self, item):
-        target = item["target"]
-        self.verify_target(target)
-        st = None
-        if self.mount is not None:
-            try:
-                st = os.lstat(target)
-            except FileNotFoundError:
-                st = None
-        if st is not None and not stat.S_ISREG(st.st_mode):
-            self.fail("secret %s: %s exists and is not a regular file; refusing to replace it" % (item["name"], target))
-        if st is not None:
-            self.before_lines.append(_tmpfs.secret_summary(
-                item["name"], user_name(st.st_uid), group_name(st.st_gid), stat.S_IMODE(st.st_mode)))
-        changed = False
-        if item["state"] == "absent":
-            if st is not None:
-                changed = True
-                if not self.check_mode:
-                    os.unlink(target)
-        else:
-            summary = _tmpfs.secret_summary(item["name"], item["owner"], item["group"], item["mode"])
-            wanted = _tmpfs.sha256_digest(item["data"])
-            current = file_digest(target) if st is not None else None
-            if not _tmpfs.digests_equal(current, wanted):
-                changed = True
-                summary += " (new value)" if st is not None else ""
-                if not self.check_mode:
-                    write_secret_file(target, item["data"], item["uid"], item["gid"], item["mode"])
-            elif (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) != (item["uid"], item["gid"], item["mode"]):
-                changed = True
-                if not self.check_mode:
-                    os.chown(target, item["uid"], item["gid"])
-                    os.chmod(target, item["mode"])
-            self.after_lines.append(summary)
-        podman_registered = False
+        target, current = item["target"], None
+        if self.mount is not None:  # else check mode before the first mount: nothing exists yet
+            directory = os.path.realpath(os.path.dirname(target))
+            problem = _tmpfs.target_problem(target, directory, _tmpfs.find_mount(self.mounts(), directory),
+                                            self.mount, os.path.realpath(self.path))
+            if problem:
+                self.fail(problem)
+            current = self.file_facts(target)
+        plan = _tmpfs.plan_secret(item, current)
+        self.before_lines.extend(line for line in [plan["before"]] if line)
+        self.after_lines.extend(line for line in [plan["after"]] if line)
+        if plan["action"] and not self.check_mode:
+            if plan["action"] == "remove":
+                os.unlink(target)
+            elif plan["action"] == "write":
+                write_private_file(target, item["data"], item["uid"], item["gid"], item["mode"])
+            else:
+                os.chown(target, item["uid"], item["gid"])
+                os.chmod(target, item["mode"])
+        changed, registered = bool(plan["action"]), False
         if self.params["podman_secrets"]:
-            podman_changed, podman_registered = self.ensure_podman(item)
+            podman_changed, registered = self.ensure_podman(item)
             changed = changed or podman_changed
         if changed:
             self.changed = True
             self.changed_secrets.append(item["name"])
-        self.results.append({
-            "name": item["name"],
-            "path": target,
-            "state": item["state"],
-            "changed": changed,
-            "owner": item["owner"],
-            "group": item["group"],
-            "mode": _tmpfs.format_mode(item["mode"]),
-            "podman_secret": podman_registered,
-        })
+        self.results.append({"name": item["name"], "path": target, "state": item["state"], "changed": changed,
+                             "owner": item["owner"], "group": item["group"],
+                             "mode": _tmpfs.format_mode(item["mode"]), "podman_secret": registered})
 
     # --------------------------------------------------------------------------------- podman
-    def podman_argv(self, *args):
-        """podman for root, or ``runuser -u USER -- env ... podman`` for a rootless user.
-
-        The user's environment is rebuilt with env(1): the variables of root's session (its
-        XDG_RUNTIME_DIR, its D-Bus address) would make rootless podman use root's runtime directory.
-        """
-        podman = self.module.get_bin_path("podman", required=True)
-        if not self.params["podman_user"]:
-            return [podman] + list(args)
-        runuser = self.module.get_bin_path("runuser", required=True)
-        env = self.module.get_bin_path("env", required=True)
-        entry = pwd.getpwuid(self.podman_uid)
-        runtime_dir = "/run/user/%d" % self.podman_uid
-        argv = [runuser, "-u", entry.pw_name, "--", env, "-u", "DBUS_SESSION_BUS_ADDRESS"]
-        if os.path.isdir(runtime_dir):
-            argv.append("XDG_RUNTIME_DIR=" + runtime_dir)
-        else:
-            argv.extend(["-u", "XDG_RUNTIME_DIR"])
-        argv.extend(["HOME=" + entry.pw_dir, "USER=" + entry.pw_name, "LOGNAME=" + entry.pw_name, podman])
-        return argv + list(args)
-
     def run_podman(self, *args, **kwargs):
-        # cwd /: rootless podman re-executes itself in a user namespace and must be able to enter the cwd
-        return self.run(self.podman_argv(*args), cwd="/", **kwargs)
+        """podman for root, or podman as podman_user through ``_runas`` (from cwd /)."""
+        argv = _runas.as_user(self.module, self.request["podman_entry"]) + [
+            self.module.get_bin_path("podman", required=True)] + list(args)
+        return self.run(argv, cwd=_runas.USER_CWD, **kwargs)
 
     def podman_inspect(self, name):
         rc, out, dummy = self.run_podman("secret", "inspect", name)
-        if rc != 0:
-            return None
-        return _tmpfs.parse_podman_secret_inspect(out)
+        return _tmpfs.parse_podman_secret_inspect(out) if rc == 0 else None
 
     def ensure_store_dir(self, store):
         try:
@@ -740,78 +500,52 @@ class TmpfsSecret(object):
             st = None
         if st is not None and not stat.S_ISDIR(st.st_mode):
             self.fail("%s exists and is not a directory" % store)
-        if st is not None and (st.st_uid, stat.S_IMODE(st.st_mode)) == (self.podman_uid, 0o700):
+        owner = self.request["podman_entry"].pw_uid if self.request["podman_entry"] else 0
+        if st is not None and (st.st_uid, stat.S_IMODE(st.st_mode)) == (owner, 0o700):
             return False
         if not self.check_mode:
             if st is None:
                 os.mkdir(store, 0o700)
-            os.chown(store, self.podman_uid, -1)
+            os.chown(store, owner, -1)
             os.chmod(store, 0o700)
         return True
 
     def ensure_podman(self, item):
         """Returns (changed, registered after this run)."""
-        name = item["name"]
-        store = _tmpfs.podman_store_dir(self.path)
+        name, present = item["name"], item["state"] == "present"
         if self.mount is None:  # check mode, nothing mounted yet: everything would be created
-            return item["state"] == "present", item["state"] == "present"
+            return present, present
+        store = _tmpfs.podman_store_dir(self.path)
+        changed = self.ensure_store_dir(store) if present else False
+        wanted = _tmpfs.shell_driver_options(store)
         info = self.podman_inspect(name)
-        if item["state"] == "absent":
-            if info is None:
-                return False, False
-            if not self.check_mode:
-                rc, dummy, err = self.run_podman("secret", "rm", name)
-                if rc != 0:
-                    self.fail("podman secret rm %s failed: %s" % (name, err.strip()))
-            return True, False
-        changed = self.ensure_store_dir(store)
-        wanted_opts = _tmpfs.shell_driver_options(store)
-        if info is not None and info["driver"] == "shell" and info["options"] == wanted_opts:
-            if _tmpfs.valid_secret_id(info["id"]) and _tmpfs.digests_equal(
-                    file_digest(os.path.join(store, info["id"])), _tmpfs.sha256_digest(item["data"])):
-                return changed, True
-            replace = True
-        else:
-            replace = False
-        if self.check_mode:
-            return True, True
-        if info is not None and not replace:
-            # another driver (for example podman's default file driver): remove it with its own driver
-            # so its stored copy goes too, then register the shell driver.
+        action = _tmpfs.plan_podman(item, info, wanted, lambda secret_id: file_sha256(os.path.join(store, secret_id)))
+        if action is None or self.check_mode:
+            return changed or action is not None, present
+        if action in ("remove", "recreate"):
             rc, dummy, err = self.run_podman("secret", "rm", name)
             if rc != 0:
-                self.fail("podman secret rm %s (driver %s) failed: %s" % (name, info["driver"], err.strip()))
-        argv = ["secret", "create", "--driver", "shell", "--driver-opts", _tmpfs.render_driver_opts(wanted_opts)]
-        if replace:
-            argv.append("--replace")
+                self.fail("podman secret rm %s%s failed: %s"
+                          % (name, " (driver %s)" % info["driver"] if action == "recreate" else "", err.strip()))
+            if action == "remove":
+                return True, False
+        argv = ["secret", "create", "--driver", "shell", "--driver-opts", _tmpfs.render_driver_opts(wanted)]
+        argv += ["--replace"] if action == "replace" else []
         rc, dummy, err = self.run_podman(*(argv + [name, "-"]), data=item["data"], binary_data=True)
         if rc != 0:
             self.fail("podman secret create %s failed: %s" % (name, err.strip()))
-        if info is None or not replace:
+        if action != "replace":
             self.registered_here.append(name)
-        info = self.podman_inspect(name)
-        if info is None or not _tmpfs.valid_secret_id(info["id"]) or not _tmpfs.digests_equal(
-                file_digest(os.path.join(store, info["id"])), _tmpfs.sha256_digest(item["data"])):
+        if _tmpfs.plan_podman(item, self.podman_inspect(name), wanted,
+                              lambda secret_id: file_sha256(os.path.join(store, secret_id))) is not None:
             self.fail("podman secret %s was created but its value is not in %s" % (name, store))
         return True, True
 
-    # ------------------------------------------------------------------------------------ act
-    def diff(self):
-        return {
-            "before_header": "%s (before)" % self.path,
-            "after_header": "%s (after)" % self.path,
-            "before": _tmpfs.render_state_text(self.before_mount, self.before_lines),
-            "after": _tmpfs.render_state_text(self.after_mount or self.before_mount, self.after_lines),
-        }
-
     def result(self):
-        return {
-            "changed": self.changed,
-            "mount": self.planned_mount,
-            "secrets": self.results,
-            "changed_secrets": self.changed_secrets,
-            "diff": self.diff(),
-        }
+        return {"changed": self.changed, "mount": self.planned_mount, "secrets": self.results,
+                "changed_secrets": self.changed_secrets,
+                "diff": _tmpfs.render_diff(self.path, self.before_mount, self.before_lines,
+                                           self.after_mount or self.before_mount, self.after_lines)}
 
 
 def main():
@@ -822,11 +556,16 @@ def main():
         # works on repr() text and can miss parts of multi-line values.
         no_log=True,
     )
-    backend = TmpfsSecret(module)
     try:
-        backend.validate()
+        backend = TmpfsSecret(module, _tmpfs.check_request(module.params, Users, mem_total()))
+    except _tmpfs.TmpfsError as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    try:
         backend.ensure_mount()
-        backend.ensure_secrets()
+        for item in backend.request["items"]:
+            backend.ensure_secret(item)
+    except _tmpfs.TmpfsError as exc:
+        backend.fail(str(exc))
     except OSError as exc:
         # ENOSPC when the values do not fit the size, EACCES, ...: name the file, never the value.
         backend.fail("%s: %s%s" % (exc.filename or backend.path, exc.strerror or exc,

@@ -14,7 +14,8 @@ Commands (run as root):
   restart NAME      reboot a host (same disk; tmpfs contents are lost, as on a real reboot)
   ssh NAME -- CMD   run a command on a host
   rootdir NAME      print the host's root directory as seen from this machine (its persistent disk)
-  list              print the running hosts as JSON
+  list              print this run's running hosts (those of $PODSEC_TESTBED_PREFIX) as JSON, by the
+                    names given to up (the machine name is in "machine")
   leftovers         list what the test bed left on this machine (exit 1 if anything)
   image             print the path of the local test image archive (built once, cached); every host
                     also has it at /usr/local/share/podsec-testbed/busybox.tar
@@ -355,7 +356,7 @@ def unmount_below(path):
         run(["umount", "-l", mount_point], check=False, capture_output=True)
 
 
-def cmd_down(names, down_all, keep_disk=False):
+def cmd_down(names, down_all):
     if down_all:
         names = [s["name"] for s in running_states() if s and s["name"].startswith(PREFIX)]
     for name in names:
@@ -371,7 +372,7 @@ def cmd_down(names, down_all, keep_disk=False):
             os.kill(orphan, signal.SIGKILL)
             time.sleep(0.5)
         unmount_below(state["host_dir"])
-        if not keep_disk and os.path.isdir(state["host_dir"]):
+        if os.path.isdir(state["host_dir"]):
             shutil.rmtree(state["host_dir"])
         if os.path.exists(state_path(name)):
             os.remove(state_path(name))
@@ -530,7 +531,7 @@ def main():
     elif args.command == "rootdir":
         print(require_state(args.name)["root"])
     elif args.command == "list":
-        print(json.dumps([s for s in running_states() if s], indent=2))
+        print(json.dumps([public(s) for s in running_states() if s and s["name"].startswith(PREFIX)], indent=2))
     elif args.command == "leftovers":
         found = leftovers()
         print("\n".join(found))

@@ -172,7 +172,8 @@ INVALID = [
     ("unknown-requirement-key", '{"default": [{"type": "reject", "comment": "x"}]}',
      ["default, requirement #1 (reject)", 'unknown key "comment"']),
     ("unknown-type", '{"default": [{"type": "acceptAnything"}]}', ['default, requirement #1, field "type"',
-                                                                   'unknown requirement type "acceptAnything"']),
+                                                                   'unknown requirement type "acceptAnything"',
+                                                                   "signedBy, sigstoreSigned or signedBaseLayer)"]),
     ("requirement-not-object", '{"default": ["reject"]}', ["default, requirement #1", "must be an object"]),
     ("transports-list", '{"default": [{"type": "reject"}], "transports": []}', ['"transports" must be an object']),
     ("unknown-transport", '{"default": [{"type": "reject"}], "transports": {"dockre": {}}}',
@@ -282,19 +283,19 @@ def test_valid_docker_scopes(scope):
 def test_version_gates():
     doc = json.loads(json.dumps(PKI_POLICY))
     _policy.validate_policy(doc)
-    problems = _policy.version_problems(doc, _policy.parse_version("5.3.2"))
+    problems = _policy.version_problems(doc, _policy.version_components("5.3.2"))
     assert len(problems) == 1
     assert 'scope "registry.example.com" (transport "docker"), requirement #1 (sigstoreSigned), field "pki"' in problems[0]
     assert "podman >= 5.4" in problems[0] and "5.3.2" in problems[0]
-    assert _policy.version_problems(doc, _policy.parse_version("5.4.0")) == []
+    assert _policy.version_problems(doc, _policy.version_components("5.4.0")) == []
     assert _policy.version_problems(doc, None) == []
     sig = _policy.parse_policy(SIGSTORE)
     problems = _policy.version_problems(sig, (4, 3))
     assert len(problems) == 2 and all('field "fulcio"' in p or 'field "rekorPublicKeyPath"' in p for p in problems)
     assert len(_policy.version_problems(sig, (4, 1))) == 5  # sigstoreSigned itself is too new
-    assert _policy.parse_version("5.4.0-dev") == (5, 4, 0)
+    assert _policy.version_components("5.4.0-dev") == (5, 4, 0)
     with pytest.raises(_policy.PolicyError):
-        _policy.parse_version("unknown")
+        _policy.version_components("unknown")
 
 
 def test_key_files():

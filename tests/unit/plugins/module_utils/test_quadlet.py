@@ -143,11 +143,18 @@ def test_secrets_are_mounted_files_owned_by_the_user():
 
 def test_secret_like_environment_is_refused():
     for name, value in (("DB_PASSWORD", "x"), ("API_TOKEN", "x"), ("AWS_SECRET_ACCESS_KEY", "x"), ("KEY", "x"),
-                        ("HARMLESS", "AKIAIOSFODNN7EXAMPLEx9Q2mZ"), ("MYPASS", "hunter2")):
-        assert looks_like_secret(name, value) or name == "MYPASS"
-        if looks_like_secret(name, value):
-            with pytest.raises(QuadletError, match="allow_secret_like_environment"):
-                unit(environment={name: value})
+                        ("HARMLESS", "AKIAIOSFODNN7EXAMPLEx9Q2mZ")):
+        assert looks_like_secret(name, value)
+        with pytest.raises(QuadletError, match="allow_secret_like_environment"):
+            unit(environment={name: value})
+
+
+def test_known_miss_a_password_name_glued_to_a_word_with_a_short_value():
+    """Known miss, stated rather than hidden: the name words are matched as separate tokens (word-joined
+    values were false positives), so MYPASS is not a PASS token, and "hunter2" is too short to count as
+    high entropy. Such a variable is rendered; the posture scan and review have to catch it."""
+    assert not looks_like_secret("MYPASS", "hunter2")
+    assert "Environment=MYPASS=hunter2" in unit(environment={"MYPASS": "hunter2"})
     for name, value in (("HASH", "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
                         ("JWT", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2ln")):
         assert looks_like_secret(name, value), name

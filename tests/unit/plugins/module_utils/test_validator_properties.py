@@ -19,7 +19,7 @@ import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.podsec.hardening.plugins.module_utils import _audit, _inputs, _policy, _registries_d
+from ansible_collections.podsec.hardening.plugins.module_utils import _audit, _inputs, _policy, _reference, _registries_d
 from ansible_collections.podsec.hardening.plugins.module_utils import _selinux_label, _tmpfs
 
 # Text biased towards the characters that matter here: separators, control characters, line breaks,
@@ -64,8 +64,8 @@ def test_policy_scope_accepted_means_rendered_and_parsed_back(transport, scope):
 @example(reference="quay.io/podsec/app:1.0\n")
 def test_docker_reference_accepted_has_no_line_break(reference):
     try:
-        name, tag, digest = _policy.parse_normalized_reference(reference)
-    except _policy.PolicyError:
+        name, tag, digest = _reference.parse_normalized_reference(reference)
+    except _reference.InvalidReferenceError:
         return
     assert printable(reference) and " " not in reference
     assert "/" in name and (tag is None or tag in reference)

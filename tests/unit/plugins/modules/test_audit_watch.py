@@ -12,18 +12,10 @@ from __future__ import annotations
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _audit
 from ansible_collections.podsec.hardening.plugins.modules import audit_watch
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
+from ansible_collections.podsec.hardening.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_module, run_main
 
 
 class FakeKernel(object):
@@ -67,22 +59,7 @@ class FakeKernel(object):
 @pytest.fixture
 def kernel(monkeypatch):
     kernel = FakeKernel()
-
-    def exit_json(self, **kwargs):
-        kwargs.setdefault("changed", False)
-        kwargs["warnings"] = list(getattr(self, "_podsec_warnings", []))
-        raise ExitJson(kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        kwargs["msg"] = msg
-        raise FailJson(kwargs)
-
-    def warn(self, message):
-        self.__dict__.setdefault("_podsec_warnings", []).append(message)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(basic.AnsibleModule, "warn", warn)
+    patch_module(monkeypatch)
     monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, args, **kw: kernel.run_command(args, **kw))
     monkeypatch.setattr(
         basic.AnsibleModule, "get_bin_path", lambda self, name, required=False, opt_dirs=None: "/usr/sbin/%s" % name
@@ -91,10 +68,7 @@ def kernel(monkeypatch):
 
 
 def run(args, expect=ExitJson):
-    with patch_module_args(args):
-        with pytest.raises(expect) as exc:
-            audit_watch.main()
-    return exc.value.args[0]
+    return run_main(audit_watch.main, args, expect=expect)
 
 
 @pytest.fixture

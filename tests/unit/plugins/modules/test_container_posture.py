@@ -13,16 +13,11 @@ import socket
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.podsec.hardening.plugins.modules import container_posture
 from ansible_collections.podsec.hardening.tests.unit.plugins.module_utils.test_posture import (
     DEBIAN_POLICY, HARDENED, INSECURE, SECRET_VALUE,
 )
-
-
-class ExitJson(Exception):
-    pass
 
 
 class Recorder(object):
@@ -54,25 +49,17 @@ class Recorder(object):
 
 
 @pytest.fixture
-def run(monkeypatch, tmp_path):
+def run(monkeypatch, tmp_path, module_runner):
     policy = tmp_path / "policy.json"
     policy.write_text(DEBIAN_POLICY)
 
     def get_bin_path(self, name, required=False, opt_dirs=None):
         return "/usr/bin/" + name
 
-    def exit_json(self, **kwargs):
-        raise ExitJson(kwargs)
-
-    def fail_json(self, **kwargs):
-        raise AssertionError("fail_json: %r" % kwargs)
-
     # This machine's own sockets and users stay out of it, unless a test sets them up.
     monkeypatch.setattr(container_posture._posture, "ENGINE_SOCKET_PATHS", ())
     monkeypatch.setattr(container_posture, "SOCKET_GLOBS", ())
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", get_bin_path)
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
 
     def runner(recorder, **args):
         def run_command(self, args, **kwargs):
@@ -82,10 +69,7 @@ def run(monkeypatch, tmp_path):
         args.setdefault("policy_path", str(policy))
         args.setdefault("socket_path", str(tmp_path / "missing.sock"))
         args.setdefault("discover_users", False)
-        with patch_module_args(args):
-            with pytest.raises(ExitJson) as exc:
-                container_posture.main()
-        return exc.value.args[0]
+        return module_runner(container_posture.main, args)
 
     return runner
 

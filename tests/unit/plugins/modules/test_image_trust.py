@@ -9,9 +9,9 @@ import os
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.podsec.hardening.plugins.modules import image_trust
+from ansible_collections.podsec.hardening.tests.unit.plugins.modules.utils import ExitJson, FailJson
 
 RHEL_STYLE = {
     "default": [{"type": "insecureAcceptAnything"}],
@@ -25,45 +25,16 @@ RHEL_STYLE = {
 }
 
 
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
 @pytest.fixture
-def run(monkeypatch, tmp_path):
+def run(monkeypatch, tmp_path, module_runner):
     """Run the module in-process with real argument parsing; return its result dict."""
-    warnings = []
-
-    def exit_json(self, **kwargs):
-        kwargs["warnings"] = warnings
-        raise ExitJson(kwargs)
-
-    def fail_json(self, **kwargs):
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, msg: warnings.append(msg))
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: None)
     homes = tmp_path / "homes"
     homes.mkdir()
     monkeypatch.setattr(image_trust, "home_directories", lambda: [str(homes / "alice"), str(homes / "bob")])
 
     def _run(args, check_mode=False, diff=False):
-        del warnings[:]
-        args = dict(args)
-        args["_ansible_check_mode"] = check_mode
-        args["_ansible_diff"] = diff
-        with patch_module_args(args):
-            with pytest.raises((ExitJson, FailJson)) as excinfo:
-                image_trust.main()
-        result = excinfo.value.args[0]
-        result["failed"] = isinstance(excinfo.value, FailJson)
-        return result
+        return module_runner(image_trust.main, args, check_mode, diff, expect=(ExitJson, FailJson))
 
     _run.homes = homes
     return _run

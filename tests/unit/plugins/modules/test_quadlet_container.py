@@ -12,20 +12,12 @@ import socket
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _quadlet, _seccomp_profile
 from ansible_collections.podsec.hardening.plugins.modules import quadlet_container
+from ansible_collections.podsec.hardening.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_module, run_main
 
 IMAGE = "localhost/podsec/busybox:latest"
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
 
 
 class Host(object):
@@ -99,23 +91,12 @@ def env(monkeypatch, tmp_path):
 
     monkeypatch.setattr(quadlet_container.pwd, "getpwnam", getpwnam)
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, **kwargs: "/usr/bin/" + name)
-    warnings = []
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, message: warnings.append(message))
-
-    def exit_json(self, **kwargs):
-        raise ExitJson(kwargs)
-
-    def fail_json(self, **kwargs):
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    patch_module(monkeypatch)
 
     class Env(object):
         root = unit_dir
         user_home = home
         subuid, subgid = subids
-        warned = warnings
         linger_dir = linger
         seccomp_profile = seccomp
         system_users = users
@@ -125,10 +106,7 @@ def env(monkeypatch, tmp_path):
             host = host or Host()
             monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, argv, **kw: host(argv, **kw))
             args.setdefault("generator", str(generator))
-            with patch_module_args(args):
-                with pytest.raises(expect) as info:
-                    quadlet_container.main()
-            return info.value.args[0]
+            return run_main(quadlet_container.main, args, expect=expect)
 
     return Env
 
@@ -395,8 +373,8 @@ def test_list_active_state_unknown_when_systemd_cannot_answer(env):
 
     result = env.run(no_bus, containers=[dict(name="web", image=IMAGE)], report_active_state=True)
     assert result["units"][0]["active_state"] == "unknown"
-    assert env.warned == ["systemctl is-active did not answer for each service (rc=1: Failed to connect to bus: "
-                          "No medium found); every service counts as not running"]
+    assert result["warnings"] == ["systemctl is-active did not answer for each service (rc=1: Failed to connect to bus: "
+                                  "No medium found); every service counts as not running"]
 
 
 def test_list_no_warning_when_a_rootless_user_without_lingering_has_no_manager(env):
@@ -408,7 +386,7 @@ def test_list_no_warning_when_a_rootless_user_without_lingering_has_no_manager(e
     result = env.run(no_bus, rootless_user="podsec", containers=[dict(name="web", image=IMAGE)],
                      report_active_state=True, _ansible_check_mode=True)
     assert result["units"][0]["active_state"] == "unknown" and result["linger"] is False
-    assert env.warned == []
+    assert result["warnings"] == []
 
 
 @pytest.mark.parametrize("option", [dict(managed_marker="mine"), dict(report_active_state=True)])
@@ -497,8 +475,8 @@ def test_a_unit_kind_needs_the_list_form_and_names_collide_across_own_networks(e
 
 
 def test_the_single_form_warns_that_a_published_rootful_container_stays_on_the_default_network(env):
-    env.run(name="web", image=IMAGE, ports=["8080"])
-    assert any("podman's default network" in warning for warning in env.warned)
+    result = env.run(name="web", image=IMAGE, ports=["8080"])
+    assert any("podman's default network" in warning for warning in result["warnings"])
 
 
 def test_the_module_refuses_ports_on_an_internal_network_of_the_call(env):

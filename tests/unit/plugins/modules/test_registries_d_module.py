@@ -6,36 +6,15 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.podsec.hardening.plugins.modules import registries_d
-
-
-class Done(Exception):
-    pass
+from ansible_collections.podsec.hardening.tests.unit.plugins.modules.utils import ExitJson, FailJson
 
 
 @pytest.fixture
-def run(monkeypatch):
-    warnings = []
-
-    def finish(failed):
-        def _finish(self, **kwargs):
-            kwargs.update(failed=failed, warnings=list(warnings))
-            raise Done(kwargs)
-        return _finish
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", finish(False))
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", finish(True))
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, msg: warnings.append(msg))
-
+def run(module_runner):
     def _run(args, check_mode=False, diff=False):
-        del warnings[:]
-        with patch_module_args(dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)):
-            with pytest.raises(Done) as excinfo:
-                registries_d.main()
-        return excinfo.value.args[0]
+        return module_runner(registries_d.main, args, check_mode, diff, expect=(ExitJson, FailJson))
 
     return _run
 

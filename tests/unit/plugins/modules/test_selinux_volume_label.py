@@ -19,20 +19,12 @@ import re
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.podsec.hardening.plugins.modules import selinux_volume_label as mod
 from ansible_collections.podsec.hardening.plugins.module_utils._selinux_label import derive_level
+from ansible_collections.podsec.hardening.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_module, run_main
 
 DEFAULT = "system_u:object_r:var_t:s0"
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
 
 
 class FakeHost(object):
@@ -127,6 +119,7 @@ def host(monkeypatch, tmp_path):
 
     monkeypatch.setattr(mod.os, "getxattr", getxattr)
     monkeypatch.setattr(mod.os, "setxattr", setxattr)
+    patch_module(monkeypatch)
     monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, args, **kw: fake.run_command(args, **kw))
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path",
                         lambda self, name, *a, **kw: None if name in fake.missing else "/usr/sbin/" + name)
@@ -144,39 +137,13 @@ def host(monkeypatch, tmp_path):
     return fake
 
 
-def run(host, check_mode=False, diff=False, **args):
+def run(host, check_mode=False, diff=False, expect=ExitJson, **args):
     args.setdefault("registry", host.registry)
-    if check_mode:
-        args["_ansible_check_mode"] = True
-    if diff:
-        args["_ansible_diff"] = True
-
-    warnings = []
-
-    def exit_json(self, **kwargs):
-        # Warnings go through module.warn(); passing them to exit_json is deprecated in ansible-core 2.19.
-        assert "warnings" not in kwargs
-        raise ExitJson(dict(kwargs, warnings=warnings))
-
-    def fail_json(self, **kwargs):
-        raise FailJson(kwargs)
-
-    with patch_module_args(args):
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(basic.AnsibleModule, "exit_json", exit_json)
-            mp.setattr(basic.AnsibleModule, "fail_json", fail_json)
-            mp.setattr(basic.AnsibleModule, "warn", lambda self, msg: warnings.append(msg))
-            try:
-                mod.main()
-            except ExitJson as exc:
-                return exc.args[0]
-    raise AssertionError("module did not exit")
+    return run_main(mod.main, args, check_mode, diff, expect)
 
 
 def fail(host, **args):
-    with pytest.raises(FailJson) as exc:
-        run(host, **args)
-    return exc.value.args[0]["msg"]
+    return run(host, expect=FailJson, **args)["msg"]
 
 
 def make_volume(host, name):
@@ -394,6 +361,11 @@ def test_absent_removes_rule_and_restores_defaults_disabled(host):
     assert again["changed"] is False and again["labelled"] == 0
     # the owner stays registered (its level stays reserved) until released explicitly
     assert "web" in json.loads(open(host.registry).read())["owners"]
+    preview = run(host, check_mode=True, diff=True, paths=[], owner="web", state="absent")
+    # registered: the registry changes (the owner is released), as documented
+    assert preview["registered"] is True and preview["level"] == derive_level("web")
+    assert preview["diff"]["before"] == "owner web %s\n" % derive_level("web")
+    assert preview["diff"]["after"] == "owner web (unregistered)\n"
     release = run(host, paths=[], owner="web", state="absent")
     assert release["changed"] is True and json.loads(open(host.registry).read())["owners"] == {}
     assert run(host, paths=[], owner="web", state="absent")["changed"] is False

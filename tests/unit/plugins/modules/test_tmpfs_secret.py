@@ -23,21 +23,13 @@ import subprocess
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.podsec.hardening.plugins.modules import tmpfs_secret as mod
+from ansible_collections.podsec.hardening.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_module, run_main
 
 VALUE = "s3cr3t-" + pysecrets.token_hex(24)
 VALUE2 = "n3w-" + pysecrets.token_hex(24)
 ROOT_LINES = ["/dev/vda1 / ext4 rw,relatime 0 0"]
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
 
 
 class FakeHost(object):
@@ -162,32 +154,14 @@ def host(tmp_path, monkeypatch):
     monkeypatch.delenv(mod.KERNEL_RELEASE_ENV, raising=False)
     monkeypatch.setattr(mod.os, "uname", lambda: os.uname_result(("Linux", "h", "6.18.44-fc-v669", "#1", "x86_64")))
 
-    def exit_json(self, **kwargs):
-        raise ExitJson(kwargs)
-
-    def fail_json(self, **kwargs):
-        raise FailJson(kwargs)
-
-    fake.warnings = []
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, msg: fake.warnings.append(msg))
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    patch_module(monkeypatch)
     fake.root = str(tmp_path / "sec")
     return fake
 
 
 def run_module(args, check=False, diff=True):
-    args = dict(args)
-    if check:
-        args["_ansible_check_mode"] = True
-    if diff:
-        args["_ansible_diff"] = True
-    with patch_module_args(args):
-        with pytest.raises((ExitJson, FailJson)) as info:
-            mod.main()
-    if info.type is FailJson:
-        return "failed", info.value.args[0]
-    return "ok", info.value.args[0]
+    result = run_main(mod.main, args, check, diff, expect=(ExitJson, FailJson))
+    return "failed" if result["failed"] else "ok", result
 
 
 def secret(name="db_password", content=VALUE, **kw):
@@ -383,7 +357,7 @@ def test_old_kernel_ramfs_fallback(host, monkeypatch):
     assert host.calls[0][:3] == ["mount", "-t", "ramfs"]
     assert host.calls[0][4] == "mode=0700,nosuid,nodev,noexec"
     assert result["mount"]["fstype"] == "ramfs"
-    assert any("mounting %s as ramfs" % host.root in w for w in host.warnings)
+    assert any("mounting %s as ramfs" % host.root in w for w in result["warnings"])
 
 
 def test_old_kernel_allow_swap(host, monkeypatch):
@@ -391,7 +365,7 @@ def test_old_kernel_allow_swap(host, monkeypatch):
     status, result = run_module(args_for(host, secret(), on_no_noswap="allow_swap"))
     assert status == "ok" and result["mount"]["noswap"] is False
     assert "noswap" not in host.calls[0][4]
-    assert any("may be swapped out" in w for w in host.warnings)
+    assert any("may be swapped out" in w for w in result["warnings"])
 
 
 def test_existing_tmpfs_without_noswap_is_refused(host):
@@ -494,8 +468,8 @@ def test_podman_user_runs_podman_as_that_user(host):
     status, result = run_module(args_for(host, secret(), podman_secrets=True, podman_user="nobody", owner="nobody"))
     assert status == "ok"
     create = [c for c in host.calls if "create" in c][0]
-    assert create[:6] == ["/usr/bin/runuser", "-u", "nobody", "--", "/usr/bin/env", "-u"]
-    assert "-u" in create and "XDG_RUNTIME_DIR" in create  # no /run/user/UID: root's value is dropped
+    assert create[:6] == ["/usr/bin/runuser", "-u", "nobody", "--", "/usr/bin/env", "-i"]
+    assert not [arg for arg in create if "XDG_RUNTIME_DIR" in arg]  # no /run/user/UID: root's value is dropped
     assert create[create.index("/usr/bin/podman") + 1:create.index("/usr/bin/podman") + 3] == ["secret", "create"]
     nobody = pwd.getpwnam("nobody").pw_uid
     assert os.stat(os.path.join(host.root, ".podman")).st_uid == nobody
@@ -571,12 +545,12 @@ def test_the_module_s_own_mount_is_reused(host):
 
 
 def no_space(*args):
-    """write_secret_file() when the values do not fit the tmpfs."""
+    """write_private_file() when the values do not fit the tmpfs."""
     raise OSError(28, "No space left on device")
 
 
 def test_a_failure_after_mounting_removes_the_new_mount(host, monkeypatch):
-    monkeypatch.setattr(mod, "write_secret_file", no_space)
+    monkeypatch.setattr(mod, "write_private_file", no_space)
     status, result = run_module(args_for(host, secret()))
     assert status == "failed"
     assert "No space left on device" in result["msg"] and "raise size" in result["msg"]
@@ -589,7 +563,7 @@ def test_a_failure_after_mounting_removes_the_new_mount(host, monkeypatch):
 
 def test_a_failure_on_an_existing_mount_leaves_it_mounted(host, monkeypatch):
     run_module(args_for(host, secret()))
-    monkeypatch.setattr(mod, "write_secret_file", no_space)
+    monkeypatch.setattr(mod, "write_private_file", no_space)
     status, result = run_module(args_for(host, secret(content=VALUE2)))
     assert status == "failed" and "undone" not in result["msg"]
     assert host.lines[-1].startswith("podsec-secrets ")
