@@ -162,3 +162,45 @@ def subid_lines_to_add(texts, missing, start, count):
             text += "\n"
         result[path] = text + line
     return result
+
+
+def declared_images(containers):
+    """The images of the declared containers, each once, in declared order: [(image, [container names])].
+
+    ``containers``: one dict per container with ``name`` and ``image``.
+    """
+    users = {}
+    order = []
+    for container in containers:
+        image = container.get("image")
+        if not image:
+            continue
+        if image not in users:
+            users[image] = []
+            order.append(image)
+        users[image].append(container["name"])
+    return [(image, users[image]) for image in order]
+
+
+def images_to_pull(images, present):
+    """The images of ``declared_images`` that are not in the owner's storage (``present``: the ones that are).
+
+    Pulling these before any unit is written makes the trust policy's verdict the task's verdict: a refused image
+    fails the task while the installed units are untouched, not the service later at its start.
+    """
+    present = set(present)
+    return [image for image, _names in images if image not in present]
+
+
+def pull_argv(image):
+    """``podman`` arguments that pull one image (the caller prefixes the owner's podman)."""
+    return ["pull", "--quiet", image]
+
+
+def pull_failure_message(image, names, scope, error):
+    """The task's message when the owner's podman could not pull an image (most often: the trust policy refused it).
+
+    ``scope``: "system" or "user USER", whose storage and policy the pull used; ``error``: podman's own message.
+    """
+    return ("podman could not pull %s for %s (%s scope: its storage and trust policy): %s -- nothing was installed, "
+            "removed or restarted" % (image, ", ".join(names), scope, error.strip() or "no error message"))

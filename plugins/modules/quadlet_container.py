@@ -264,8 +264,13 @@ options:
   apply:
     description:
       - With O(containers) and O(state=present), bring the owner's services to the declared state in the same
-        call, after the units are written, so that a host's whole change is one module call. In this order, each
-        step only when needed. Enable lingering for O(rootless_user) and wait for its systemd instance; add the
+        call, after the units are written, so that a host's whole change is one module call.
+      - Before any unit file (or the seccomp profile) is written, each image of O(containers) that the owner's
+        storage lacks (one C(podman image exists) per image) is pulled as the owner (root, or O(rootless_user)
+        through C(runuser)), so the owner's trust policy (C(containers-policy.json)) judges it now: a refused
+        image fails the task with podman's error naming the image, and nothing is installed, removed or
+        restarted. In check mode nothing is pulled; RV(images) says what would be.
+      - Then, in this order, each step only when needed. Enable lingering for O(rootless_user) and wait for its systemd instance; add the
         C(containers) range to the subordinate id files that lack one (see RV(missing_subid_ranges)); stop and
         remove the units of O(apply.absent) or, with O(apply.prune), every unit carrying O(managed_marker) that
         O(containers) does not declare; one C(systemctl daemon-reload) when a unit was written or removed; one
@@ -1023,6 +1028,28 @@ linger:
   returned: with O(containers) and O(rootless_user)
   type: bool
   sample: true
+images:
+  description:
+    - The images of O(containers), each once, with the containers that use it and whether it was pulled (in
+      check mode: would be) because the owner's storage lacked it.
+  returned: with O(apply)
+  type: list
+  elements: dict
+  contains:
+    image:
+      description: The image reference as declared.
+      type: str
+    containers:
+      description: The containers of this call that use it.
+      type: list
+      elements: str
+    pulled:
+      description: Whether it was pulled (in check mode, would be).
+      type: bool
+  sample:
+    - image: localhost:5000/trusted/sigstore:latest
+      containers: [web]
+      pulled: true
 apply:
   description:
     - What O(apply) did (in check mode would do), for the owner of the units.
@@ -1097,10 +1124,14 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.podsec.hardening.plugins.module_utils._apply import (
+    declared_images,
     failed_services,
     failure_message,
+    images_to_pull,
     parse_show,
     plan_apply,
+    pull_argv,
+    pull_failure_message,
     restart_argv,
     service_name,
     show_argv,
@@ -1415,12 +1446,11 @@ def dry_run_all(module, owner, units, contents):
     return dict((unit.file_name, services[unit.service_name]) for unit in units)
 
 
-def systemctl_command(module, owner):
-    """argv and environment of systemctl for the owner's units: the user's manager for a rootless owner."""
-    argv = [module.get_bin_path("systemctl", required=True)]
+def owner_command(module, owner, argv):
+    """argv and environment that run ``argv`` as the owner of the units: unchanged for root, through runuser for
+    a rootless owner when the module runs as root (its own login environment, its runtime directory)."""
     if owner is None:
         return argv, {}
-    argv.append("--user")
     euid = os.geteuid()
     if euid not in (0, owner.pw_uid):
         module.fail_json(msg="report_active_state and apply for rootless_user %s need to run as root or as %s"
@@ -1428,6 +1458,41 @@ def systemctl_command(module, owner):
     if euid != owner.pw_uid:
         argv = [module.get_bin_path("runuser", required=True), "-u", owner.pw_name, "--"] + argv
     return argv, {"XDG_RUNTIME_DIR": "/run/user/%d" % owner.pw_uid}
+
+
+def systemctl_command(module, owner):
+    """argv and environment of systemctl for the owner's units: the user's manager for a rootless owner."""
+    return owner_command(module, owner, [module.get_bin_path("systemctl", required=True)]
+                         + ([] if owner is None else ["--user"]))
+
+
+def pull_ahead(module, owner, containers, result):
+    """Pull, as the owner, each image of ``containers`` that its storage lacks; fail naming the image otherwise.
+
+    Runs before any unit file is written: the owner's trust policy refuses an image here, in the task, with
+    podman's own message, instead of at the service's start. One ``podman image exists`` per image; in check mode
+    nothing is pulled and RV(images) says what would be.
+    """
+    podman, environ = owner_command(module, owner, [module.params["podman_executable"]])
+    if owner is not None and not os.path.isdir(environ["XDG_RUNTIME_DIR"]):
+        # No user manager yet (lingering comes later in the run): podman then picks a runtime directory itself.
+        environ = {}
+    scope = "system" if owner is None else "user %s" % owner.pw_name
+    images = declared_images([unit.params for unit in containers])
+    present = [image for image, _names in images
+               if module.run_command(podman + ["image", "exists", image], environ_update=environ, cwd="/")[0] == 0]
+    pull = images_to_pull(images, present)
+    result["images"] = [dict(image=image, containers=names, pulled=image in pull) for image, names in images]
+    if pull:
+        result["changed"] = True
+    if module.check_mode:
+        return
+    for image, names in images:
+        if image not in pull:
+            continue
+        rc, out, err = module.run_command(podman + pull_argv(image), environ_update=environ, cwd="/")
+        if rc != 0:
+            module.fail_json(msg=pull_failure_message(image, names, scope, err or out), **result)
 
 
 def active_states(module, services, systemctl, quiet):
@@ -1517,12 +1582,15 @@ def run_many(module):
         for unit, _before, _after, entry in plans:
             if entry["changed"]:
                 entry["service"] = services[unit.file_name]
+    if module.params["apply"] is not None and present and containers:
+        # Every unit is valid: the images come next, before the profile and any unit file.
+        pull_ahead(module, owner, containers, result)
     # Every unit is valid: the profile goes in place before any unit that refers to it.
     profile_users = [unit.name for unit in containers if present and uses_tightened_seccomp(unit.params)]
     if profile_users:
         changed = ensure_seccomp_profile(module, SECCOMP_PROFILE_FILE)
         result["seccomp_profile"] = dict(path=TIGHTENED_SECCOMP_PATH, changed=changed)
-        result["changed"] = result["seccomp_profile"]["changed"]
+        result["changed"] = result["changed"] or result["seccomp_profile"]["changed"]
     for unit, before, after, entry in plans:
         if not entry["changed"]:
             continue

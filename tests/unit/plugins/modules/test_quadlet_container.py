@@ -31,10 +31,13 @@ class FailJson(Exception):
 class Host(object):
     """Answers `podman --version`, the generator's dry run and `systemctl is-active` like podman 5.4 and systemd do."""
 
-    def __init__(self, version="podman version 5.4.2", reject=None, active=None):
+    def __init__(self, version="podman version 5.4.2", reject=None, active=None, stored=None, refused=None):
         self.version = version
         self.reject = reject
         self.active = active or {}
+        # Images in the owner's storage (None: every image) and images the trust policy refuses: {image: error}.
+        self.stored = stored
+        self.refused = refused or {}
         self.calls = []
         self.environments = []
         self.candidates = []
@@ -45,10 +48,25 @@ class Host(object):
         self.environments.append(environ_update)
         if args[-1] == "--version":
             return 0, self.version + "\n", ""
+        if args[-3:-1] == ["image", "exists"]:
+            return (0 if self.stored is None or args[-1] in self.stored else 1), "", ""
+        if "pull" in args:
+            image = args[-1]
+            if image in self.refused:
+                return 125, "", self.refused[image]
+            self.stored = (self.stored or set()) | {image}
+            return 0, "sha256:0123\n", ""
         if "is-active" in args:
             services = args[args.index("is-active") + 1:]
             states = [self.active.get(service, "inactive") for service in services]
             return (0 if "active" in states else 3), "".join(state + "\n" for state in states), ""
+        if any(arg.endswith("/systemctl") for arg in args):
+            # daemon-reload, reset-failed and restart succeed; show reports every service running.
+            if "show" not in args:
+                return 0, "", ""
+            services = [arg for arg in args if arg.endswith(".service")]
+            return 0, "".join("Id=%s\nLoadState=loaded\nActiveState=active\nSubState=running\nResult=success\n"
+                              "NRestarts=0\n\n" % service for service in services), ""
         unit_dir = environ_update["QUADLET_UNIT_DIRS"]
         names = sorted(os.listdir(unit_dir))
         self.runs.append(names)
@@ -564,3 +582,76 @@ def test_podman_without_quadlet_is_refused_by_version_before_anything_is_written
     assert not env.root.exists()
     # Control: the oldest podman with Quadlet passes the same gate (and renders the 4.4 fallbacks).
     assert env.run(Host("podman version 4.4.0"), **args)["changed"] is True
+
+
+SIGNED = "localhost:5000/trusted/sigstore:latest"
+UNSIGNED = "localhost:5000/trusted/sigstore:unsigned"
+POLICY_ERROR = ("Error: copying system image from manifest list: Source image rejected: A signature was required, "
+                "but no signature exists\n")
+
+
+def pulls(host):
+    return [call for call in host.calls if "pull" in call]
+
+
+def systemctl_calls(host):
+    return [call for call in host.calls if any(arg.endswith("/systemctl") for arg in call) and "is-active" not in call]
+
+
+def test_apply_pulls_a_refused_image_before_writing_and_fails_with_podmans_policy_error(env):
+    host = Host(stored=set(), refused={UNSIGNED: POLICY_ERROR})
+    units = [dict(name="web", image=SIGNED), dict(name="app", image=UNSIGNED), dict(name="job", image=UNSIGNED)]
+    error = env.run(host, expect=FailJson, containers=units, apply={})
+    assert error["msg"] == (
+        "podman could not pull %s for app, job (system scope: its storage and trust policy): Error: copying system "
+        "image from manifest list: Source image rejected: A signature was required, but no signature exists -- "
+        "nothing was installed, removed or restarted" % UNSIGNED)
+    # Both images were looked up once, the permitted one pulled first; no unit written, systemd never told.
+    assert [call[1:] for call in host.calls if "exists" in call] == [["image", "exists", SIGNED],
+                                                                   ["image", "exists", UNSIGNED]]
+    assert [call[-1] for call in pulls(host)] == [SIGNED, UNSIGNED]
+    assert not env.root.exists() or list(env.root.iterdir()) == []
+    assert systemctl_calls(host) == []
+    assert not env.seccomp_profile.exists()
+
+
+def test_apply_control_a_permitted_image_is_pulled_then_the_units_installed_and_started(env):
+    host = Host(stored=set())
+    result = env.run(host, containers=[dict(name="web", image=SIGNED)], apply={})
+    assert result["images"] == [dict(image=SIGNED, containers=["web"], pulled=True)]
+    assert (env.root / "web.container").exists()
+    assert pulls(host)[0][-3:] == ["pull", "--quiet", SIGNED]
+    # The pull came before the first systemctl call; the new unit is (re)started.
+    assert host.calls.index(pulls(host)[0]) < host.calls.index(systemctl_calls(host)[0])
+    assert result["apply"]["restarted"] == ["web"] and result["apply"]["failed"] == []
+
+
+def test_apply_pulls_nothing_when_the_images_are_stored_and_asks_once_per_image(env):
+    units = [dict(name="web", image=SIGNED), dict(name="app", image=SIGNED)]
+    env.run(containers=units)
+    for path in (env.subuid, env.subgid):
+        path.write_text("containers:2147483647:2147483648\n")
+    host = Host(active={"web.service": "active", "app.service": "active"})
+    result = env.run(host, containers=units, apply={})
+    assert pulls(host) == [] and result["changed"] is False
+    assert [call for call in host.calls if "exists" in call] == [["podman", "image", "exists", SIGNED]]
+    assert result["images"] == [dict(image=SIGNED, containers=["web", "app"], pulled=False)]
+
+
+def test_apply_in_check_mode_reports_the_pull_without_pulling(env):
+    host = Host(stored=set(), refused={UNSIGNED: POLICY_ERROR})
+    result = env.run(host, containers=[dict(name="app", image=UNSIGNED)], apply={}, _ansible_check_mode=True)
+    assert pulls(host) == [] and result["changed"] is True
+    assert result["images"] == [dict(image=UNSIGNED, containers=["app"], pulled=True)]
+
+
+def test_apply_pulls_as_the_rootless_user(env, monkeypatch, tmp_path):
+    monkeypatch.setattr(quadlet_container.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(quadlet_container.os, "chown", lambda *args: None)
+    monkeypatch.setattr(quadlet_container, "write_file_atomic", lambda *args, **kwargs: None)
+    (tmp_path / "home-runner").mkdir()
+    host = Host(stored=set(), refused={UNSIGNED: POLICY_ERROR})
+    error = env.run(host, expect=FailJson, rootless_user="runner", containers=[dict(name="app", image=UNSIGNED)],
+                    apply={})
+    assert "(user runner scope: its storage and trust policy)" in error["msg"]
+    assert pulls(host) == [["/usr/bin/runuser", "-u", "runner", "--", "podman", "pull", "--quiet", UNSIGNED]]
