@@ -267,7 +267,7 @@ options:
         call, after the units are written, so that a host's whole change is one module call.
       - Before any unit file (or the seccomp profile) is written, each image of O(containers) that the owner's
         storage lacks (one C(podman image exists) per image) is pulled as the owner (root, or O(rootless_user)
-        through C(runuser)), so the owner's trust policy (C(containers-policy.json)) judges it now: a refused
+        through C(runuser)), so the owner's trust policy (C(containers-policy.json)) judges it now; a refused
         image fails the task with podman's error naming the image, and nothing is installed, removed or
         restarted. In check mode nothing is pulled; RV(images) says what would be.
       - Then, in this order, each step only when needed. Enable lingering for O(rootless_user) and wait for its systemd instance; add the
@@ -347,8 +347,18 @@ options:
   # BEGIN generated from plugins/module_utils/_container_schema.py (tests/docs/sync_container_schema.py)
   image:
     description:
-      - Image reference. Required when O(state=present).
+      - Image reference. Required when O(state=present). It must name its registry host (the part
+        before the first C(/) contains C(.) or C(:) or is C(localhost), as in C(docker.io/library/busybox)
+        or C(localhost/app)); a short name such as C(busybox) or C(library/httpd) is refused unless
+        O(short_name_ok=true).
     type: str
+  short_name_ok:
+    description:
+      - Allow a short O(image) name. Podman then resolves it on the host through the search registries
+        and short-name aliases of C(registries.conf), so which registry (and which trust policy
+        scope) the image comes from is decided by the host's configuration, not by the reference.
+    type: bool
+    default: false
   command:
     description:
       - Command and arguments (C(Exec=)). Each item is one argument, passed literally (C(%) and
@@ -1466,35 +1476,6 @@ def systemctl_command(module, owner):
                          + ([] if owner is None else ["--user"]))
 
 
-def pull_ahead(module, owner, containers, result):
-    """Pull, as the owner, each image of ``containers`` that its storage lacks; fail naming the image otherwise.
-
-    Runs before any unit file is written: the owner's trust policy refuses an image here, in the task, with
-    podman's own message, instead of at the service's start. One ``podman image exists`` per image; in check mode
-    nothing is pulled and RV(images) says what would be.
-    """
-    podman, environ = owner_command(module, owner, [module.params["podman_executable"]])
-    if owner is not None and not os.path.isdir(environ["XDG_RUNTIME_DIR"]):
-        # No user manager yet (lingering comes later in the run): podman then picks a runtime directory itself.
-        environ = {}
-    scope = "system" if owner is None else "user %s" % owner.pw_name
-    images = declared_images([unit.params for unit in containers])
-    present = [image for image, _names in images
-               if module.run_command(podman + ["image", "exists", image], environ_update=environ, cwd="/")[0] == 0]
-    pull = images_to_pull(images, present)
-    result["images"] = [dict(image=image, containers=names, pulled=image in pull) for image, names in images]
-    if pull:
-        result["changed"] = True
-    if module.check_mode:
-        return
-    for image, names in images:
-        if image not in pull:
-            continue
-        rc, out, err = module.run_command(podman + pull_argv(image), environ_update=environ, cwd="/")
-        if rc != 0:
-            module.fail_json(msg=pull_failure_message(image, names, scope, err or out), **result)
-
-
 def active_states(module, services, systemctl, quiet):
     """One ``systemctl is-active`` for all services; "unknown" for each when systemd does not answer."""
     argv, environ = systemctl
@@ -1582,9 +1563,10 @@ def run_many(module):
         for unit, _before, _after, entry in plans:
             if entry["changed"]:
                 entry["service"] = services[unit.file_name]
-    if module.params["apply"] is not None and present and containers:
+    applier = Applier(module, owner, systemctl, result) if module.params["apply"] is not None else None
+    if applier and present and containers:
         # Every unit is valid: the images come next, before the profile and any unit file.
-        pull_ahead(module, owner, containers, result)
+        applier.pull_images(containers)
     # Every unit is valid: the profile goes in place before any unit that refers to it.
     profile_users = [unit.name for unit in containers if present and uses_tightened_seccomp(unit.params)]
     if profile_users:
@@ -1623,8 +1605,8 @@ def run_many(module):
     if module._diff:
         result["diff"] = [dict(before=before, after=after, before_header=unit.path, after_header=unit.path)
                           for unit, before, after, entry in plans if entry["changed"]]
-    if module.params["apply"] is not None:
-        Applier(module, owner, systemctl, result).run()
+    if applier:
+        applier.run()
     module.exit_json(**result)
 
 
@@ -1642,6 +1624,38 @@ class Applier(object):
         self.owner = owner
         self.systemctl = systemctl
         self.result = result
+        # Whether the owner's systemd instance runs without a session (before this run; root's always does).
+        self.lingered = owner is None or os.path.exists(os.path.join(LINGER_DIR, owner.pw_name))
+        self.lingering = self.lingered
+
+    def pull_images(self, containers):
+        """Pull, as the owner, each image of ``containers`` that its storage lacks; fail naming the image otherwise.
+
+        Runs before any unit file is written: the owner's trust policy refuses an image here, in the task, with
+        podman's own message, instead of at the service's start. One ``podman image exists`` per image; in check
+        mode nothing is pulled and RV(images) says what would be. A rootless owner's podman needs its runtime
+        directory, which its systemd instance creates: lingering is enabled first (apply does it anyway).
+        """
+        module, result = self.module, self.result
+        if not self.lingering and not module.check_mode:
+            self.enable_linger()
+        podman, environ = owner_command(module, self.owner, [module.params["podman_executable"]])
+        scope = "system" if self.owner is None else "user %s" % self.owner.pw_name
+        images = declared_images([unit.params for unit in containers])
+        present = [image for image, _names in images
+                   if module.run_command(podman + ["image", "exists", image], environ_update=environ, cwd="/")[0] == 0]
+        pull = images_to_pull(images, present)
+        result["images"] = [dict(image=image, containers=names, pulled=image in pull) for image, names in images]
+        if pull:
+            result["changed"] = True
+        if module.check_mode:
+            return
+        for image, names in images:
+            if image not in pull:
+                continue
+            rc, out, err = module.run_command(podman + pull_argv(image), environ_update=environ, cwd="/")
+            if rc != 0:
+                module.fail_json(msg=pull_failure_message(image, names, scope, err or out), **result)
 
     def systemctl_run(self, args, check=True):
         argv, environ = self.systemctl
@@ -1660,7 +1674,7 @@ class Applier(object):
         plan = plan_apply(result["units"], result.get("managed_units", []), options["started"], options["absent"],
                           options["prune"], options["restart"] + result["changed_units"], others)
         missing = result.get("missing_subid_ranges") or []
-        linger = self.owner is not None and not result["linger"]
+        linger = not self.lingered
         texts = dict((path, read_text(path)[0] or "") for path in missing)
         subid_texts = subid_lines_to_add(texts, missing, options["subid_start"], options["subid_count"])
         done = dict(linger_enabled=linger,
@@ -1676,7 +1690,7 @@ class Applier(object):
                                else "started" if entry["name"] in plan["start"] else "none")
         if self.module.check_mode:
             return
-        if linger:
+        if not self.lingering:
             self.enable_linger()
         if done["containers_user_created"]:
             self.create_containers_user()
@@ -1729,6 +1743,7 @@ class Applier(object):
         return out if rc == 0 else "(journalctl failed: %s)" % err.strip()
 
     def enable_linger(self):
+        self.lingering = True
         rc, out, err = self.module.run_command([self.module.get_bin_path("loginctl", required=True), "enable-linger",
                                                 self.owner.pw_name])
         if rc != 0:

@@ -650,8 +650,10 @@ def test_apply_pulls_as_the_rootless_user(env, monkeypatch, tmp_path):
     monkeypatch.setattr(quadlet_container.os, "chown", lambda *args: None)
     monkeypatch.setattr(quadlet_container, "write_file_atomic", lambda *args, **kwargs: None)
     (tmp_path / "home-runner").mkdir()
+    (env.linger_dir / "runner").write_text("")  # its systemd instance runs: podman has its runtime directory
     host = Host(stored=set(), refused={UNSIGNED: POLICY_ERROR})
     error = env.run(host, expect=FailJson, rootless_user="runner", containers=[dict(name="app", image=UNSIGNED)],
                     apply={})
     assert "(user runner scope: its storage and trust policy)" in error["msg"]
     assert pulls(host) == [["/usr/bin/runuser", "-u", "runner", "--", "podman", "pull", "--quiet", UNSIGNED]]
+    assert host.environments[host.calls.index(pulls(host)[0])] == {"XDG_RUNTIME_DIR": "/run/user/4321"}
