@@ -70,7 +70,14 @@ _HEALTHCHECK = {
 # module itself (it also selects the single form), so it is not here.
 CONTAINER_OPTIONS = {
     "image": {"type": "str", "description": [
-        "Image reference. Required when O(state=present)."]},
+        "Image reference. Required when O(state=present). It must name its registry host (the part before the "
+        "first C(/) contains C(.) or C(:) or is C(localhost), as in C(docker.io/library/busybox) or "
+        "C(localhost/app)); a short name such as C(busybox) or C(library/httpd) is refused unless "
+        "O(short_name_ok=true)."]},
+    "short_name_ok": {"type": "bool", "default": False, "description": [
+        "Allow a short O(image) name. Podman then resolves it on the host through the search registries and "
+        "short-name aliases of C(registries.conf), so which registry (and which trust policy scope) the image comes "
+        "from is decided by the host's configuration, not by the reference."]},
     "command": {"type": "list", "elements": "str", "description": [
         "Command and arguments (C(Exec=)). Each item is one argument, passed literally (C(%) and C($) are "
         "escaped); an empty argument is refused (Quadlet would drop it and every later one)."]},

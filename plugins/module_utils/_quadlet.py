@@ -37,6 +37,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._inputs import (
     InputError,
     control_character,
     describe,
+    image_registry,
     is_within,
     refuse_control_characters,
 )
@@ -556,6 +557,10 @@ def validate(spec, host=None):
         raise QuadletError("image: required when state=present")
     if not _IMAGE.match(spec["image"]):
         _fail("image", "is not an image reference", spec["image"])
+    if image_registry(spec["image"]) is None and not spec.get("short_name_ok"):
+        _fail("image", "is a short name (no registry host before the first /): podman would pick the registry from "
+              "the host's search list; name the registry (for example docker.io/library/busybox) or set "
+              "short_name_ok: true", spec["image"])
     _validate_command(spec.get("command"))
     _validate_identity(spec)
     for cap in spec["add_capabilities"]:
