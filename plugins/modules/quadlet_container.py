@@ -1041,7 +1041,7 @@ linger:
 images:
   description:
     - The images of O(containers), each once, with the containers that use it and whether it was pulled (in
-      check mode: would be) because the owner's storage lacked it.
+      check mode, would be) because the owner's storage lacked it.
   returned: with O(apply)
   type: list
   elements: dict
