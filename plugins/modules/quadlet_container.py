@@ -333,6 +333,17 @@ options:
         description: Journal lines shown for each service that did not come up.
         type: int
         default: 30
+      pull:
+        description:
+          - V(missing) pulls only the images the owner's storage lacks (no registry query on a re-run).
+          - V(newer) pulls every image on each run, so a tag that moved to a new digest in the registry is
+            fetched (through the same trust policy; a refused new digest fails the task and changes nothing).
+          - Either way, a running container whose image ID differs from the one its reference now names in
+            the owner's storage (see RV(images[].id); for example a new digest pulled now or by hand since) is
+            restarted, and only those. Check mode pulls nothing.
+        type: str
+        choices: [missing, newer]
+        default: missing
   state:
     description:
       - V(present) installs the unit, V(absent) removes the unit file (stop the service first).
@@ -1056,10 +1067,18 @@ images:
     pulled:
       description: Whether it was pulled (in check mode, would be).
       type: bool
+    id:
+      description: The image ID the reference names in the owner's storage after the pull (none when missing).
+      type: str
+    updated:
+      description: Whether the pull brought an image ID the storage did not have under this reference.
+      type: bool
   sample:
     - image: localhost:5000/trusted/sigstore:latest
       containers: [web]
       pulled: true
+      id: 7ab4f0977a7261ca33a8d50a0b0c05288f3ecc54412c55b8aacf1fe528a1d47c
+      updated: true
 apply:
   description:
     - What O(apply) did (in check mode would do), for the owner of the units.
@@ -1090,7 +1109,7 @@ apply:
       description: Whether systemd was reloaded (once).
       type: bool
     restarted:
-      description: Units restarted because their unit file or an O(apply.restart) entry changed.
+      description: Units restarted because their unit file, an O(apply.restart) entry or their image (see O(apply.pull)) changed.
       type: list
       elements: str
     started:
@@ -1137,7 +1156,9 @@ from ansible_collections.podsec.hardening.plugins.module_utils._apply import (
     declared_images,
     failed_services,
     failure_message,
+    image_restarts,
     images_to_pull,
+    parse_running,
     parse_show,
     plan_apply,
     pull_argv,
@@ -1627,6 +1648,7 @@ class Applier(object):
         # Whether the owner's systemd instance runs without a session (before this run; root's always does).
         self.lingered = owner is None or os.path.exists(os.path.join(LINGER_DIR, owner.pw_name))
         self.lingering = self.lingered
+        self.image_restarts = []
 
     def pull_images(self, containers):
         """Pull, as the owner, each image of ``containers`` that its storage lacks; fail naming the image otherwise.
@@ -1642,20 +1664,32 @@ class Applier(object):
         podman, environ = owner_command(module, self.owner, [module.params["podman_executable"]])
         scope = "system" if self.owner is None else "user %s" % self.owner.pw_name
         images = declared_images([unit.params for unit in containers])
-        present = [image for image, _names in images
-                   if module.run_command(podman + ["image", "exists", image], environ_update=environ, cwd="/")[0] == 0]
-        pull = images_to_pull(images, present)
-        result["images"] = [dict(image=image, containers=names, pulled=image in pull) for image, names in images]
-        if pull:
+        ids = {}
+        for image, _names in images:
+            rc, out, _err = module.run_command(podman + ["image", "inspect", "--format", "{{.Id}}", image],
+                                               environ_update=environ, cwd="/")
+            if rc == 0 and out.strip():
+                ids[image] = out.strip().splitlines()[-1]
+        before = dict(ids)
+        pull = images_to_pull(images, ids, self.options["pull"] == "newer")
+        if not module.check_mode:
+            for image, names in images:
+                if image not in pull:
+                    continue
+                rc, out, err = module.run_command(podman + pull_argv(image), environ_update=environ, cwd="/")
+                if rc != 0:
+                    module.fail_json(msg=pull_failure_message(image, names, scope, err or out), **result)
+                ids[image] = (out.strip().splitlines() or [""])[-1]
+        result["images"] = [dict(image=image, containers=names, pulled=image in pull, id=ids.get(image),
+                                 updated=image in pull and (image not in before if module.check_mode
+                                                                else ids.get(image) != before.get(image)))
+                            for image, names in images]
+        if any(entry["updated"] for entry in result["images"]):
             result["changed"] = True
-        if module.check_mode:
-            return
-        for image, names in images:
-            if image not in pull:
-                continue
-            rc, out, err = module.run_command(podman + pull_argv(image), environ_update=environ, cwd="/")
-            if rc != 0:
-                module.fail_json(msg=pull_failure_message(image, names, scope, err or out), **result)
+        # What each running container runs, from podman itself: a tag that now names another image restarts it.
+        rc, out, _err = module.run_command(podman + ["ps", "--format", "{{.Names}}\t{{.ImageID}}"],
+                                           environ_update=environ, cwd="/")
+        self.image_restarts = image_restarts(images, ids, parse_running(out) if rc == 0 else {})
 
     def systemctl_run(self, args, check=True):
         argv, environ = self.systemctl
@@ -1672,7 +1706,7 @@ class Applier(object):
                       changed=bool(result["changed_other_units"]), absent=options["absent_files"])
         # changed_units also names the containers whose unit is unchanged but whose seccomp profile changed.
         plan = plan_apply(result["units"], result.get("managed_units", []), options["started"], options["absent"],
-                          options["prune"], options["restart"] + result["changed_units"], others)
+                          options["prune"], options["restart"] + result["changed_units"] + self.image_restarts, others)
         missing = result.get("missing_subid_ranges") or []
         linger = not self.lingered
         texts = dict((path, read_text(path)[0] or "") for path in missing)
@@ -1788,6 +1822,7 @@ def main():
             user_manager_timeout=dict(type="int", default=30),
             settle=dict(type="float", default=0.5),
             journal_lines=dict(type="int", default=30),
+            pull=dict(type="str", default="missing", choices=["missing", "newer"]),
         )),
     )
     argument_spec.update(

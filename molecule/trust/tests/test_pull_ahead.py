@@ -46,6 +46,24 @@ def deploy(owner, image, state="present"):
     return run_playbook("pull_ahead.yml", {"pa_owner": owner, "pa_image": image, "pa_state": state})
 
 
+def started_at(host, name):
+    return host.run("podman inspect --format '{{.State.StartedAt}}' %s" % name).stdout.strip()
+
+
+def push(host, tag, label, signed):
+    """Build a variant of the test image (its own digest) and push it to the lab registry under ``tag``."""
+    lab = "/root/trust-lab"
+    build = host.run("printf 'FROM localhost/podsec/busybox:latest\\nLABEL podsec.moving=%s\\n' > %s/Containerfile.moving"
+                     " && podman build -q --pull=never --tag localhost/podsec/busybox:%s --file %s/Containerfile.moving %s"
+                     % (label, lab, label, lab, lab))
+    assert build.rc == 0, build.stderr
+    sign = ("--sign-by-sigstore-private-key %s/sigstore.private --sign-passphrase-file %s/sigstore.pass " % (lab, lab)
+            if signed else "")
+    result = host.run("podman push -q %slocalhost/podsec/busybox:%s %s" % (sign, label, tag))
+    assert result.rc == 0, result.stderr
+    return host.run("podman image inspect --format '{{.Id}}' localhost/podsec/busybox:%s" % label).stdout.strip()
+
+
 @pytest.mark.parametrize("owner", ["root", "podsec"])
 def test_a_refused_image_fails_the_task_with_podmans_policy_error_and_changes_no_unit(host, owner):
     scope = "system" if owner == "root" else "user podsec"
@@ -79,4 +97,44 @@ def test_a_refused_image_fails_the_task_with_podmans_policy_error_and_changes_no
         assert host.run(as_owner(owner, systemctl + "is-active pulled.service")).stdout.strip() == "active"
     finally:
         rc, output = deploy(owner, SIGNED, "absent")
+        assert rc == 0, output[-3000:]
+
+
+MOVING = "localhost:5000/trusted/sigstore:moving"
+STEADY = "localhost:5000/trusted/gpg:latest"
+
+
+def test_a_signed_new_digest_behind_the_tag_restarts_exactly_its_container_and_an_unsigned_one_is_refused(host):
+    containers = [{"name": "moving", "image": MOVING}, {"name": "steady", "image": STEADY}]
+    extra = {"pa_owner": "root", "pa_containers": containers, "pa_pull": "newer", "pa_image": MOVING}
+    first = push(host, MOVING, "moving-1", signed=True)
+    try:
+        rc, output = run_playbook("pull_ahead.yml", extra)
+        assert rc == 0, output[-3000:]
+        before = {name: started_at(host, name) for name in ("moving", "steady")}
+        assert host.run("podman inspect --format '{{.Image}}' moving").stdout.strip() == first
+        # Control: the registry has nothing new; asking it again restarts nothing.
+        rc, output = run_playbook("pull_ahead.yml", extra)
+        assert rc == 0, output[-3000:]
+        assert {name: started_at(host, name) for name in ("moving", "steady")} == before
+        # A signed image with a new digest under the same tag: exactly "moving" restarts, on the new image.
+        second = push(host, MOVING, "moving-2", signed=True)
+        assert second != first
+        rc, output = run_playbook("pull_ahead.yml", extra)
+        assert rc == 0, output[-3000:]
+        assert started_at(host, "moving") != before["moving"]
+        assert started_at(host, "steady") == before["steady"]
+        assert host.run("podman inspect --format '{{.Image}}' moving").stdout.strip() == second
+        after = {name: started_at(host, name) for name in ("moving", "steady")}
+        units = unit_files(host, "root")
+        # An unsigned new digest under the same tag: the task fails with the policy error, nothing restarts.
+        push(host, MOVING, "moving-3", signed=False)
+        rc, output = run_playbook("pull_ahead.yml", extra)
+        assert rc != 0 and POLICY_ERROR in output, output[-3000:]
+        assert "podman could not pull %s for moving (system scope" % MOVING in output, output[-3000:]
+        assert {name: started_at(host, name) for name in ("moving", "steady")} == after
+        assert host.run("podman inspect --format '{{.Image}}' moving").stdout.strip() == second
+        assert unit_files(host, "root") == units
+    finally:
+        rc, output = run_playbook("pull_ahead.yml", dict(extra, pa_state="absent"))
         assert rc == 0, output[-3000:]

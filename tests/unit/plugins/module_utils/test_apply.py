@@ -10,7 +10,9 @@ from ansible_collections.podsec.hardening.plugins.module_utils._apply import (
     declared_images,
     failed_services,
     failure_message,
+    image_restarts,
     images_to_pull,
+    parse_running,
     parse_show,
     plan_apply,
     pull_argv,
@@ -224,3 +226,20 @@ def test_the_pull_failure_names_the_image_its_containers_the_scope_and_podmans_e
     assert message == ("podman could not pull r.example/x:1 for a, c (user podsec scope: its storage and trust "
                        "policy): Error: Source image rejected: A signature was required, but no signature exists -- "
                        "nothing was installed, removed or restarted")
+
+
+def test_the_running_containers_are_read_from_podman_ps():
+    assert parse_running("web\t7ab4f0977a72\napi\t29974230359e\n\nbroken line\n") == {
+        "web": "7ab4f0977a72", "api": "29974230359e"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from("abcdef"), st.sampled_from(["x", "y"]), min_size=1),
+       st.dictionaries(st.sampled_from(["x", "y"]), st.sampled_from(["1" * 64, "2" * 64])),
+       st.dictionaries(st.sampled_from("abcdefg"), st.sampled_from(["1" * 12, "2" * 12, "1" * 64])))
+def test_exactly_the_running_containers_whose_image_moved_restart(declared, ids, running):
+    images = declared_images([{"name": name, "image": image} for name, image in sorted(declared.items())])
+    restart = image_restarts(images, ids, running)
+    assert restart == [name for name, image in sorted(declared.items(), key=lambda pair: (
+        [image for image, _n in images].index(pair[1]), pair[0]))
+        if name in running and image in ids and ids[image][:12] != running[name][:12]]

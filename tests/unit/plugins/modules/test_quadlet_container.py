@@ -38,6 +38,9 @@ class Host(object):
         # Images in the owner's storage (None: every image) and images the trust policy refuses: {image: error}.
         self.stored = stored
         self.refused = refused or {}
+        self.ids = {}  # image -> ID in the owner's storage (default "a" * 64)
+        self.registry = {}  # image -> ID a pull brings (default: the stored one)
+        self.running = {}  # container name -> the ID of the image it runs
         self.calls = []
         self.environments = []
         self.candidates = []
@@ -48,14 +51,20 @@ class Host(object):
         self.environments.append(environ_update)
         if args[-1] == "--version":
             return 0, self.version + "\n", ""
-        if args[-3:-1] == ["image", "exists"]:
-            return (0 if self.stored is None or args[-1] in self.stored else 1), "", ""
+        if args[-4:-1] == ["inspect", "--format", "{{.Id}}"]:
+            image = args[-1]
+            if self.stored is not None and image not in self.stored:
+                return 125, "", "Error: %s: image not known\n" % image
+            return 0, self.ids.get(image, "a" * 64) + "\n", ""
         if "pull" in args:
             image = args[-1]
             if image in self.refused:
                 return 125, "", self.refused[image]
             self.stored = (self.stored or set()) | {image}
-            return 0, "sha256:0123\n", ""
+            self.ids[image] = self.registry.get(image, self.ids.get(image, "a" * 64))
+            return 0, self.ids[image] + "\n", ""
+        if "ps" in args:
+            return 0, "".join("%s\t%s\n" % (name, image_id[:12]) for name, image_id in self.running.items()), ""
         if "is-active" in args:
             services = args[args.index("is-active") + 1:]
             states = [self.active.get(service, "inactive") for service in services]
@@ -607,8 +616,7 @@ def test_apply_pulls_a_refused_image_before_writing_and_fails_with_podmans_polic
         "image from manifest list: Source image rejected: A signature was required, but no signature exists -- "
         "nothing was installed, removed or restarted" % UNSIGNED)
     # Both images were looked up once, the permitted one pulled first; no unit written, systemd never told.
-    assert [call[1:] for call in host.calls if "exists" in call] == [["image", "exists", SIGNED],
-                                                                   ["image", "exists", UNSIGNED]]
+    assert [call[-1] for call in host.calls if "inspect" in call] == [SIGNED, UNSIGNED]
     assert [call[-1] for call in pulls(host)] == [SIGNED, UNSIGNED]
     assert not env.root.exists() or list(env.root.iterdir()) == []
     assert systemctl_calls(host) == []
@@ -618,7 +626,7 @@ def test_apply_pulls_a_refused_image_before_writing_and_fails_with_podmans_polic
 def test_apply_control_a_permitted_image_is_pulled_then_the_units_installed_and_started(env):
     host = Host(stored=set())
     result = env.run(host, containers=[dict(name="web", image=SIGNED)], apply={})
-    assert result["images"] == [dict(image=SIGNED, containers=["web"], pulled=True)]
+    assert result["images"] == [dict(image=SIGNED, containers=["web"], pulled=True, id="a" * 64, updated=True)]
     assert (env.root / "web.container").exists()
     assert pulls(host)[0][-3:] == ["pull", "--quiet", SIGNED]
     # The pull came before the first systemctl call; the new unit is (re)started.
@@ -634,15 +642,17 @@ def test_apply_pulls_nothing_when_the_images_are_stored_and_asks_once_per_image(
     host = Host(active={"web.service": "active", "app.service": "active"})
     result = env.run(host, containers=units, apply={})
     assert pulls(host) == [] and result["changed"] is False
-    assert [call for call in host.calls if "exists" in call] == [["podman", "image", "exists", SIGNED]]
-    assert result["images"] == [dict(image=SIGNED, containers=["web", "app"], pulled=False)]
+    assert [call for call in host.calls if "inspect" in call] == [["podman", "image", "inspect", "--format", "{{.Id}}",
+                                                                   SIGNED]]
+    assert result["images"] == [dict(image=SIGNED, containers=["web", "app"], pulled=False, id="a" * 64,
+                                     updated=False)]
 
 
 def test_apply_in_check_mode_reports_the_pull_without_pulling(env):
     host = Host(stored=set(), refused={UNSIGNED: POLICY_ERROR})
     result = env.run(host, containers=[dict(name="app", image=UNSIGNED)], apply={}, _ansible_check_mode=True)
     assert pulls(host) == [] and result["changed"] is True
-    assert result["images"] == [dict(image=UNSIGNED, containers=["app"], pulled=True)]
+    assert result["images"] == [dict(image=UNSIGNED, containers=["app"], pulled=True, id=None, updated=True)]
 
 
 def test_apply_pulls_as_the_rootless_user(env, monkeypatch, tmp_path):
@@ -657,3 +667,54 @@ def test_apply_pulls_as_the_rootless_user(env, monkeypatch, tmp_path):
     assert "(user runner scope: its storage and trust policy)" in error["msg"]
     assert pulls(host) == [["/usr/bin/runuser", "-u", "runner", "--", "podman", "pull", "--quiet", UNSIGNED]]
     assert host.environments[host.calls.index(pulls(host)[0])] == {"XDG_RUNTIME_DIR": "/run/user/4321"}
+
+
+def steady_host(units, **kwargs):
+    host = Host(active=dict(("%s.service" % unit["name"], "active") for unit in units), **kwargs)
+    host.ids = {SIGNED: "1" * 64, IMAGE: "2" * 64}
+    host.running = dict((unit["name"], host.ids[unit["image"]]) for unit in units)
+    return host
+
+
+def installed(env, units):
+    env.run(containers=units)
+    for path in (env.subuid, env.subgid):
+        path.write_text("containers:2147483647:2147483648\n")
+
+
+def test_a_tag_with_a_new_digest_restarts_exactly_the_containers_that_use_it(env):
+    units = [dict(name="web", image=SIGNED), dict(name="api", image=SIGNED), dict(name="db", image=IMAGE)]
+    installed(env, units)
+    # Control: pull newer with no new digest in the registry restarts nothing and changes nothing.
+    host = steady_host(units)
+    result = env.run(host, containers=units, apply=dict(pull="newer"))
+    assert result["apply"]["restarted"] == [] and result["changed"] is False
+    assert [call[-1] for call in pulls(host)] == [SIGNED, IMAGE]
+    # The registry has a new digest behind SIGNED: its two containers restart, db does not.
+    host = steady_host(units)
+    host.registry = {SIGNED: "3" * 64}
+    result = env.run(host, containers=units, apply=dict(pull="newer"))
+    assert result["apply"]["restarted"] == ["web", "api"] and result["changed"] is True
+    assert result["images"][0] == dict(image=SIGNED, containers=["web", "api"], pulled=True, id="3" * 64, updated=True)
+    restart = [call for call in systemctl_calls(host) if "restart" in call]
+    assert restart == [["/usr/bin/systemctl", "restart", "web.service", "api.service"]]
+
+
+def test_a_new_digest_pulled_by_hand_restarts_its_container_without_a_registry_query_also_in_check_mode(env):
+    units = [dict(name="web", image=SIGNED), dict(name="db", image=IMAGE)]
+    installed(env, units)
+    host = steady_host(units)
+    host.ids[SIGNED] = "4" * 64  # what the tag names in storage now; web still runs "1" * 64
+    result = env.run(host, containers=units, apply={}, _ansible_check_mode=True)
+    assert pulls(host) == [] and result["apply"]["restarted"] == ["web"]
+    result = env.run(host, containers=units, apply={})
+    assert pulls(host) == [] and result["apply"]["restarted"] == ["web"]
+
+
+def test_a_refused_new_digest_fails_and_restarts_nothing(env):
+    units = [dict(name="web", image=SIGNED)]
+    installed(env, units)
+    host = steady_host(units, refused={SIGNED: POLICY_ERROR})
+    error = env.run(host, expect=FailJson, containers=units, apply=dict(pull="newer"))
+    assert "podman could not pull %s for web" % SIGNED in error["msg"] and POLICY_ERROR.strip() in error["msg"]
+    assert [call for call in systemctl_calls(host) if "restart" in call] == []
