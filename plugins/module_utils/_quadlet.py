@@ -102,6 +102,7 @@ QUADLET_MIN_VERSION = (4, 4)
 
 # The podman run argument that does the same as a key, for podman releases older than the key.
 _FALLBACK_ARG = {
+    "AutoUpdate": "--label=io.containers.autoupdate",
     "HealthCmd": "--health-cmd",
     "HealthInterval": "--health-interval",
     "HealthRetries": "--health-retries",
@@ -1103,6 +1104,9 @@ def _container_pairs(spec, network=None):
 
     ``network``: the Network= value (effective_network()); None writes none."""
     pairs = [("Image", spec["image"]), ("ContainerName", spec["name"])]
+    if spec.get("auto_update"):
+        # podman auto-update pulls the tag's new digest through the owner's trust policy and restarts the unit.
+        pairs.append(("AutoUpdate", "registry"))
     if spec.get("command"):
         pairs.append(("Exec", " ".join(quote_word(str(arg)) for arg in spec["command"])))
     if spec["run_init"]:

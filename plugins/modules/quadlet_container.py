@@ -363,6 +363,15 @@ options:
         or C(localhost/app)); a short name such as C(busybox) or C(library/httpd) is refused unless
         O(short_name_ok=true).
     type: str
+  auto_update:
+    description:
+      - 'C(AutoUpdate=registry) (before podman 4.6 the label C(io.containers.autoupdate=registry)):
+        C(podman auto-update), run by C(podman-auto-update.timer), pulls a new digest behind the
+        image''s tag through the owner''s trust policy (a refused one is not deployed) and restarts
+        the container. With O(apply), the owner''s C(podman-auto-update.timer) is enabled and
+        started when a container sets it.'
+    type: bool
+    default: false
   short_name_ok:
     description:
       - Allow a short O(image) name. Podman then resolves it on the host through the search registries
@@ -1120,6 +1129,10 @@ apply:
       description: The services that did not come up, each with C(name), C(why) and C(journal) (its last lines).
       type: list
       elements: dict
+    auto_update_timer_enabled:
+      description: Whether C(podman-auto-update.timer) of the owner was enabled and started (a container sets
+        O(auto_update) and the timer was not enabled and active).
+      type: bool
   sample:
     linger_enabled: false
     subid_ranges_added: []
@@ -1200,6 +1213,7 @@ ROOTFUL_UNIT_DIR = "/etc/containers/systemd"
 ROOTLESS_UNIT_DIR = (".config", "containers", "systemd")
 SUBID_FILES = ("/etc/subuid", "/etc/subgid")
 LINGER_DIR = "/var/lib/systemd/linger"
+AUTO_UPDATE_TIMER = "podman-auto-update.timer"
 _SPEC_OPTIONS = tuple(CONTAINER_OPTIONS)
 # Where this module writes the profile that TIGHTENED_SECCOMP_PATH names in the units (unit tests point it elsewhere).
 SECCOMP_PROFILE_FILE = TIGHTENED_SECCOMP_PATH
@@ -1627,6 +1641,7 @@ def run_many(module):
         result["diff"] = [dict(before=before, after=after, before_header=unit.path, after_header=unit.path)
                           for unit, before, after, entry in plans if entry["changed"]]
     if applier:
+        applier.auto_update = present and any(unit.params.get("auto_update") for unit in containers)
         applier.run()
     module.exit_json(**result)
 
@@ -1649,6 +1664,8 @@ class Applier(object):
         self.lingered = owner is None or os.path.exists(os.path.join(LINGER_DIR, owner.pw_name))
         self.lingering = self.lingered
         self.image_restarts = []
+        # Whether a container of this call sets auto_update: the owner's podman-auto-update.timer must run.
+        self.auto_update = False
 
     def pull_images(self, containers):
         """Pull, as the owner, each image of ``containers`` that its storage lacks; fail naming the image otherwise.
@@ -1691,6 +1708,12 @@ class Applier(object):
                                            environ_update=environ, cwd="/")
         self.image_restarts = image_restarts(images, ids, parse_running(out) if rc == 0 else {})
 
+    def timer_running(self):
+        """Whether the owner's podman-auto-update.timer is enabled and active (two read-only systemctl calls)."""
+        _rc, enabled, _err = self.systemctl_run(["is-enabled", AUTO_UPDATE_TIMER], check=False)
+        _rc, active, _err = self.systemctl_run(["is-active", AUTO_UPDATE_TIMER], check=False)
+        return enabled.strip() == "enabled" and active.strip() == "active"
+
     def systemctl_run(self, args, check=True):
         argv, environ = self.systemctl
         rc, out, err = self.module.run_command(argv + args, environ_update=environ)
@@ -1715,9 +1738,10 @@ class Applier(object):
                     subid_ranges_added=[path for path in missing if subid_texts[path] != texts[path]],
                     containers_user_created=bool(missing) and not user_exists("containers"),
                     removed=plan["remove"], removed_files=plan["remove_files"], reloaded=plan["reload"],
-                    restarted=plan["restart"], started=plan["start"], failed=[])
+                    restarted=plan["restart"], started=plan["start"], failed=[],
+                    auto_update_timer_enabled=self.auto_update and not self.timer_running())
         result["apply"] = done
-        if linger or missing or plan["remove"] or plan["remove_files"] or plan["reload"] or plan["restart"] or plan["start"]:
+        if done["auto_update_timer_enabled"] or linger or missing or plan["remove"] or plan["remove_files"] or plan["reload"] or plan["restart"] or plan["start"]:
             result["changed"] = True
         for entry in result["units"]:
             entry["action"] = ("restarted" if entry["name"] in plan["restart"]
@@ -1738,6 +1762,8 @@ class Applier(object):
                 os.unlink(path)
         if plan["reload"]:
             self.systemctl_run(["daemon-reload"])
+        if done["auto_update_timer_enabled"]:
+            self.systemctl_run(["enable", "--now", AUTO_UPDATE_TIMER])
         restart = restart_argv(plan)
         if restart is None:
             return

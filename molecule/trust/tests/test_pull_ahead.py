@@ -138,3 +138,42 @@ def test_a_signed_new_digest_behind_the_tag_restarts_exactly_its_container_and_a
     finally:
         rc, output = run_playbook("pull_ahead.yml", dict(extra, pa_state="absent"))
         assert rc == 0, output[-3000:]
+
+
+AUTO = "localhost:5000/trusted/sigstore:auto"
+
+
+def image_of(host, name):
+    return host.run("podman inspect --format '{{.Image}}' %s" % name).stdout.strip()
+
+
+def test_auto_update_picks_up_a_signed_new_digest_and_refuses_an_unsigned_one(host):
+    extra = {"pa_owner": "root", "pa_image": AUTO, "pa_containers": [{"name": "auto", "image": AUTO,
+                                                                      "auto_update": True}]}
+    first = push(host, AUTO, "auto-1", signed=True)
+    try:
+        rc, output = run_playbook("pull_ahead.yml", extra)
+        assert rc == 0, output[-3000:]
+        assert "AutoUpdate=registry" in host.file("/etc/containers/systemd/auto.container").content_string
+        assert host.run("systemctl is-enabled podman-auto-update.timer").stdout.strip() == "enabled"
+        assert host.run("systemctl is-active podman-auto-update.timer").stdout.strip() == "active"
+        assert image_of(host, "auto") == first
+        # Control: nothing new in the registry, nothing to update.
+        result = host.run("podman auto-update --format '{{.Unit}} {{.Updated}}'")
+        assert result.rc == 0 and "auto.service false" in result.stdout, result.stdout + result.stderr
+        # A signed new digest behind the tag: podman auto-update deploys it.
+        second = push(host, AUTO, "auto-2", signed=True)
+        result = host.run("podman auto-update --format '{{.Unit}} {{.Updated}}'")
+        assert result.rc == 0 and "auto.service true" in result.stdout, result.stdout + result.stderr
+        assert image_of(host, "auto") == second
+        assert host.run("systemctl is-active auto.service").stdout.strip() == "active"
+        # An unsigned new digest: the same trust policy refuses it and the container keeps its image.
+        push(host, AUTO, "auto-3", signed=False)
+        result = host.run("podman auto-update --format '{{.Unit}} {{.Updated}}'")
+        assert POLICY_ERROR in result.stdout + result.stderr, result.stdout + result.stderr
+        assert "auto.service true" not in result.stdout
+        assert image_of(host, "auto") == second
+        assert host.run("systemctl is-active auto.service").stdout.strip() == "active"
+    finally:
+        rc, output = run_playbook("pull_ahead.yml", dict(extra, pa_state="absent"))
+        assert rc == 0, output[-3000:]

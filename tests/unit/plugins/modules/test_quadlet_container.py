@@ -718,3 +718,37 @@ def test_a_refused_new_digest_fails_and_restarts_nothing(env):
     error = env.run(host, expect=FailJson, containers=units, apply=dict(pull="newer"))
     assert "podman could not pull %s for web" % SIGNED in error["msg"] and POLICY_ERROR.strip() in error["msg"]
     assert [call for call in systemctl_calls(host) if "restart" in call] == []
+
+
+def test_auto_update_writes_the_key_and_apply_enables_the_owners_timer_once(env):
+    units = [dict(name="web", image=SIGNED, auto_update=True), dict(name="db", image=IMAGE)]
+    installed(env, units)
+    assert "AutoUpdate=registry\n" in (env.root / "web.container").read_text()
+    assert "AutoUpdate" not in (env.root / "db.container").read_text()
+    host = steady_host(units)
+    result = env.run(host, containers=units, apply={})
+    assert result["apply"]["auto_update_timer_enabled"] is True and result["changed"] is True
+    assert ["/usr/bin/systemctl", "enable", "--now", "podman-auto-update.timer"] in host.calls
+    # Control: with the timer enabled and running nothing changes; without auto_update it is never asked about.
+    host = steady_host(units)
+    host.active["podman-auto-update.timer"] = "active"
+    enabled = Host.__call__
+
+    def timer_enabled(args, environ_update=None, **kwargs):
+        if "is-enabled" in args:
+            return 0, "enabled\n", ""
+        return enabled(host, args, environ_update=environ_update, **kwargs)
+
+    result = env.run(timer_enabled, containers=units, apply={})
+    assert result["apply"]["auto_update_timer_enabled"] is False and result["changed"] is False
+    plain = [dict(units[0], auto_update=False), units[1]]
+    host = steady_host(plain)
+    env.run(host, containers=plain, apply={})
+    assert not any("podman-auto-update.timer" in call for call in host.calls)
+
+
+def test_auto_update_before_podman_4_6_is_the_label_podman_auto_update_reads(env):
+    result = env.run(Host("podman version 4.5.1"), containers=[dict(name="web", image=SIGNED, auto_update=True)])
+    content = (env.root / "web.container").read_text()
+    assert "AutoUpdate=" not in content and "--label=io.containers.autoupdate=registry" in content
+    assert result["changed"] is True
