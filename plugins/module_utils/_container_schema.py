@@ -78,7 +78,8 @@ CONTAINER_OPTIONS = {
         "C(AutoUpdate=registry) (before podman 4.6 the label C(io.containers.autoupdate=registry)): "
         "C(podman auto-update), run by C(podman-auto-update.timer), pulls a new digest behind the image's tag "
         "through the owner's trust policy (a refused one is not deployed) and restarts the container. With "
-        "O(apply), the owner's C(podman-auto-update.timer) is enabled and started when a container sets it."]},
+        "C(apply) (the role always applies), the owner's C(podman-auto-update.timer) is enabled and started when a "
+        "container sets it."]},
     "short_name_ok": {"type": "bool", "default": False, "description": [
         "Allow a short O(image) name. Podman then resolves it on the host through the search registries and "
         "short-name aliases of C(registries.conf), so which registry (and which trust policy scope) the image comes "

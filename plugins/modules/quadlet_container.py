@@ -368,8 +368,8 @@ options:
       - 'C(AutoUpdate=registry) (before podman 4.6 the label C(io.containers.autoupdate=registry)):
         C(podman auto-update), run by C(podman-auto-update.timer), pulls a new digest behind the
         image''s tag through the owner''s trust policy (a refused one is not deployed) and restarts
-        the container. With O(apply), the owner''s C(podman-auto-update.timer) is enabled and
-        started when a container sets it.'
+        the container. With C(apply) (the role always applies), the owner''s C(podman-auto-update.timer)
+        is enabled and started when a container sets it.'
     type: bool
     default: false
   short_name_ok:
