@@ -1697,10 +1697,11 @@ class Applier(object):
                 if rc != 0:
                     module.fail_json(msg=pull_failure_message(image, names, scope, err or out), **result)
                 ids[image] = (out.strip().splitlines() or [""])[-1]
+        # Updated: in check mode, would be (the image is missing); otherwise the pull brought another ID.
+        updated = [image for image in pull if (image not in before if module.check_mode
+                                               else ids.get(image) != before.get(image))]
         result["images"] = [dict(image=image, containers=names, pulled=image in pull, id=ids.get(image),
-                                 updated=image in pull and (image not in before if module.check_mode
-                                                                else ids.get(image) != before.get(image)))
-                            for image, names in images]
+                                 updated=image in updated) for image, names in images]
         if any(entry["updated"] for entry in result["images"]):
             result["changed"] = True
         # What each running container runs, from podman itself: a tag that now names another image restarts it.
@@ -1741,7 +1742,8 @@ class Applier(object):
                     restarted=plan["restart"], started=plan["start"], failed=[],
                     auto_update_timer_enabled=self.auto_update and not self.timer_running())
         result["apply"] = done
-        if done["auto_update_timer_enabled"] or linger or missing or plan["remove"] or plan["remove_files"] or plan["reload"] or plan["restart"] or plan["start"]:
+        if done["auto_update_timer_enabled"] or linger or missing or any(
+                plan[key] for key in ("remove", "remove_files", "reload", "restart", "start")):
             result["changed"] = True
         for entry in result["units"]:
             entry["action"] = ("restarted" if entry["name"] in plan["restart"]

@@ -722,8 +722,8 @@ def test_an_image_with_a_setuid_root_binary_is_a_high_finding_naming_the_path():
     files = [_posture.special_file("/bin/su", 0o104755, 0, 0),
              _posture.special_file("/usr/bin/wall", 0o102755, 0, 5),
              _posture.special_file("/usr/bin/ping", 0o100755, 0, 0, capabilities=True)]
-    found = dict((entry["id"], entry) for entry in _posture.image_findings("r.example/app:1", IMAGE_INFO, files,
-                                                                          ["web"]))
+    findings = _posture.image_findings("r.example/app:1", IMAGE_INFO, files, ["web"])
+    found = dict((entry["id"], entry) for entry in findings)
     assert found["image_setuid_root"]["severity"] == "high"
     assert found["image_setuid_root"]["message"] == "r.example/app:1 (used by web) has setuid-root files: /bin/su"
     assert found["image_setuid_root"]["details"]["paths"] == ["/bin/su"]
