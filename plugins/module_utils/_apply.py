@@ -162,3 +162,75 @@ def subid_lines_to_add(texts, missing, start, count):
             text += "\n"
         result[path] = text + line
     return result
+
+
+def declared_images(containers):
+    """The images of the declared containers, each once, in declared order: [(image, [container names])].
+
+    ``containers``: one dict per container with ``name`` and ``image``.
+    """
+    users = {}
+    order = []
+    for container in containers:
+        image = container.get("image")
+        if not image:
+            continue
+        if image not in users:
+            users[image] = []
+            order.append(image)
+        users[image].append(container["name"])
+    return [(image, users[image]) for image in order]
+
+
+def images_to_pull(images, present, newer=False):
+    """The images of ``declared_images`` to pull: those not in the owner's storage (``present``: the ones that
+    are), or with ``newer`` every one (the registry may have a new digest behind the tag).
+
+    Pulling these before any unit is written makes the trust policy's verdict the task's verdict: a refused image
+    fails the task while the installed units are untouched, not the service later at its start.
+    """
+    present = set(present)
+    return [image for image, _names in images if newer or image not in present]
+
+
+def parse_running(output):
+    """``podman ps --format '{{.Names}}\t{{.ImageID}}'``: {container name: the (short) ID of the image it runs}."""
+    running = {}
+    for line in (output or "").splitlines():
+        name, sep, image_id = line.strip().partition("\t")
+        if sep and name and image_id.strip():
+            running[name] = image_id.strip()
+    return running
+
+
+def image_restarts(images, ids, running):
+    """The containers (in declared order) that run another image than the one their reference names now.
+
+    ``images``: ``declared_images``; ``ids``: {image: full image ID in the owner's storage after the pulls};
+    ``running``: ``parse_running`` (podman shortens the ID it lists, so a prefix is the same image). A tag that
+    moved to a new digest (pulled now, or by hand since) restarts exactly the containers that use it; a container
+    that is not running is started by apply anyway.
+    """
+    restart = []
+    for image, names in images:
+        current = ids.get(image)
+        if not current:
+            continue
+        for name in names:
+            if name in running and not current.startswith(running[name]):
+                restart.append(name)
+    return restart
+
+
+def pull_argv(image):
+    """``podman`` arguments that pull one image (the caller prefixes the owner's podman)."""
+    return ["pull", "--quiet", image]
+
+
+def pull_failure_message(image, names, scope, error):
+    """The task's message when the owner's podman could not pull an image (most often: the trust policy refused it).
+
+    ``scope``: "system" or "user USER", whose storage and policy the pull used; ``error``: podman's own message.
+    """
+    return ("podman could not pull %s for %s (%s scope: its storage and trust policy): %s -- nothing was installed, "
+            "removed or restarted" % (image, ", ".join(names), scope, error.strip() or "no error message"))

@@ -70,7 +70,20 @@ _HEALTHCHECK = {
 # module itself (it also selects the single form), so it is not here.
 CONTAINER_OPTIONS = {
     "image": {"type": "str", "description": [
-        "Image reference. Required when O(state=present)."]},
+        "Image reference. Required when O(state=present). It must name its registry host (the part before the "
+        "first C(/) contains C(.) or C(:) or is C(localhost), as in C(docker.io/library/busybox) or "
+        "C(localhost/app)); a short name such as C(busybox) or C(library/httpd) is refused unless "
+        "O(short_name_ok=true)."]},
+    "auto_update": {"type": "bool", "default": False, "description": [
+        "C(AutoUpdate=registry) (before podman 4.6 the label C(io.containers.autoupdate=registry)): "
+        "C(podman auto-update), run by C(podman-auto-update.timer), pulls a new digest behind the image's tag "
+        "through the owner's trust policy (a refused one is not deployed) and restarts the container. With "
+        "C(apply) (the role always applies), the owner's C(podman-auto-update.timer) is enabled and started when a "
+        "container sets it."]},
+    "short_name_ok": {"type": "bool", "default": False, "description": [
+        "Allow a short O(image) name. Podman then resolves it on the host through the search registries and "
+        "short-name aliases of C(registries.conf), so which registry (and which trust policy scope) the image comes "
+        "from is decided by the host's configuration, not by the reference."]},
     "command": {"type": "list", "elements": "str", "description": [
         "Command and arguments (C(Exec=)). Each item is one argument, passed literally (C(%) and C($) are "
         "escaped); an empty argument is refused (Quadlet would drop it and every later one)."]},

@@ -104,3 +104,21 @@ def refuse_surrogates(value, where):
             text.encode("utf-8")
         except UnicodeEncodeError:
             raise InputError("%s: the value is not valid Unicode text (a lone surrogate)" % field)
+
+
+def image_registry(reference):
+    """The registry host of an image reference, or None when it names none (a short name).
+
+    containers/image (docker/reference's splitDockerDomain) takes the part before the first ``/`` for a registry
+    host only when it contains ``.`` or ``:``, is ``localhost``, or has an upper-case letter; otherwise the
+    reference is a short name that podman resolves through registries.conf's search list and short-name
+    aliases, so the registry the image comes from is decided on the host, not by the reference. ``busybox``,
+    ``library/httpd`` and ``busybox:1.36`` are short names; ``localhost/podsec/busybox``, ``quay.io/podman/hello``
+    and ``registry:5000/app`` are not.
+    """
+    first, sep, _rest = reference.partition("/")
+    if not sep:
+        return None
+    if "." in first or ":" in first or first == "localhost" or first.lower() != first:
+        return first
+    return None

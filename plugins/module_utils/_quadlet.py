@@ -37,6 +37,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._inputs import (
     InputError,
     control_character,
     describe,
+    image_registry,
     is_within,
     refuse_control_characters,
 )
@@ -101,6 +102,7 @@ QUADLET_MIN_VERSION = (4, 4)
 
 # The podman run argument that does the same as a key, for podman releases older than the key.
 _FALLBACK_ARG = {
+    "AutoUpdate": "--label=io.containers.autoupdate",
     "HealthCmd": "--health-cmd",
     "HealthInterval": "--health-interval",
     "HealthRetries": "--health-retries",
@@ -556,6 +558,10 @@ def validate(spec, host=None):
         raise QuadletError("image: required when state=present")
     if not _IMAGE.match(spec["image"]):
         _fail("image", "is not an image reference", spec["image"])
+    if image_registry(spec["image"]) is None and not spec.get("short_name_ok"):
+        _fail("image", "is a short name (no registry host before the first /): podman would pick the registry from "
+              "the host's search list; name the registry (for example docker.io/library/busybox) or set "
+              "short_name_ok: true", spec["image"])
     _validate_command(spec.get("command"))
     _validate_identity(spec)
     for cap in spec["add_capabilities"]:
@@ -1098,6 +1104,9 @@ def _container_pairs(spec, network=None):
 
     ``network``: the Network= value (effective_network()); None writes none."""
     pairs = [("Image", spec["image"]), ("ContainerName", spec["name"])]
+    if spec.get("auto_update"):
+        # podman auto-update pulls the tag's new digest through the owner's trust policy and restarts the unit.
+        pairs.append(("AutoUpdate", "registry"))
     if spec.get("command"):
         pairs.append(("Exec", " ".join(quote_word(str(arg)) for arg in spec["command"])))
     if spec["run_init"]:

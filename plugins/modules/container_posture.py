@@ -104,6 +104,16 @@ options:
     type: list
     elements: str
     default: []
+  inspect_images:
+    description:
+      - Look inside the image of each of root's containers. One C(podman image inspect) for all of them reports the
+        configured user (root when unset), exposed ports, declared volumes and the C(RUN), C(INSTALL) and
+        C(UNINSTALL) labels that C(podman container runlabel) would run; then each image is mounted read-only
+        (C(podman image mount), unmounted again) and searched for setuid and setgid files and files with
+        capabilities, reported with their paths inside the image (a setuid-root file is a high finding).
+      - Rootless users' images are not mounted (that needs C(podman unshare)).
+    type: bool
+    default: false
 notes:
   - The environment of a container is read by C(podman inspect) on the host, but only the variable names enter
     the module's result.
@@ -216,6 +226,7 @@ ansible_facts:
 """
 
 import glob
+import json
 import os
 import pwd
 import stat
@@ -382,7 +393,66 @@ class PostureBackend(object):
                 found.append(_posture.opt_out_finding(info, owner, choices))
             self.findings.extend(found)
             self.containers.append(_posture.container_summary(info, owner, found, managed, choices))
+        if owner == "root" and self.params["inspect_images"]:
+            self.inspect_images(infos)
         del infos
+
+    def inspect_images(self, infos):
+        """Look inside the images of root's containers: one ``podman image inspect`` for all, then each image
+        mounted (``podman image mount``, read-only), searched for setuid/setgid and capability files, unmounted."""
+        users = {}
+        names = {}
+        for info in infos:
+            image_id = info.get("Image")
+            if image_id:
+                users.setdefault(image_id, []).append(_posture.container_name(info))
+                names.setdefault(image_id, info.get("ImageName") or image_id[:12])
+        if not users:
+            return
+        ids = sorted(users)
+        rc, out, err = self.run([self.podman, "image", "inspect"] + ids, cwd="/")
+        try:
+            entries = dict((entry.get("Id"), entry) for entry in json.loads(out or "[]") if isinstance(entry, dict))
+        except ValueError:
+            entries = {}
+        for image_id in ids:
+            if image_id not in entries:
+                self.findings.append(_posture.image_inspect_failed_finding(names[image_id], err.strip() or "not found"))
+                continue
+            rc, out, err = self.run([self.podman, "image", "mount", image_id], cwd="/")
+            root = out.strip()
+            if rc != 0 or not os.path.isdir(root):
+                self.findings.append(_posture.image_inspect_failed_finding(names[image_id], "podman image mount: %s"
+                                                                           % (err.strip() or out.strip())))
+                continue
+            try:
+                files = self.special_files(root)
+            finally:
+                self.run([self.podman, "image", "unmount", image_id], cwd="/")
+            self.findings.extend(_posture.image_findings(names[image_id], entries[image_id], files, users[image_id]))
+
+    @staticmethod
+    def special_files(root):
+        """The setuid, setgid and capability files under ``root`` (links not followed), as paths in the image."""
+        found = []
+        for directory, _dirs, files in os.walk(root, followlinks=False):
+            for name in files:
+                path = os.path.join(directory, name)
+                try:
+                    info = os.lstat(path)
+                except OSError:
+                    continue
+                if not stat.S_ISREG(info.st_mode):
+                    continue
+                try:
+                    capabilities = os.getxattr(path, "security.capability", follow_symlinks=False) is not None
+                except OSError:
+                    capabilities = False
+                entry = _posture.special_file("/" + os.path.relpath(path, root), info.st_mode, info.st_uid,
+                                              info.st_gid, capabilities)
+                if entry:
+                    found.append(entry)
+        return sorted(found, key=lambda entry: entry["path"])
 
     def _show(self, systemctl, units, props):
         if not units:
@@ -491,6 +561,7 @@ def main():
             expected_audit_watches=dict(type="list", elements="path", default=list(_posture.DEFAULT_AUDIT_WATCHES)),
             sensitive_paths=dict(type="list", elements="path", default=list(_posture.DEFAULT_SENSITIVE_PATHS)),
             ignore_env_names=dict(type="list", elements="str", default=[]),
+            inspect_images=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )

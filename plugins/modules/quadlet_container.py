@@ -264,8 +264,13 @@ options:
   apply:
     description:
       - With O(containers) and O(state=present), bring the owner's services to the declared state in the same
-        call, after the units are written, so that a host's whole change is one module call. In this order, each
-        step only when needed. Enable lingering for O(rootless_user) and wait for its systemd instance; add the
+        call, after the units are written, so that a host's whole change is one module call.
+      - Before any unit file (or the seccomp profile) is written, each image of O(containers) that the owner's
+        storage lacks (one C(podman image exists) per image) is pulled as the owner (root, or O(rootless_user)
+        through C(runuser)), so the owner's trust policy (C(containers-policy.json)) judges it now; a refused
+        image fails the task with podman's error naming the image, and nothing is installed, removed or
+        restarted. In check mode nothing is pulled; RV(images) says what would be.
+      - Then, in this order, each step only when needed. Enable lingering for O(rootless_user) and wait for its systemd instance; add the
         C(containers) range to the subordinate id files that lack one (see RV(missing_subid_ranges)); stop and
         remove the units of O(apply.absent) or, with O(apply.prune), every unit carrying O(managed_marker) that
         O(containers) does not declare; one C(systemctl daemon-reload) when a unit was written or removed; one
@@ -328,6 +333,17 @@ options:
         description: Journal lines shown for each service that did not come up.
         type: int
         default: 30
+      pull:
+        description:
+          - V(missing) pulls only the images the owner's storage lacks (no registry query on a re-run).
+          - V(newer) pulls every image on each run, so a tag that moved to a new digest in the registry is
+            fetched (through the same trust policy; a refused new digest fails the task and changes nothing).
+          - Either way, a running container whose image ID differs from the one its reference now names in
+            the owner's storage (see RV(images[].id); for example a new digest pulled now or by hand since) is
+            restarted, and only those. Check mode pulls nothing.
+        type: str
+        choices: [missing, newer]
+        default: missing
   state:
     description:
       - V(present) installs the unit, V(absent) removes the unit file (stop the service first).
@@ -342,8 +358,27 @@ options:
   # BEGIN generated from plugins/module_utils/_container_schema.py (tests/docs/sync_container_schema.py)
   image:
     description:
-      - Image reference. Required when O(state=present).
+      - Image reference. Required when O(state=present). It must name its registry host (the part
+        before the first C(/) contains C(.) or C(:) or is C(localhost), as in C(docker.io/library/busybox)
+        or C(localhost/app)); a short name such as C(busybox) or C(library/httpd) is refused unless
+        O(short_name_ok=true).
     type: str
+  auto_update:
+    description:
+      - 'C(AutoUpdate=registry) (before podman 4.6 the label C(io.containers.autoupdate=registry)):
+        C(podman auto-update), run by C(podman-auto-update.timer), pulls a new digest behind the
+        image''s tag through the owner''s trust policy (a refused one is not deployed) and restarts
+        the container. With C(apply) (the role always applies), the owner''s C(podman-auto-update.timer)
+        is enabled and started when a container sets it.'
+    type: bool
+    default: false
+  short_name_ok:
+    description:
+      - Allow a short O(image) name. Podman then resolves it on the host through the search registries
+        and short-name aliases of C(registries.conf), so which registry (and which trust policy
+        scope) the image comes from is decided by the host's configuration, not by the reference.
+    type: bool
+    default: false
   command:
     description:
       - Command and arguments (C(Exec=)). Each item is one argument, passed literally (C(%) and
@@ -1023,6 +1058,36 @@ linger:
   returned: with O(containers) and O(rootless_user)
   type: bool
   sample: true
+images:
+  description:
+    - The images of O(containers), each once, with the containers that use it and whether it was pulled (in
+      check mode, would be) because the owner's storage lacked it.
+  returned: with O(apply)
+  type: list
+  elements: dict
+  contains:
+    image:
+      description: The image reference as declared.
+      type: str
+    containers:
+      description: The containers of this call that use it.
+      type: list
+      elements: str
+    pulled:
+      description: Whether it was pulled (in check mode, would be).
+      type: bool
+    id:
+      description: The image ID the reference names in the owner's storage after the pull (none when missing).
+      type: str
+    updated:
+      description: Whether the pull brought an image ID the storage did not have under this reference.
+      type: bool
+  sample:
+    - image: localhost:5000/trusted/sigstore:latest
+      containers: [web]
+      pulled: true
+      id: 7ab4f0977a7261ca33a8d50a0b0c05288f3ecc54412c55b8aacf1fe528a1d47c
+      updated: true
 apply:
   description:
     - What O(apply) did (in check mode would do), for the owner of the units.
@@ -1053,7 +1118,7 @@ apply:
       description: Whether systemd was reloaded (once).
       type: bool
     restarted:
-      description: Units restarted because their unit file or an O(apply.restart) entry changed.
+      description: Units restarted because their unit file, an O(apply.restart) entry or their image (see O(apply.pull)) changed.
       type: list
       elements: str
     started:
@@ -1064,6 +1129,10 @@ apply:
       description: The services that did not come up, each with C(name), C(why) and C(journal) (its last lines).
       type: list
       elements: dict
+    auto_update_timer_enabled:
+      description: Whether C(podman-auto-update.timer) of the owner was enabled and started (a container sets
+        O(auto_update) and the timer was not enabled and active).
+      type: bool
   sample:
     linger_enabled: false
     subid_ranges_added: []
@@ -1097,10 +1166,16 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.podsec.hardening.plugins.module_utils._apply import (
+    declared_images,
     failed_services,
     failure_message,
+    image_restarts,
+    images_to_pull,
+    parse_running,
     parse_show,
     plan_apply,
+    pull_argv,
+    pull_failure_message,
     restart_argv,
     service_name,
     show_argv,
@@ -1138,6 +1213,7 @@ ROOTFUL_UNIT_DIR = "/etc/containers/systemd"
 ROOTLESS_UNIT_DIR = (".config", "containers", "systemd")
 SUBID_FILES = ("/etc/subuid", "/etc/subgid")
 LINGER_DIR = "/var/lib/systemd/linger"
+AUTO_UPDATE_TIMER = "podman-auto-update.timer"
 _SPEC_OPTIONS = tuple(CONTAINER_OPTIONS)
 # Where this module writes the profile that TIGHTENED_SECCOMP_PATH names in the units (unit tests point it elsewhere).
 SECCOMP_PROFILE_FILE = TIGHTENED_SECCOMP_PATH
@@ -1415,12 +1491,11 @@ def dry_run_all(module, owner, units, contents):
     return dict((unit.file_name, services[unit.service_name]) for unit in units)
 
 
-def systemctl_command(module, owner):
-    """argv and environment of systemctl for the owner's units: the user's manager for a rootless owner."""
-    argv = [module.get_bin_path("systemctl", required=True)]
+def owner_command(module, owner, argv):
+    """argv and environment that run ``argv`` as the owner of the units: unchanged for root, through runuser for
+    a rootless owner when the module runs as root (its own login environment, its runtime directory)."""
     if owner is None:
         return argv, {}
-    argv.append("--user")
     euid = os.geteuid()
     if euid not in (0, owner.pw_uid):
         module.fail_json(msg="report_active_state and apply for rootless_user %s need to run as root or as %s"
@@ -1428,6 +1503,12 @@ def systemctl_command(module, owner):
     if euid != owner.pw_uid:
         argv = [module.get_bin_path("runuser", required=True), "-u", owner.pw_name, "--"] + argv
     return argv, {"XDG_RUNTIME_DIR": "/run/user/%d" % owner.pw_uid}
+
+
+def systemctl_command(module, owner):
+    """argv and environment of systemctl for the owner's units: the user's manager for a rootless owner."""
+    return owner_command(module, owner, [module.get_bin_path("systemctl", required=True)]
+                         + ([] if owner is None else ["--user"]))
 
 
 def active_states(module, services, systemctl, quiet):
@@ -1517,12 +1598,16 @@ def run_many(module):
         for unit, _before, _after, entry in plans:
             if entry["changed"]:
                 entry["service"] = services[unit.file_name]
+    applier = Applier(module, owner, systemctl, result) if module.params["apply"] is not None else None
+    if applier and present and containers:
+        # Every unit is valid: the images come next, before the profile and any unit file.
+        applier.pull_images(containers)
     # Every unit is valid: the profile goes in place before any unit that refers to it.
     profile_users = [unit.name for unit in containers if present and uses_tightened_seccomp(unit.params)]
     if profile_users:
         changed = ensure_seccomp_profile(module, SECCOMP_PROFILE_FILE)
         result["seccomp_profile"] = dict(path=TIGHTENED_SECCOMP_PATH, changed=changed)
-        result["changed"] = result["seccomp_profile"]["changed"]
+        result["changed"] = result["changed"] or result["seccomp_profile"]["changed"]
     for unit, before, after, entry in plans:
         if not entry["changed"]:
             continue
@@ -1555,8 +1640,9 @@ def run_many(module):
     if module._diff:
         result["diff"] = [dict(before=before, after=after, before_header=unit.path, after_header=unit.path)
                           for unit, before, after, entry in plans if entry["changed"]]
-    if module.params["apply"] is not None:
-        Applier(module, owner, systemctl, result).run()
+    if applier:
+        applier.auto_update = present and any(unit.params.get("auto_update") for unit in containers)
+        applier.run()
     module.exit_json(**result)
 
 
@@ -1574,6 +1660,60 @@ class Applier(object):
         self.owner = owner
         self.systemctl = systemctl
         self.result = result
+        # Whether the owner's systemd instance runs without a session (before this run; root's always does).
+        self.lingered = owner is None or os.path.exists(os.path.join(LINGER_DIR, owner.pw_name))
+        self.lingering = self.lingered
+        self.image_restarts = []
+        # Whether a container of this call sets auto_update: the owner's podman-auto-update.timer must run.
+        self.auto_update = False
+
+    def pull_images(self, containers):
+        """Pull, as the owner, each image of ``containers`` that its storage lacks; fail naming the image otherwise.
+
+        Runs before any unit file is written: the owner's trust policy refuses an image here, in the task, with
+        podman's own message, instead of at the service's start. One ``podman image exists`` per image; in check
+        mode nothing is pulled and RV(images) says what would be. A rootless owner's podman needs its runtime
+        directory, which its systemd instance creates: lingering is enabled first (apply does it anyway).
+        """
+        module, result = self.module, self.result
+        if not self.lingering and not module.check_mode:
+            self.enable_linger()
+        podman, environ = owner_command(module, self.owner, [module.params["podman_executable"]])
+        scope = "system" if self.owner is None else "user %s" % self.owner.pw_name
+        images = declared_images([unit.params for unit in containers])
+        ids = {}
+        for image, _names in images:
+            rc, out, _err = module.run_command(podman + ["image", "inspect", "--format", "{{.Id}}", image],
+                                               environ_update=environ, cwd="/")
+            if rc == 0 and out.strip():
+                ids[image] = out.strip().splitlines()[-1]
+        before = dict(ids)
+        pull = images_to_pull(images, ids, self.options["pull"] == "newer")
+        if not module.check_mode:
+            for image, names in images:
+                if image not in pull:
+                    continue
+                rc, out, err = module.run_command(podman + pull_argv(image), environ_update=environ, cwd="/")
+                if rc != 0:
+                    module.fail_json(msg=pull_failure_message(image, names, scope, err or out), **result)
+                ids[image] = (out.strip().splitlines() or [""])[-1]
+        # Updated: in check mode, would be (the image is missing); otherwise the pull brought another ID.
+        updated = [image for image in pull if (image not in before if module.check_mode
+                                               else ids.get(image) != before.get(image))]
+        result["images"] = [dict(image=image, containers=names, pulled=image in pull, id=ids.get(image),
+                                 updated=image in updated) for image, names in images]
+        if any(entry["updated"] for entry in result["images"]):
+            result["changed"] = True
+        # What each running container runs, from podman itself: a tag that now names another image restarts it.
+        rc, out, _err = module.run_command(podman + ["ps", "--format", "{{.Names}}\t{{.ImageID}}"],
+                                           environ_update=environ, cwd="/")
+        self.image_restarts = image_restarts(images, ids, parse_running(out) if rc == 0 else {})
+
+    def timer_running(self):
+        """Whether the owner's podman-auto-update.timer is enabled and active (two read-only systemctl calls)."""
+        _rc, enabled, _err = self.systemctl_run(["is-enabled", AUTO_UPDATE_TIMER], check=False)
+        _rc, active, _err = self.systemctl_run(["is-active", AUTO_UPDATE_TIMER], check=False)
+        return enabled.strip() == "enabled" and active.strip() == "active"
 
     def systemctl_run(self, args, check=True):
         argv, environ = self.systemctl
@@ -1590,25 +1730,27 @@ class Applier(object):
                       changed=bool(result["changed_other_units"]), absent=options["absent_files"])
         # changed_units also names the containers whose unit is unchanged but whose seccomp profile changed.
         plan = plan_apply(result["units"], result.get("managed_units", []), options["started"], options["absent"],
-                          options["prune"], options["restart"] + result["changed_units"], others)
+                          options["prune"], options["restart"] + result["changed_units"] + self.image_restarts, others)
         missing = result.get("missing_subid_ranges") or []
-        linger = self.owner is not None and not result["linger"]
+        linger = not self.lingered
         texts = dict((path, read_text(path)[0] or "") for path in missing)
         subid_texts = subid_lines_to_add(texts, missing, options["subid_start"], options["subid_count"])
         done = dict(linger_enabled=linger,
                     subid_ranges_added=[path for path in missing if subid_texts[path] != texts[path]],
                     containers_user_created=bool(missing) and not user_exists("containers"),
                     removed=plan["remove"], removed_files=plan["remove_files"], reloaded=plan["reload"],
-                    restarted=plan["restart"], started=plan["start"], failed=[])
+                    restarted=plan["restart"], started=plan["start"], failed=[],
+                    auto_update_timer_enabled=self.auto_update and not self.timer_running())
         result["apply"] = done
-        if linger or missing or plan["remove"] or plan["remove_files"] or plan["reload"] or plan["restart"] or plan["start"]:
+        if done["auto_update_timer_enabled"] or linger or missing or any(
+                plan[key] for key in ("remove", "remove_files", "reload", "restart", "start")):
             result["changed"] = True
         for entry in result["units"]:
             entry["action"] = ("restarted" if entry["name"] in plan["restart"]
                                else "started" if entry["name"] in plan["start"] else "none")
         if self.module.check_mode:
             return
-        if linger:
+        if not self.lingering:
             self.enable_linger()
         if done["containers_user_created"]:
             self.create_containers_user()
@@ -1622,6 +1764,8 @@ class Applier(object):
                 os.unlink(path)
         if plan["reload"]:
             self.systemctl_run(["daemon-reload"])
+        if done["auto_update_timer_enabled"]:
+            self.systemctl_run(["enable", "--now", AUTO_UPDATE_TIMER])
         restart = restart_argv(plan)
         if restart is None:
             return
@@ -1661,6 +1805,7 @@ class Applier(object):
         return out if rc == 0 else "(journalctl failed: %s)" % err.strip()
 
     def enable_linger(self):
+        self.lingering = True
         rc, out, err = self.module.run_command([self.module.get_bin_path("loginctl", required=True), "enable-linger",
                                                 self.owner.pw_name])
         if rc != 0:
@@ -1705,6 +1850,7 @@ def main():
             user_manager_timeout=dict(type="int", default=30),
             settle=dict(type="float", default=0.5),
             journal_lines=dict(type="int", default=30),
+            pull=dict(type="str", default="missing", choices=["missing", "newer"]),
         )),
     )
     argument_spec.update(

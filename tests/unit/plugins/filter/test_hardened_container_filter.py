@@ -138,3 +138,13 @@ def test_ports_on_a_declared_internal_network_are_refused_by_the_role():
     with pytest.raises(AnsibleFilterError, match=r"hardened_container_containers\[web\]: ports: backend.network is internal"):
         hardened_container_plan(containers, "root", PATH, networks=[{"name": "backend"}])
     assert hardened_container_plan(containers, "root", PATH, networks=[{"name": "backend", "internal": False}])
+
+
+def test_a_short_image_name_is_refused_on_the_controller_naming_short_name_ok():
+    with pytest.raises(AnsibleFilterError) as info:
+        plan([{"name": "web", "image": "library/httpd:2.4"}])
+    assert "hardened_container_containers[web]: image: is a short name" in str(info.value)
+    assert "short_name_ok: true" in str(info.value)
+    # Control: the same container with the opt-out is planned and hands the option on to the module.
+    unit = plan([{"name": "web", "image": "library/httpd:2.4", "short_name_ok": True}])["units"][0]
+    assert unit["image"] == "library/httpd:2.4" and unit["short_name_ok"] is True

@@ -7,10 +7,16 @@ from __future__ import annotations
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.podsec.hardening.plugins.module_utils._apply import (
+    declared_images,
     failed_services,
     failure_message,
+    image_restarts,
+    images_to_pull,
+    parse_running,
     parse_show,
     plan_apply,
+    pull_argv,
+    pull_failure_message,
     restart_argv,
     show_argv,
     subid_lines_to_add,
@@ -191,3 +197,49 @@ def test_a_file_with_a_containers_range_is_kept_when_only_the_user_was_missing()
         "/etc/subuid": "containers:2147483647:2147483648\n",
         "/etc/subgid": "containers:2147483647:2147483648\n",
     }
+
+
+def test_each_image_is_named_once_with_the_containers_that_use_it_in_declared_order():
+    containers = [{"name": "a", "image": "r.example/x:1"}, {"name": "b", "image": "r.example/y:1"},
+                  {"name": "c", "image": "r.example/x:1"}]
+    assert declared_images(containers) == [("r.example/x:1", ["a", "c"]), ("r.example/y:1", ["b"])]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from("abcdef"), st.sampled_from(["r.example/x:1", "r.example/y:1",
+                                                                      "r.example/z@sha256:" + "0" * 64])),
+                unique_by=lambda pair: pair[0]),
+       st.sets(st.sampled_from(["r.example/x:1", "r.example/y:1", "r.example/other:1"])))
+def test_exactly_the_declared_images_missing_from_storage_are_pulled_each_once(pairs, stored):
+    images = declared_images([{"name": name, "image": image} for name, image in pairs])
+    pull = images_to_pull(images, stored)
+    assert len(pull) == len(set(pull))
+    assert set(pull) == set(image for _name, image in pairs) - stored
+    # Every container is accounted for under its image exactly once.
+    assert sorted(name for _image, names in images for name in names) == sorted(name for name, _image in pairs)
+
+
+def test_the_pull_failure_names_the_image_its_containers_the_scope_and_podmans_error():
+    assert pull_argv("r.example/x:1") == ["pull", "--quiet", "r.example/x:1"]
+    message = pull_failure_message("r.example/x:1", ["a", "c"], "user podsec",
+                                   "Error: Source image rejected: A signature was required, but no signature exists\n")
+    assert message == ("podman could not pull r.example/x:1 for a, c (user podsec scope: its storage and trust "
+                       "policy): Error: Source image rejected: A signature was required, but no signature exists -- "
+                       "nothing was installed, removed or restarted")
+
+
+def test_the_running_containers_are_read_from_podman_ps():
+    assert parse_running("web\t7ab4f0977a72\napi\t29974230359e\n\nbroken line\n") == {
+        "web": "7ab4f0977a72", "api": "29974230359e"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from("abcdef"), st.sampled_from(["x", "y"]), min_size=1),
+       st.dictionaries(st.sampled_from(["x", "y"]), st.sampled_from(["1" * 64, "2" * 64])),
+       st.dictionaries(st.sampled_from("abcdefg"), st.sampled_from(["1" * 12, "2" * 12, "1" * 64])))
+def test_exactly_the_running_containers_whose_image_moved_restart(declared, ids, running):
+    images = declared_images([{"name": name, "image": image} for name, image in sorted(declared.items())])
+    restart = image_restarts(images, ids, running)
+    assert restart == [name for name, image in sorted(declared.items(), key=lambda pair: (
+        [image for image, _n in images].index(pair[1]), pair[0]))
+        if name in running and image in ids and ids[image][:12] != running[name][:12]]

@@ -711,3 +711,40 @@ def test_score_is_100_only_without_findings_above_info(severities):
 
 def test_every_rule_id_has_a_title_and_bench_entry_is_known():
     assert set(_posture.BENCH) <= set(_posture.TITLES)
+
+
+# ------------------------------------------------------------------------------------------------- images
+IMAGE_INFO = {"Id": "1" * 64, "Config": {"User": "", "ExposedPorts": {"80/tcp": {}}, "Volumes": {"/data": {}},
+                                         "Labels": {"RUN": "podman run -it --privileged IMAGE", "other": "x"}}}
+
+
+def test_an_image_with_a_setuid_root_binary_is_a_high_finding_naming_the_path():
+    files = [_posture.special_file("/bin/su", 0o104755, 0, 0),
+             _posture.special_file("/usr/bin/wall", 0o102755, 0, 5),
+             _posture.special_file("/usr/bin/ping", 0o100755, 0, 0, capabilities=True)]
+    findings = _posture.image_findings("r.example/app:1", IMAGE_INFO, files, ["web"])
+    found = dict((entry["id"], entry) for entry in findings)
+    assert found["image_setuid_root"]["severity"] == "high"
+    assert found["image_setuid_root"]["message"] == "r.example/app:1 (used by web) has setuid-root files: /bin/su"
+    assert found["image_setuid_root"]["details"]["paths"] == ["/bin/su"]
+    assert found["image_special_files"]["message"].endswith(
+        "/usr/bin/wall (setgid gid 5), /usr/bin/ping (file capabilities)")
+    assert found["image_root_user"]["message"] == "r.example/app:1 (used by web) runs as root (no USER) unless the " \
+                                                  "container sets a user"
+    assert "RUN: podman run -it --privileged IMAGE" in found["image_runlabels"]["message"]
+    assert found["image_declares"]["severity"] == "info"
+    assert found["image_declares"]["details"] == {"ports": ["80/tcp"], "volumes": ["/data"]}
+
+
+def test_control_a_plain_image_with_a_user_and_no_special_files_has_no_finding():
+    info = {"Id": "2" * 64, "Config": {"User": "10001", "Labels": {"maintainer": "x"}}}
+    files = [_posture.special_file("/bin/busybox", 0o100755, 0, 0), _posture.special_file("/bin/sh", 0o120777, 0, 0)]
+    assert files == [None, None]
+    assert _posture.image_findings("localhost/podsec/busybox:latest", info, []) == []
+
+
+def test_a_setuid_file_of_another_owner_is_special_but_not_setuid_root():
+    entry = _posture.special_file("/opt/tool", 0o104750, 1000, 1000)
+    found = _posture.image_findings("r.example/app:1", {"Config": {"User": "app"}}, [entry])
+    assert [item["id"] for item in found] == ["image_special_files"]
+    assert "/opt/tool (setuid uid 1000)" in found[0]["message"]

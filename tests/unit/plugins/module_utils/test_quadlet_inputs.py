@@ -351,3 +351,19 @@ def test_a_secret_file_path_in_the_environment_is_no_secret():
 def test_a_flag_and_its_value_in_one_item_are_explained():
     refused("write a flag and its value as two items or as --cpus=VALUE", podman_args=["--cpus 1"])
     assert "PodmanArgs=--cpus=1\n" in unit(podman_args=["--cpus=1"])
+
+
+@pytest.mark.parametrize("image", ["busybox", "busybox:1.36", "library/httpd", "podsec/busybox:latest",
+                                   "httpd@sha256:" + "a" * 64])
+def test_a_short_image_name_is_refused_naming_the_option_that_allows_it(image):
+    message = refused("image: is a short name", image=image)
+    assert "short_name_ok: true" in message and repr(image)[:40] in message
+    # Control: the same name is rendered when the option allows it, and so is every fully qualified form.
+    assert "Image=%s\n" % image in unit(image=image, short_name_ok=True)
+
+
+@pytest.mark.parametrize("image", ["localhost/podsec/busybox:latest", "docker.io/library/busybox:1.36",
+                                   "localhost:5000/trusted/sigstore:latest", "quay.io/podman/hello",
+                                   "registry:5000/app", "Registry/app"])
+def test_fully_qualified_images_need_no_option(image):
+    assert "Image=%s\n" % image in unit(image=image)

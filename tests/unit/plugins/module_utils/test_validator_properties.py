@@ -197,3 +197,33 @@ def test_long_paths_raise_only_input_error(path):
         assert str(exc).startswith("path:")
         return
     assert all(len(part.encode("utf-8", "surrogateescape")) <= 255 for part in path.split("/"))
+
+
+# ------------------------------------------------------------------------------------------- image names
+_COMPONENT = st.one_of(st.sampled_from(["localhost", "docker.io", "index.docker.io", "quay.io", "registry:5000",
+                                        "Registry", "library", "podsec", "a.b", "app"]),
+                       st.text(alphabet="abz09.-_:A", min_size=1, max_size=6))
+REFERENCES = st.tuples(st.lists(_COMPONENT, min_size=1, max_size=4),
+                       st.sampled_from(["", ":latest", ":1.36", "@sha256:" + "a" * 64])).map(
+    lambda pair: "/".join(pair[0]) + pair[1])
+
+
+@SETTINGS
+@given(REFERENCES)
+@example("busybox")
+@example("library/httpd")
+@example("localhost/podsec/busybox:latest")
+@example("registry:5000/app")
+def test_image_registry_agrees_with_docker_references_normalization(reference):
+    """A reference has a registry host exactly when docker/reference's normalization (as _policy implements it for
+    policy scopes) keeps its first component as the domain instead of putting docker.io in front."""
+    registry = _inputs.image_registry(reference)
+    try:
+        name, _tag, _digest = _policy.parse_normalized_reference(reference)
+    except _policy.PolicyError:
+        return
+    if registry is None:
+        assert name.startswith("docker.io/") and not reference.startswith("docker.io/")
+    else:
+        assert reference.startswith(registry + "/")
+        assert name.startswith(("docker.io" if registry == "index.docker.io" else registry) + "/")

@@ -23,10 +23,16 @@ IMAGE = "localhost/podsec/busybox:latest"
 class Host(object):
     """Answers `podman --version`, the generator's dry run and `systemctl is-active` like podman 5.4 and systemd do."""
 
-    def __init__(self, version="podman version 5.4.2", reject=None, active=None):
+    def __init__(self, version="podman version 5.4.2", reject=None, active=None, stored=None, refused=None):
         self.version = version
         self.reject = reject
         self.active = active or {}
+        # Images in the owner's storage (None: every image) and images the trust policy refuses: {image: error}.
+        self.stored = stored
+        self.refused = refused or {}
+        self.ids = {}  # image -> ID in the owner's storage (default "a" * 64)
+        self.registry = {}  # image -> ID a pull brings (default: the stored one)
+        self.running = {}  # container name -> the ID of the image it runs
         self.calls = []
         self.environments = []
         self.candidates = []
@@ -37,10 +43,31 @@ class Host(object):
         self.environments.append(environ_update)
         if args[-1] == "--version":
             return 0, self.version + "\n", ""
+        if args[-4:-1] == ["inspect", "--format", "{{.Id}}"]:
+            image = args[-1]
+            if self.stored is not None and image not in self.stored:
+                return 125, "", "Error: %s: image not known\n" % image
+            return 0, self.ids.get(image, "a" * 64) + "\n", ""
+        if "pull" in args:
+            image = args[-1]
+            if image in self.refused:
+                return 125, "", self.refused[image]
+            self.stored = (self.stored or set()) | {image}
+            self.ids[image] = self.registry.get(image, self.ids.get(image, "a" * 64))
+            return 0, self.ids[image] + "\n", ""
+        if "ps" in args:
+            return 0, "".join("%s\t%s\n" % (name, image_id[:12]) for name, image_id in self.running.items()), ""
         if "is-active" in args:
             services = args[args.index("is-active") + 1:]
             states = [self.active.get(service, "inactive") for service in services]
             return (0 if "active" in states else 3), "".join(state + "\n" for state in states), ""
+        if any(arg.endswith("/systemctl") for arg in args):
+            # daemon-reload, reset-failed and restart succeed; show reports every service running.
+            if "show" not in args:
+                return 0, "", ""
+            services = [arg for arg in args if arg.endswith(".service")]
+            return 0, "".join("Id=%s\nLoadState=loaded\nActiveState=active\nSubState=running\nResult=success\n"
+                              "NRestarts=0\n\n" % service for service in services), ""
         unit_dir = environ_update["QUADLET_UNIT_DIRS"]
         names = sorted(os.listdir(unit_dir))
         self.runs.append(names)
@@ -542,3 +569,164 @@ def test_podman_without_quadlet_is_refused_by_version_before_anything_is_written
     assert not env.root.exists()
     # Control: the oldest podman with Quadlet passes the same gate (and renders the 4.4 fallbacks).
     assert env.run(Host("podman version 4.4.0"), **args)["changed"] is True
+
+
+SIGNED = "localhost:5000/trusted/sigstore:latest"
+UNSIGNED = "localhost:5000/trusted/sigstore:unsigned"
+POLICY_ERROR = ("Error: copying system image from manifest list: Source image rejected: A signature was required, "
+                "but no signature exists\n")
+
+
+def pulls(host):
+    return [call for call in host.calls if "pull" in call]
+
+
+def systemctl_calls(host):
+    return [call for call in host.calls if any(arg.endswith("/systemctl") for arg in call) and "is-active" not in call]
+
+
+def test_apply_pulls_a_refused_image_before_writing_and_fails_with_podmans_policy_error(env):
+    host = Host(stored=set(), refused={UNSIGNED: POLICY_ERROR})
+    units = [dict(name="web", image=SIGNED), dict(name="app", image=UNSIGNED), dict(name="job", image=UNSIGNED)]
+    error = env.run(host, expect=FailJson, containers=units, apply={})
+    assert error["msg"] == (
+        "podman could not pull %s for app, job (system scope: its storage and trust policy): Error: copying system "
+        "image from manifest list: Source image rejected: A signature was required, but no signature exists -- "
+        "nothing was installed, removed or restarted" % UNSIGNED)
+    # Both images were looked up once, the permitted one pulled first; no unit written, systemd never told.
+    assert [call[-1] for call in host.calls if "inspect" in call] == [SIGNED, UNSIGNED]
+    assert [call[-1] for call in pulls(host)] == [SIGNED, UNSIGNED]
+    assert not env.root.exists() or list(env.root.iterdir()) == []
+    assert systemctl_calls(host) == []
+    assert not env.seccomp_profile.exists()
+
+
+def test_apply_control_a_permitted_image_is_pulled_then_the_units_installed_and_started(env):
+    host = Host(stored=set())
+    result = env.run(host, containers=[dict(name="web", image=SIGNED)], apply={})
+    assert result["images"] == [dict(image=SIGNED, containers=["web"], pulled=True, id="a" * 64, updated=True)]
+    assert (env.root / "web.container").exists()
+    assert pulls(host)[0][-3:] == ["pull", "--quiet", SIGNED]
+    # The pull came before the first systemctl call; the new unit is (re)started.
+    assert host.calls.index(pulls(host)[0]) < host.calls.index(systemctl_calls(host)[0])
+    assert result["apply"]["restarted"] == ["web"] and result["apply"]["failed"] == []
+
+
+def test_apply_pulls_nothing_when_the_images_are_stored_and_asks_once_per_image(env):
+    units = [dict(name="web", image=SIGNED), dict(name="app", image=SIGNED)]
+    env.run(containers=units)
+    for path in (env.subuid, env.subgid):
+        path.write_text("containers:2147483647:2147483648\n")
+    host = Host(active={"web.service": "active", "app.service": "active"})
+    result = env.run(host, containers=units, apply={})
+    assert pulls(host) == [] and result["changed"] is False
+    assert [call for call in host.calls if "inspect" in call] == [["podman", "image", "inspect", "--format", "{{.Id}}",
+                                                                   SIGNED]]
+    assert result["images"] == [dict(image=SIGNED, containers=["web", "app"], pulled=False, id="a" * 64,
+                                     updated=False)]
+
+
+def test_apply_in_check_mode_reports_the_pull_without_pulling(env):
+    host = Host(stored=set(), refused={UNSIGNED: POLICY_ERROR})
+    result = env.run(host, containers=[dict(name="app", image=UNSIGNED)], apply={}, _ansible_check_mode=True)
+    assert pulls(host) == [] and result["changed"] is True
+    assert result["images"] == [dict(image=UNSIGNED, containers=["app"], pulled=True, id=None, updated=True)]
+
+
+def test_apply_pulls_as_the_rootless_user(env, monkeypatch, tmp_path):
+    monkeypatch.setattr(quadlet_container.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(quadlet_container.os, "chown", lambda *args: None)
+    monkeypatch.setattr(quadlet_container, "write_file_atomic", lambda *args, **kwargs: None)
+    (tmp_path / "home-runner").mkdir()
+    (env.linger_dir / "runner").write_text("")  # its systemd instance runs: podman has its runtime directory
+    host = Host(stored=set(), refused={UNSIGNED: POLICY_ERROR})
+    error = env.run(host, expect=FailJson, rootless_user="runner", containers=[dict(name="app", image=UNSIGNED)],
+                    apply={})
+    assert "(user runner scope: its storage and trust policy)" in error["msg"]
+    assert pulls(host) == [["/usr/bin/runuser", "-u", "runner", "--", "podman", "pull", "--quiet", UNSIGNED]]
+    assert host.environments[host.calls.index(pulls(host)[0])] == {"XDG_RUNTIME_DIR": "/run/user/4321"}
+
+
+def steady_host(units, **kwargs):
+    host = Host(active=dict(("%s.service" % unit["name"], "active") for unit in units), **kwargs)
+    host.ids = {SIGNED: "1" * 64, IMAGE: "2" * 64}
+    host.running = dict((unit["name"], host.ids[unit["image"]]) for unit in units)
+    return host
+
+
+def installed(env, units):
+    env.run(containers=units)
+    for path in (env.subuid, env.subgid):
+        path.write_text("containers:2147483647:2147483648\n")
+
+
+def test_a_tag_with_a_new_digest_restarts_exactly_the_containers_that_use_it(env):
+    units = [dict(name="web", image=SIGNED), dict(name="api", image=SIGNED), dict(name="db", image=IMAGE)]
+    installed(env, units)
+    # Control: pull newer with no new digest in the registry restarts nothing and changes nothing.
+    host = steady_host(units)
+    result = env.run(host, containers=units, apply=dict(pull="newer"))
+    assert result["apply"]["restarted"] == [] and result["changed"] is False
+    assert [call[-1] for call in pulls(host)] == [SIGNED, IMAGE]
+    # The registry has a new digest behind SIGNED: its two containers restart, db does not.
+    host = steady_host(units)
+    host.registry = {SIGNED: "3" * 64}
+    result = env.run(host, containers=units, apply=dict(pull="newer"))
+    assert result["apply"]["restarted"] == ["web", "api"] and result["changed"] is True
+    assert result["images"][0] == dict(image=SIGNED, containers=["web", "api"], pulled=True, id="3" * 64, updated=True)
+    restart = [call for call in systemctl_calls(host) if "restart" in call]
+    assert restart == [["/usr/bin/systemctl", "restart", "web.service", "api.service"]]
+
+
+def test_a_new_digest_pulled_by_hand_restarts_its_container_without_a_registry_query_also_in_check_mode(env):
+    units = [dict(name="web", image=SIGNED), dict(name="db", image=IMAGE)]
+    installed(env, units)
+    host = steady_host(units)
+    host.ids[SIGNED] = "4" * 64  # what the tag names in storage now; web still runs "1" * 64
+    result = env.run(host, containers=units, apply={}, _ansible_check_mode=True)
+    assert pulls(host) == [] and result["apply"]["restarted"] == ["web"]
+    result = env.run(host, containers=units, apply={})
+    assert pulls(host) == [] and result["apply"]["restarted"] == ["web"]
+
+
+def test_a_refused_new_digest_fails_and_restarts_nothing(env):
+    units = [dict(name="web", image=SIGNED)]
+    installed(env, units)
+    host = steady_host(units, refused={SIGNED: POLICY_ERROR})
+    error = env.run(host, expect=FailJson, containers=units, apply=dict(pull="newer"))
+    assert "podman could not pull %s for web" % SIGNED in error["msg"] and POLICY_ERROR.strip() in error["msg"]
+    assert [call for call in systemctl_calls(host) if "restart" in call] == []
+
+
+def test_auto_update_writes_the_key_and_apply_enables_the_owners_timer_once(env):
+    units = [dict(name="web", image=SIGNED, auto_update=True), dict(name="db", image=IMAGE)]
+    installed(env, units)
+    assert "AutoUpdate=registry\n" in (env.root / "web.container").read_text()
+    assert "AutoUpdate" not in (env.root / "db.container").read_text()
+    host = steady_host(units)
+    result = env.run(host, containers=units, apply={})
+    assert result["apply"]["auto_update_timer_enabled"] is True and result["changed"] is True
+    assert ["/usr/bin/systemctl", "enable", "--now", "podman-auto-update.timer"] in host.calls
+    # Control: with the timer enabled and running nothing changes; without auto_update it is never asked about.
+    host = steady_host(units)
+    host.active["podman-auto-update.timer"] = "active"
+    enabled = Host.__call__
+
+    def timer_enabled(args, environ_update=None, **kwargs):
+        if "is-enabled" in args:
+            return 0, "enabled\n", ""
+        return enabled(host, args, environ_update=environ_update, **kwargs)
+
+    result = env.run(timer_enabled, containers=units, apply={})
+    assert result["apply"]["auto_update_timer_enabled"] is False and result["changed"] is False
+    plain = [dict(units[0], auto_update=False), units[1]]
+    host = steady_host(plain)
+    env.run(host, containers=plain, apply={})
+    assert not any("podman-auto-update.timer" in call for call in host.calls)
+
+
+def test_auto_update_before_podman_4_6_is_the_label_podman_auto_update_reads(env):
+    result = env.run(Host("podman version 4.5.1"), containers=[dict(name="web", image=SIGNED, auto_update=True)])
+    content = (env.root / "web.container").read_text()
+    assert "AutoUpdate=" not in content and "--label=io.containers.autoupdate=registry" in content
+    assert result["changed"] is True
