@@ -215,12 +215,12 @@ REFERENCES = st.tuples(st.lists(_COMPONENT, min_size=1, max_size=4),
 @example("localhost/podsec/busybox:latest")
 @example("registry:5000/app")
 def test_image_registry_agrees_with_docker_references_normalization(reference):
-    """A reference has a registry host exactly when docker/reference's normalization (as _policy implements it for
-    policy scopes) keeps its first component as the domain instead of putting docker.io in front."""
+    """A reference has a registry host exactly when docker/reference's normalization (as _reference implements it
+    for policy scopes) keeps its first component as the domain instead of putting docker.io in front."""
     registry = _inputs.image_registry(reference)
     try:
-        name, _tag, _digest = _policy.parse_normalized_reference(reference)
-    except _policy.PolicyError:
+        name, _tag, _digest = _reference.parse_normalized_reference(reference)
+    except _reference.InvalidReferenceError:
         return
     if registry is None:
         assert name.startswith("docker.io/") and not reference.startswith("docker.io/")
