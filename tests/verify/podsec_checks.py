@@ -203,7 +203,8 @@ def assert_secrets_as_files(host, name, paths, user=None):
         assert value not in inspect_text, "%s: the value of %s is in podman inspect" % (box.label, target)
 
 
-def _connects(host, address, port):
+def connects(host, address, port):
+    """True when a TCP connection from the host to ADDRESS:PORT opens within 5 seconds."""
     probe = "timeout 5 bash -c %s" % shlex.quote("exec 3<>/dev/tcp/%s/%d" % (address, port))
     return host.run(probe).rc == 0
 
@@ -217,8 +218,8 @@ def assert_ports_only_on_loopback(host, name, user=None):
     addresses = [address for address in host.check_output("hostname -I").split()
                  if not ipaddress.ip_address(address).is_loopback and ipaddress.ip_address(address).version == 4]
     for port in published_ports(ports):
-        assert _connects(host, "127.0.0.1", port), "%s: published port %d does not answer on 127.0.0.1" % (box.label, port)
-        reached = [address for address in addresses if _connects(host, address, port)]
+        assert connects(host, "127.0.0.1", port), "%s: published port %d does not answer on 127.0.0.1" % (box.label, port)
+        reached = [address for address in addresses if connects(host, address, port)]
         assert not reached, "%s: port %d answers on %s" % (box.label, port, ", ".join(reached))
 
 
