@@ -51,7 +51,8 @@ def containers(host):
         replace.setdefault("127.0.0.1:18190:8080", ["127.0.0.1:%d:8080" % port])
         podman_run(host, name, [word for arg in HARDENED for word in replace.get(arg, [arg])])
     yield
-    host.run("podman rm -f -t 0 ctl-baseline %s", " ".join(WEAKENED))
+    removed = host.run("podman rm -f -t 0 ctl-baseline %s" % " ".join(sorted(WEAKENED)))
+    assert removed.rc == 0, removed.stderr
     host.run("rm -rf %s", SECRET_DIR)
 
 
