@@ -106,8 +106,11 @@ def policy_refusal(stderr):
 def _run(host, command, user=None):
     """Run ``command`` as root, or through a login shell of ``user`` with its runtime directory."""
     if user:
-        uid = host.check_output("id -u %s" % shlex.quote(user)).strip()
-        command = "su - %s -c %s" % (shlex.quote(user), shlex.quote("XDG_RUNTIME_DIR=/run/user/%s %s" % (uid, command)))
+        # The runtime directory of a lingering user (where its systemd units and containers run), if it has one.
+        runtime = "/run/user/%s" % host.check_output("id -u %s" % shlex.quote(user)).strip()
+        if host.file(runtime).is_directory:
+            command = "XDG_RUNTIME_DIR=%s %s" % (runtime, command)
+        command = "su - %s -c %s" % (shlex.quote(user), shlex.quote(command))
     return host.run(command)
 
 
