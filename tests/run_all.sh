@@ -78,8 +78,8 @@ else
   # A role outside the collection that reuses it, tested as its users test theirs (docs/reuse.md): about 100 s.
   stage "molecule consumer demo_app" bash -c 'cd tests/consumer/roles/demo_app && molecule test'
   # The execution environment built (ansible-builder, local Debian base) and site.yml/audit.yml run in it
-  # through ansible-runner (docs/awx.md): 106 s measured with its caches warm; cold about 4.5 minutes
-  # (estimated from its steps: the debootstrap of the base took 156 s, the first image build about 50 s).
+  # through ansible-runner (docs/awx.md): 66 to 106 s with its caches warm, 139 s cold (no base root file
+  # system, no image: debootstrap 59 s, image build 32 s).
   stage "execution environment" bash tests/ee/run.sh
   # The main job as a user runs it (bash demo/run.sh), its output and both fleet reports rendered by Chromium.
   stage "demo (bash demo/run.sh)" python -m pytest -q tests/demo
