@@ -2,7 +2,8 @@
 # Runs every test of podsec.hardening on a fresh Debian 12/13 machine, as root:
 #   lint (ansible-lint, production profile), ansible-test sanity, pytest unit tests, release checks
 #   (module and role docs, changelog, Galaxy build and import), the test bed's own lifecycle tests, and
-#   every molecule scenario on real booted test hosts (tests/testbed), and the demo (tests/demo runs
+#   every molecule scenario on real booted test hosts (tests/testbed), the consumer example role's scenario,
+#   the execution environment built and used (tests/ee/run.sh), and the demo (tests/demo runs
 #   bash demo/run.sh and checks its output and reports). Installs what it needs itself.
 # Prints the time of each stage, the hosts' boot-to-SSH times and the total at the end.
 #
@@ -74,6 +75,12 @@ else
     [ -f "$scenario_dir/molecule.yml" ] || continue
     stage "molecule $scenario" molecule test -s "$scenario"
   done
+  # A role outside the collection that reuses it, tested as its users test theirs (docs/reuse.md): about 100 s.
+  stage "molecule consumer demo_app" bash -c 'cd tests/consumer/roles/demo_app && molecule test'
+  # The execution environment built (ansible-builder, local Debian base) and site.yml/audit.yml run in it
+  # through ansible-runner (docs/awx.md): 66 to 106 s with its caches warm, 139 s cold (no base root file
+  # system, no image: debootstrap 59 s, image build 32 s).
+  stage "execution environment" bash tests/ee/run.sh
   # The main job as a user runs it (bash demo/run.sh), its output and both fleet reports rendered by Chromium.
   stage "demo (bash demo/run.sh)" python -m pytest -q tests/demo
 fi

@@ -22,6 +22,11 @@ ROOTLESS_UID = 1001
 with open(os.path.join(SCENARIO_DIR, "vars", "main.yml")) as _handle:
     SCENARIO_VARS = yaml.safe_load(_handle)
 
+# The shipped testinfra checks, imported the way docs/reuse.md tells consumers to: from the collection that
+# molecule's ANSIBLE_COLLECTIONS_PATH holds (tests/collection_env.sh makes that this checkout).
+sys.path[:0] = os.environ["ANSIBLE_COLLECTIONS_PATH"].split(os.pathsep)
+from ansible_collections.podsec.hardening.tests.verify import podsec_checks  # noqa: E402  pylint: disable=wrong-import-position
+
 
 class Podman(object):
     """Runs commands as root or as the rootless user (own login environment, own runtime dir)."""

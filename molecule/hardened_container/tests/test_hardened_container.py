@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import SCENARIO_DIR, SCENARIO_VARS, Podman, adhoc, converge, host_rootdir
+from conftest import SCENARIO_DIR, SCENARIO_VARS, Podman, adhoc, converge, host_rootdir, podsec_checks
 
 testinfra_hosts = ["ansible://hardened-container-h1"]
 
@@ -97,6 +97,12 @@ def test_podman_inspect_shows_the_hardening(host, name, rootless, secret, port):
     bindings = hostconfig["PortBindings"]["8080/tcp"]
     assert bindings == [{"HostIp": "127.0.0.1", "HostPort": str(port)}]
     assert hostconfig["NetworkMode"] != "host" and hostconfig["PidMode"] != "host" and hostconfig["IpcMode"] != "host"
+
+
+@pytest.mark.parametrize("name, rootless, secret, port", CONTAINERS)
+def test_the_shipped_checks_pass_on_the_roles_containers(host, name, rootless, secret, port):
+    """What a consumer's verify asserts (tests/verify/podsec_checks.py); tests/test_shipped_checks.py has the controls."""
+    podsec_checks.assert_hardened(host, name, user="podsec" if rootless else None, secrets=[secret])
 
 
 @pytest.mark.parametrize("name, rootless, secret, port", CONTAINERS)

@@ -1,8 +1,14 @@
 """What a user of the trust role checks: podman pulls what the allow-list trusts and refuses the rest."""
 
 import json
+import os
+import sys
 
 import pytest
+
+# The shipped testinfra checks, imported the way docs/reuse.md tells consumers to.
+sys.path[:0] = os.environ["ANSIBLE_COLLECTIONS_PATH"].split(os.pathsep)
+from ansible_collections.podsec.hardening.tests.verify import podsec_checks  # noqa: E402  pylint: disable=wrong-import-position
 
 testinfra_hosts = ["ansible://trust_hosts"]
 
@@ -89,6 +95,22 @@ def test_the_refused_images_are_really_there(host, image):
     assert json.loads(result.stdout)["Name"] == image.rsplit(":", 1)[0]
 
 
+@pytest.mark.parametrize("image", [image for image, _error in REFUSED])
+def test_the_shipped_trust_check_passes_on_the_refused_images(host, image):
+    podsec_checks.assert_trust_refuses(host, image)
+
+
+def test_control_the_shipped_trust_check_fails_on_an_image_the_policy_accepts(host):
+    with pytest.raises(AssertionError, match="pulled although the trust policy should refuse it"):
+        podsec_checks.assert_trust_refuses(host, TRUSTED[0])
+
+
+def test_control_the_shipped_trust_check_fails_when_the_image_is_missing_not_refused(host):
+    # A pull that fails for another reason proves nothing about the policy.
+    with pytest.raises(AssertionError, match="the pull failed, but not by the trust policy"):
+        podsec_checks.assert_trust_refuses(host, "localhost:5000/trusted/gpg:no-such-tag")
+
+
 def test_podman_image_trust_show_agrees_with_the_module(host):
     report = host.ansible("podsec.hardening.image_trust", json.dumps(MODULE_ARGS), check=True)
     assert report["changed"] is False
@@ -115,13 +137,15 @@ def test_user_override_bypasses_the_policy_and_is_reported(host):
     override = "/home/podsec/.config/containers/policy.json"
     refused = host.run("su - podsec -c 'podman pull -q %s'" % image)
     assert refused.rc != 0 and "A signature was required, but no signature exists" in refused.stderr, refused.stderr
+    podsec_checks.assert_trust_refuses(host, image, user="podsec")
     host.run("install -d -o podsec -g podsec /home/podsec/.config /home/podsec/.config/containers")
     host.run("printf '%%s' %s > %s", '{"default": [{"type": "insecureAcceptAnything"}]}', override)
     host.run("chown podsec:podsec %s", override)
     try:
         assert host.file(override).exists
-        pulled = host.run("su - podsec -c 'podman pull -q %s'" % image)
-        assert pulled.rc == 0, pulled.stderr
+        # Protection off for podsec: the shipped check sees the pull go through.
+        with pytest.raises(AssertionError, match="pulled although the trust policy should refuse it"):
+            podsec_checks.assert_trust_refuses(host, image, user="podsec")
         report = host.ansible("podsec.hardening.image_trust", json.dumps(MODULE_ARGS), check=True)
         assert report["user_overrides"] == [override]
         assert report["changed"] is False
