@@ -11,7 +11,8 @@ cache_root=${PODSEC_TESTBED_CACHE:-/var/cache/podsec-testbed}
 # chromium renders the fleet report in tests; qemu runs the SELinux-enforcing test host; gcc and libc6-dev
 # build the static attack probe of molecule/hardened_container.
 apt_packages=(debootstrap systemd-container iproute2 openssh-client rsync auditd gnupg python3-venv
-              busybox-static git chromium qemu-system-x86 qemu-utils gcc libc6-dev)
+              busybox-static git chromium qemu-system-x86 qemu-utils gcc libc6-dev
+              podman)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
