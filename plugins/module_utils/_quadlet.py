@@ -32,6 +32,10 @@ from ansible_collections.podsec.hardening.plugins.module_utils._container_schema
     sub_defaults,
     unknown_keys,
 )
+from ansible_collections.podsec.hardening.plugins.module_utils._reference import (
+    InvalidReferenceError,
+    parse_normalized_reference,
+)
 from ansible_collections.podsec.hardening.plugins.module_utils._seccomp_profile import PATH as TIGHTENED_SECCOMP_PATH
 from ansible_collections.podsec.hardening.plugins.module_utils._inputs import (
     InputError,
@@ -558,6 +562,14 @@ def validate(spec, host=None):
         raise QuadletError("image: required when state=present")
     if not _IMAGE.match(spec["image"]):
         _fail("image", "is not an image reference", spec["image"])
+    try:
+        parse_normalized_reference(spec["image"])
+    except InvalidReferenceError as exc:
+        # A transport prefix (oci-archive:/path, dir:, docker-archive:, docker-daemon:, docker://) would take the
+        # image from a file or daemon on the host instead of a registry, past registries.conf and the registry
+        # scopes of the trust policy.
+        _fail("image", "is not a registry image reference (%s); transport prefixes such as oci-archive: or "
+              "docker:// are refused" % exc, spec["image"])
     if image_registry(spec["image"]) is None and not spec.get("short_name_ok"):
         _fail("image", "is a short name (no registry host before the first /): podman would pick the registry from "
               "the host's search list; name the registry (for example docker.io/library/busybox) or set "

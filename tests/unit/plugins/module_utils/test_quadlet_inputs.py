@@ -367,3 +367,13 @@ def test_a_short_image_name_is_refused_naming_the_option_that_allows_it(image):
                                    "registry:5000/app", "Registry/app"])
 def test_fully_qualified_images_need_no_option(image):
     assert "Image=%s\n" % image in unit(image=image)
+
+
+@pytest.mark.parametrize("image", ["oci-archive:/tmp/x.tar", "docker-archive:/tmp/a.tar", "dir:/home/bob/img",
+                                   "docker-daemon:quay.io/x:latest", "docker://busybox", "docker://quay.io/a/b:1"])
+@pytest.mark.parametrize("short_name_ok", [False, True])
+def test_a_transport_prefix_is_refused_even_with_short_names_allowed(image, short_name_ok):
+    # image_registry alone takes "oci-archive:" for a registry host (it holds a colon): found by an attacker review.
+    refused("image: is not a registry image reference", image=image, short_name_ok=short_name_ok)
+    # Control: the registry form of the same image is rendered.
+    assert "Image=quay.io/x:latest\n" in unit(image="quay.io/x:latest", short_name_ok=short_name_ok)
