@@ -227,10 +227,14 @@ def pull_argv(image):
     return ["pull", "--quiet", image]
 
 
-def pull_failure_message(image, names, scope, error):
+def pull_failure_message(image, names, scope, error, lingering_enabled_for=None):
     """The task's message when the owner's podman could not pull an image (most often: the trust policy refused it).
 
-    ``scope``: "system" or "user USER", whose storage and policy the pull used; ``error``: podman's own message.
+    ``scope``: "system" or "user USER", whose storage and policy the pull used; ``error``: podman's own message;
+    ``lingering_enabled_for``: the rootless user whose lingering this call enabled for the pull (it stays on).
     """
-    return ("podman could not pull %s for %s (%s scope: its storage and trust policy): %s -- nothing was installed, "
-            "removed or restarted" % (image, ", ".join(names), scope, error.strip() or "no error message"))
+    message = ("podman could not pull %s for %s (%s scope: its storage and trust policy): %s -- no unit was "
+               "installed, removed or restarted" % (image, ", ".join(names), scope, error.strip() or "no error message"))
+    if lingering_enabled_for:
+        message += "; lingering for %s was enabled for the pull and stays on" % lingering_enabled_for
+    return message

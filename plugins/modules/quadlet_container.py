@@ -1695,7 +1695,9 @@ class Applier(object):
                     continue
                 rc, out, err = module.run_command(podman + pull_argv(image), environ_update=environ, cwd="/")
                 if rc != 0:
-                    module.fail_json(msg=pull_failure_message(image, names, scope, err or out), **result)
+                    module.fail_json(msg=pull_failure_message(
+                        image, names, scope, err or out,
+                        lingering_enabled_for=None if self.lingered else self.owner.pw_name), **result)
                 ids[image] = (out.strip().splitlines() or [""])[-1]
         # Updated: in check mode, would be (the image is missing); otherwise the pull brought another ID.
         updated = [image for image in pull if (image not in before if module.check_mode

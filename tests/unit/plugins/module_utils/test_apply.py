@@ -225,7 +225,11 @@ def test_the_pull_failure_names_the_image_its_containers_the_scope_and_podmans_e
                                    "Error: Source image rejected: A signature was required, but no signature exists\n")
     assert message == ("podman could not pull r.example/x:1 for a, c (user podsec scope: its storage and trust "
                        "policy): Error: Source image rejected: A signature was required, but no signature exists -- "
-                       "nothing was installed, removed or restarted")
+                       "no unit was installed, removed or restarted")
+    # A rootless owner whose lingering the call enabled for the pull is told so: that change stays.
+    assert pull_failure_message("r.example/x:1", ["a"], "user podsec", "refused", lingering_enabled_for="podsec") == (
+        "podman could not pull r.example/x:1 for a (user podsec scope: its storage and trust policy): refused -- "
+        "no unit was installed, removed or restarted; lingering for podsec was enabled for the pull and stays on")
 
 
 def test_the_running_containers_are_read_from_podman_ps():

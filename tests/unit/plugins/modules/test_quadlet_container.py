@@ -592,7 +592,7 @@ def test_apply_pulls_a_refused_image_before_writing_and_fails_with_podmans_polic
     assert error["msg"] == (
         "podman could not pull %s for app, job (system scope: its storage and trust policy): Error: copying system "
         "image from manifest list: Source image rejected: A signature was required, but no signature exists -- "
-        "nothing was installed, removed or restarted" % UNSIGNED)
+        "no unit was installed, removed or restarted" % UNSIGNED)
     # Both images were looked up once, the permitted one pulled first; no unit written, systemd never told.
     assert [call[-1] for call in host.calls if "inspect" in call] == [SIGNED, UNSIGNED]
     assert [call[-1] for call in pulls(host)] == [SIGNED, UNSIGNED]
