@@ -73,7 +73,9 @@ CONTAINER_OPTIONS = {
         "Image reference. Required when O(state=present). It must name its registry host (the part before the "
         "first C(/) contains C(.) or C(:) or is C(localhost), as in C(docker.io/library/busybox) or "
         "C(localhost/app)); a short name such as C(busybox) or C(library/httpd) is refused unless "
-        "O(short_name_ok=true)."]},
+        "O(short_name_ok=true). A transport prefix (C(oci-archive:), C(dir:), C(docker-archive:), "
+        "C(docker-daemon:), C(docker://)) is always refused: the image comes from a registry, through the trust "
+        "policy."]},
     "auto_update": {"type": "bool", "default": False, "description": [
         "C(AutoUpdate=registry) (before podman 4.6 the label C(io.containers.autoupdate=registry)): "
         "C(podman auto-update), run by C(podman-auto-update.timer), pulls a new digest behind the image's tag "

@@ -358,10 +358,12 @@ options:
   # BEGIN generated from plugins/module_utils/_container_schema.py (tests/docs/sync_container_schema.py)
   image:
     description:
-      - Image reference. Required when O(state=present). It must name its registry host (the part
-        before the first C(/) contains C(.) or C(:) or is C(localhost), as in C(docker.io/library/busybox)
+      - 'Image reference. Required when O(state=present). It must name its registry host (the
+        part before the first C(/) contains C(.) or C(:) or is C(localhost), as in C(docker.io/library/busybox)
         or C(localhost/app)); a short name such as C(busybox) or C(library/httpd) is refused unless
-        O(short_name_ok=true).
+        O(short_name_ok=true). A transport prefix (C(oci-archive:), C(dir:), C(docker-archive:),
+        C(docker-daemon:), C(docker://)) is always refused: the image comes from a registry, through
+        the trust policy.'
     type: str
   auto_update:
     description:
