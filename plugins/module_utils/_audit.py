@@ -231,6 +231,37 @@ def enable_flag(text):
     return value
 
 
+def boot_parameter(cmdline):
+    """The kernel's ``audit=`` switch in /proc/cmdline text: False (0/off), True (1/on), None when absent.
+
+    The last occurrence wins, as for every kernel parameter given twice.
+    """
+    value = None
+    for token in (cmdline or "").split():
+        name, sep, setting = token.partition("=")
+        if name == "audit" and sep:
+            value = setting.strip().lower() not in ("0", "off")
+    return value
+
+
+def disabled_at_boot(cmdline, persisted_flag):
+    """Why the kernel will not record after the next boot, one message per reason (empty: it records).
+
+    ``persisted_flag`` is persisted_enable_flag() of the rules directory. Some distributions ship
+    rules with ``-e 0`` or boot with ``audit=0``: then the watches are written and loaded but never
+    produce a record, which a user must hear about.
+    """
+    reasons = []
+    if boot_parameter(cmdline) is False:
+        reasons.append("the kernel command line has audit=0: the kernel starts with audit off and the processes "
+                       "started before something enables it are never audited; remove audit=0 from the boot "
+                       "loader's kernel command line and reboot")
+    if persisted_flag == 0:
+        reasons.append("the rules directory loads -e 0 last (augenrules at boot): audit is switched off after "
+                       "the rules load and the watches record nothing; remove that -e 0 line or set -e 1")
+    return reasons
+
+
 def version_sort_key(name):
     """Approximate ``ls -v`` (the order augenrules concatenates rules.d files in)."""
     return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name) if part]

@@ -178,6 +178,16 @@ audit_enabled:
   returned: always
   type: int
   sample: 1
+disabled_at_boot:
+  description:
+    - Why kernel audit is off after every boot on this host, one message per reason (also shown as warnings); empty
+      when it records.
+    - Detected reasons are C(audit=0) on the kernel command line and a C(-e 0) that augenrules loads last from the
+      rules directory. The watches are still written and loaded, but they record nothing.
+  returned: always
+  type: list
+  elements: str
+  sample: []
 rules_file:
   description: Path of the rules file the module owns.
   returned: always
@@ -197,6 +207,8 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible_collections.podsec.hardening.plugins.module_utils import _audit, _inputs
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
+
+PROC_CMDLINE = "/proc/cmdline"
 
 
 class AuditctlBackend(object):
@@ -229,6 +241,11 @@ class AuditctlBackend(object):
         """Return (ok, message)."""
         rc, out, err = self.module.run_command([self.auditctl] + _audit.auditctl_args(watch, remove=remove))
         return rc == 0, (err or out).strip()
+
+    def kernel_cmdline(self):
+        """The running kernel's command line ("" when /proc/cmdline cannot be read)."""
+        data = read_file_bytes(PROC_CMDLINE)
+        return to_text(data or b"", errors="surrogate_or_replace")
 
     def read_rules_dir(self, directory, own_file, own_text):
         files = {}
@@ -273,6 +290,7 @@ def run_module(module, backend):
 
     status = backend.status()
     persisted = _audit.persisted_enable_flag(backend.read_rules_dir(directory, rules_file, before_text))
+    off_at_boot = _audit.disabled_at_boot(backend.kernel_cmdline(), persisted)
     immutable = _audit.is_immutable_status(status) or persisted == 2
 
     live_text = backend.list_rules()
@@ -295,6 +313,7 @@ def run_module(module, backend):
         reboot_required=immutable and live_changes,
         immutable=immutable,
         audit_enabled=status.get("enabled", -1),
+        disabled_at_boot=off_at_boot,
         rules_file=rules_file,
     )
     if module._diff:
@@ -313,8 +332,10 @@ def run_module(module, backend):
             "audit is immutable (%s): the running kernel was not changed; the watches in %s are loaded at the next "
             "reboot" % ("auditctl -s shows enabled 2" if _audit.is_immutable_status(status) else "-e 2 is persisted", rules_file)
         )
-    elif status.get("enabled") == 0 and present:
+    elif status.get("enabled") == 0 and present and not off_at_boot:
         module.warn("kernel audit is disabled (enabled 0): watches record nothing until audit is enabled (auditd enables it when it starts)")
+    for reason in off_at_boot:
+        module.warn("kernel audit is disabled at boot on this host, so the watches record nothing: " + reason)
 
     if module.check_mode:
         module.exit_json(**result)

@@ -317,3 +317,46 @@ def test_live_lines_after():
         "-a always,exit -F arch=b64 -S execve -k exec",
         "-w /b -p rwxa -k k",
     ]
+
+
+@pytest.mark.parametrize(
+    "cmdline, expected",
+    [
+        ("BOOT_IMAGE=/vmlinuz root=/dev/vda ro quiet", None),
+        ("root=/dev/vda audit=0", False),
+        ("root=/dev/vda audit=off", False),
+        ("root=/dev/vda audit=1 audit_backlog_limit=8192", True),
+        ("audit=0 audit=1", True),
+        ("audit=1 audit=0\n", False),
+        ("audit_backlog_limit=0 noaudit=0", None),
+        ("", None),
+    ],
+)
+def test_boot_parameter(cmdline, expected):
+    assert _audit.boot_parameter(cmdline) is expected
+
+
+@pytest.mark.parametrize(
+    "cmdline, flag, count, words",
+    [
+        ("root=/dev/vda audit=1", 1, 0, []),
+        ("root=/dev/vda", None, 0, []),
+        ("root=/dev/vda", 2, 0, []),
+        ("root=/dev/vda audit=0", 1, 1, ["audit=0", "kernel command line"]),
+        ("root=/dev/vda", 0, 1, ["-e 0", "rules directory"]),
+        ("audit=0", 0, 2, ["audit=0", "-e 0"]),
+    ],
+)
+def test_disabled_at_boot(cmdline, flag, count, words):
+    reasons = _audit.disabled_at_boot(cmdline, flag)
+    assert len(reasons) == count
+    for word in words:
+        assert any(word in reason for reason in reasons), reasons
+
+
+def test_disabled_at_boot_follows_the_augenrules_order():
+    """A distribution's -e 0 is overridden by a later file's -e 1 or -e 2, and the other way round."""
+    later_enables = {"10-no-audit.rules": "-D\n-e 0\n", "99-podsec-finalize.rules": "-e 2\n"}
+    assert _audit.disabled_at_boot("", _audit.persisted_enable_flag(later_enables)) == []
+    later_disables = {"10-base.rules": "-e 1\n", "99-zz-off.rules": "-e 0\n"}
+    assert _audit.disabled_at_boot("", _audit.persisted_enable_flag(later_disables))

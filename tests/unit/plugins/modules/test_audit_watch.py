@@ -107,6 +107,15 @@ def rules_dir(rules_file):
     rules_file.parent.mkdir()
 
 
+@pytest.fixture(autouse=True)
+def cmdline(tmp_path, monkeypatch):
+    """Every test reads a /proc/cmdline of its own, never the one of the machine running the tests."""
+    path = tmp_path / "cmdline"
+    path.write_text("BOOT_IMAGE=/vmlinuz root=/dev/vda ro quiet\n")
+    monkeypatch.setattr(audit_watch, "PROC_CMDLINE", str(path))
+    return path
+
+
 def args(rules_file, **extra):
     base = {
         "rules_file": str(rules_file),
@@ -303,6 +312,33 @@ def test_disabled_audit_warns(kernel, rules_file):
     result = run(args(rules_file))
     assert result["audit_enabled"] == 0
     assert any("enabled 0" in warning for warning in result["warnings"])
+    assert result["disabled_at_boot"] == []
+
+
+def test_audit_off_on_the_kernel_command_line_is_reported(kernel, rules_file, cmdline):
+    cmdline.write_text("BOOT_IMAGE=/vmlinuz root=/dev/vda ro audit=0 quiet\n")
+    kernel.enabled = 0
+    result = run(args(rules_file))
+    assert len(result["disabled_at_boot"]) == 1 and "audit=0" in result["disabled_at_boot"][0]
+    assert [w for w in result["warnings"] if "disabled at boot" in w and "audit=0" in w]
+    # The watches are still written and loaded: they record once audit is on.
+    assert rules_file.exists() and len(kernel.rules) == 2
+
+
+def test_a_persisted_e_0_is_reported(kernel, rules_file, cmdline):
+    (rules_file.parent / "10-distribution.rules").write_text("-D\n-e 0\n")
+    result = run(args(rules_file))
+    assert len(result["disabled_at_boot"]) == 1 and "-e 0" in result["disabled_at_boot"][0]
+    assert [w for w in result["warnings"] if "disabled at boot" in w and "-e 0" in w]
+
+
+def test_a_later_enable_overrides_a_distribution_e_0(kernel, rules_file, cmdline):
+    """Control: the same -e 0 followed by a later -e 1 is not reported."""
+    (rules_file.parent / "10-distribution.rules").write_text("-D\n-e 0\n")
+    (rules_file.parent / "99-site.rules").write_text("-e 1\n")
+    result = run(args(rules_file))
+    assert result["disabled_at_boot"] == []
+    assert not [w for w in result["warnings"] if "disabled at boot" in w]
 
 
 def test_validation_happens_before_auditctl(kernel, rules_file):
