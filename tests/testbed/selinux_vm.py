@@ -144,7 +144,12 @@ def launch(state):
                                    start_new_session=True)
     state["pid"] = process.pid
     update_state(name, state)
-    state["selinux"] = wait_for_ssh(state, process)
+    try:
+        state["selinux"] = wait_for_ssh(state, process)
+    except SystemExit:
+        process.kill()
+        process.wait()
+        raise
     state["boot_seconds"] = round(time.time() - started, 1)
     update_state(name, state)
     log("%s up at 127.0.0.1:%d (boot to SSH-ready %.1f s, SELinux %s)"
