@@ -34,7 +34,7 @@ IMAGE = "localhost/podsec/busybox:latest"
 MIB = 1024 * 1024
 COLLECTION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../..")
 # Just over the default memory limit, small enough for the VM (3 GiB) to give the control container.
-HOG_BYTES = 400 * MIB
+HOG_BYTES = 300 * MIB
 # More processes than the default pids limit.
 BOMB_FORKS = 320
 ROOTFUL = {"limited": "hog", "bystander": "bystander", "unlimited": "unlimited"}
