@@ -113,7 +113,10 @@ def test_default_limits_are_in_the_container_cgroups(host, names, user):
     assert host.file(limited + "/pids.max").content_string.strip() == str(DEFAULT_PIDS)
     unlimited = container_cgroup(host, names["unlimited"], user)
     assert host.file(unlimited + "/memory.max").content_string.strip() == "max"
-    assert host.file(unlimited + "/pids.max").content_string.strip() == "max"
+    # pids_limit: unlimited leaves podman's own default (containers.conf pids_limit, 2048 on Debian 13
+    # rootful): still far above the role's default and the bomb below.
+    pids = host.file(unlimited + "/pids.max").content_string.strip()
+    assert pids == "max" or int(pids) > BOMB_FORKS, pids
 
 
 def test_the_rootless_user_manager_has_memory_and_pids_delegated(host):
