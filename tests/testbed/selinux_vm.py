@@ -171,7 +171,11 @@ def cmd_reboot(name):
         raise SystemExit("selinux_vm: %s is not running" % name)
     log("%s rebooting" % name)
     # The guest syncs and stops its services, then QEMU exits; no answer comes back from a reboot.
-    run(ssh_base(state) + ["systemctl reboot"], check=False, capture_output=True, timeout=60)
+    # --no-block: the guest may drop the SSH connection before the command returns (seen: ssh hung 60 s).
+    try:
+        run(ssh_base(state) + ["systemctl reboot --no-block"], check=False, capture_output=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pass
     deadline = time.time() + BOOT_TIMEOUT
     while time.time() < deadline and pid_alive(pid):
         time.sleep(1)
