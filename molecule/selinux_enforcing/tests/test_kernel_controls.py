@@ -37,6 +37,9 @@ COLLECTION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../.."
 HOG_BYTES = 300 * MIB
 # More processes than the default pids limit.
 BOMB_FORKS = 320
+# The nproc ulimit the scenario gives every container instead of the default 256 (which equals the
+# default pids limit and would stop the bomb first): above the bomb, so only the pids cgroup stops it.
+NPROC = 1024
 ROOTFUL = {"limited": "hog", "bystander": "bystander", "unlimited": "unlimited"}
 ROOTLESS = {"limited": "hog-rootless", "unlimited": "unlimited-rootless"}
 USER = "podsec"
@@ -174,6 +177,9 @@ def test_a_fork_bomb_stops_at_the_pids_limit(host, names, user):
     assert 0 < int(counts["forked"]) < DEFAULT_PIDS and int(counts["errors"]) >= 1, out.stdout
     assert "can't fork" in out.stdout, out.stdout
     assert int(keyed(host, cgroup + "/pids.events")["max"]) > before
+    # Not the per-uid process limit: the container's nproc ulimit is above the bomb.
+    limits = in_container(host, names["limited"], "grep '^Max processes' /proc/self/limits", user)
+    assert limits.stdout.split()[2:4] == [str(NPROC), str(NPROC)] and NPROC > BOMB_FORKS, limits.stdout
     alive = in_container(host, names["limited"], "echo alive", user)
     assert alive.rc == 0 and alive.stdout == "alive\n", alive.stderr
 
