@@ -359,6 +359,18 @@ def validate_watches(items, default_permissions="wa"):
     return present, absent
 
 
+def split_missing(present, exists):
+    """Split present watches into (watched, skipped paths) by ``exists(path)`` on the target.
+
+    For a role that watches a fixed list on hosts that lack some of its paths: one call finds them, where
+    a stat per path cost one module call each. A skipped path stays out of the rules file; with exclusive
+    mode an earlier watch on it is removed, as if it had not been listed.
+    """
+    watched = [watch for watch in present if exists(watch.path)]
+    skipped = sorted({watch.path for watch in present if not exists(watch.path)})
+    return watched, skipped
+
+
 # ---------------------------------------------------------------------------------------------
 # render
 # ---------------------------------------------------------------------------------------------

@@ -96,6 +96,17 @@ options:
       - Keep a timestamped copy of O(rules_file) before changing it.
     type: bool
     default: false
+  missing_paths:
+    description:
+      - What to do with a present watch whose path does not exist on the target (a symbolic link counts as
+        existing).
+      - V(watch) passes it to the kernel, which watches the path once it appears (its parent directory must exist).
+      - V(skip) leaves it out of the kernel and O(rules_file) and returns it in RV(skipped_paths); with O(exclusive=true)
+        an earlier watch on it is removed. For a fixed watch list on hosts that lack some of its paths; the
+        next run with the path present adds the watch.
+    type: str
+    choices: [watch, skip]
+    default: watch
 notes:
   - The kernel keeps watching a path after the file is deleted and watches the new file when it reappears, but a
     watch on a path whose parent directory does not exist is refused.
@@ -188,6 +199,12 @@ disabled_at_boot:
   type: list
   elements: str
   sample: []
+skipped_paths:
+  description: Paths of present watches left out because they do not exist on the target (O(missing_paths=skip)).
+  returned: always
+  type: list
+  elements: str
+  sample: ["/etc/containers/registries.d"]
 rules_file:
   description: Path of the rules file the module owns.
   returned: always
@@ -277,6 +294,9 @@ def run_module(module, backend):
         present, absent = _audit.validate_watches(collect_items(params))
     except (_audit.AuditError, _inputs.InputError) as exc:
         module.fail_json(msg=str(exc))
+    skipped = []
+    if params["missing_paths"] == "skip":
+        present, skipped = _audit.split_missing(present, os.path.lexists)
 
     directory = os.path.dirname(rules_file)
     if not os.path.isdir(directory):
@@ -314,6 +334,7 @@ def run_module(module, backend):
         immutable=immutable,
         audit_enabled=status.get("enabled", -1),
         disabled_at_boot=off_at_boot,
+        skipped_paths=skipped,
         rules_file=rules_file,
     )
     if module._diff:
@@ -406,6 +427,7 @@ def main():
             rules_file=dict(type="path", default="/etc/audit/rules.d/podsec-hardening.rules"),
             exclusive=dict(type="bool", default=False),
             backup=dict(type="bool", default=False),
+            missing_paths=dict(type="str", choices=["watch", "skip"], default="watch"),
         ),
         mutually_exclusive=[("watches", "path"), ("watches", "key"), ("watches", "permissions"), ("watches", "state")],
         required_one_of=[("watches", "path")],

@@ -131,10 +131,14 @@ def test_the_rootless_user_manager_has_memory_and_pids_delegated(host):
 
 
 def oom_lines(host, cgroup):
-    """The kernel log's oom-kill lines that name the cgroup (path below /sys/fs/cgroup)."""
+    """The kernel log's oom-kill lines for a task of the cgroup (path below /sys/fs/cgroup)."""
     memcg = cgroup[len("/sys/fs/cgroup"):]
     log = host.check_output("journalctl -k -o cat --no-pager")
-    return [line for line in log.splitlines() if "oom-kill:" in line and "oom_memcg=%s," % memcg in line]
+    return [line for line in log.splitlines() if "oom-kill:" in line and "task_memcg=%s," % memcg in line]
+
+
+def oom_memcg(line):
+    return "/sys/fs/cgroup" + re.search(r"oom_memcg=([^,]+),", line).group(1)
 
 
 @pytest.mark.parametrize("names, user", [(ROOTFUL, None), (ROOTLESS, USER)], ids=["rootful", "rootless"])
@@ -146,6 +150,12 @@ def test_a_memory_hog_is_oom_killed_inside_its_container_only(host, names, user)
     assert int(keyed(host, cgroup + "/memory.events")["oom_kill"]) > int(before)
     lines = oom_lines(host, cgroup)
     assert lines and all("constraint=CONSTRAINT_MEMCG" in line for line in lines), lines
+    # The limit that struck is the container's: the cgroup named oom_memcg is the container's own or
+    # the scope podman made for it (rootless podman puts the process one level below), with the default.
+    for line in lines:
+        struck = oom_memcg(line)
+        assert cgroup == struck or cgroup.startswith(struck + "/"), (cgroup, line)
+        assert host.file(struck + "/memory.max").content_string.strip() == str(DEFAULT_MEMORY), line
     # The container, its neighbours and this SSH login carry on.
     for name in names.values():
         alive = in_container(host, name, "echo alive", user)

@@ -360,3 +360,11 @@ def test_disabled_at_boot_follows_the_augenrules_order():
     assert _audit.disabled_at_boot("", _audit.persisted_enable_flag(later_enables)) == []
     later_disables = {"10-base.rules": "-e 1\n", "99-zz-off.rules": "-e 0\n"}
     assert _audit.disabled_at_boot("", _audit.persisted_enable_flag(later_disables))
+
+
+def test_split_missing_keeps_the_order_and_names_each_missing_path_once():
+    watches = [Watch(path=path, permissions="wa", keys=(key,))
+               for path, key in (("/b", "k1"), ("/a", "k1"), ("/b", "k2"), ("/c", "k1"))]
+    watched, skipped = _audit.split_missing(watches, lambda path: path != "/b")
+    assert [watch.path for watch in watched] == ["/a", "/c"]
+    assert skipped == ["/b"]

@@ -423,3 +423,29 @@ def test_rules_file_is_validated(kernel, rules_file, name, fragment):
     result = run(args(rules_file.parent / name), expect=FailJson)
     assert result["msg"].startswith("rules_file:") and fragment in result["msg"]
     assert kernel.calls == []
+
+
+def test_missing_paths_skip_leaves_out_what_the_target_lacks(kernel, rules_file, tmp_path):
+    present = tmp_path / "present.conf"
+    present.write_text("")
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    gone = tmp_path / "gone.conf"
+    watches = [{"path": str(path), "key": "podsec_t_conf"} for path in (present, dangling, gone)]
+    result = run(args(rules_file, watches=watches, missing_paths="skip", exclusive=True))
+    assert result["skipped_paths"] == [str(gone)]
+    assert sorted(kernel.rules) == sorted("-w %s -p wa -k podsec_t_conf" % path for path in (present, dangling))
+    assert rules_file.read_text().splitlines()[2:] == sorted(kernel.rules)
+    # The path appears: the next run watches it. It goes again: exclusive mode drops its watch.
+    gone.write_text("")
+    result = run(args(rules_file, watches=watches, missing_paths="skip", exclusive=True))
+    assert result["skipped_paths"] == [] and result["added"] == ["-w %s -p wa -k podsec_t_conf" % gone]
+    gone.unlink()
+    result = run(args(rules_file, watches=watches, missing_paths="skip", exclusive=True))
+    assert result["skipped_paths"] == [str(gone)] and result["removed"] == ["-w %s -p wa -k podsec_t_conf" % gone]
+
+
+def test_control_missing_paths_watch_passes_a_missing_path_to_the_kernel(kernel, rules_file, tmp_path):
+    gone = tmp_path / "gone.conf"
+    result = run(args(rules_file, watches=[{"path": str(gone), "key": "podsec_t_conf"}]))
+    assert result["skipped_paths"] == [] and kernel.rules == ["-w %s -p wa -k podsec_t_conf" % gone]
