@@ -15,7 +15,11 @@ Commands (run as root):
   build           build the cached disk image if needed (prints its directory)
   up NAME...      boot hosts (prints JSON: name, address, port, boot seconds)
   down NAME...|--all  kill hosts and remove their overlays
+  reboot NAME     reboot a host from its own disk (the overlay stays; prints JSON like up)
   ssh NAME -- CMD run a command on a host
+
+Names get PODSEC_TESTBED_PREFIX in front, like testbed.py's hosts; the JSON's "instance" is the name
+without it (molecule's platform name).
   list            print the running hosts as JSON
 """
 
@@ -32,9 +36,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from selinux_vm_build import build, cache_key, log  # noqa: E402  pylint: disable=wrong-import-position
+from selinux_vm_build import KERNEL_CMDLINE, build, cache_key, log  # noqa: E402  pylint: disable=wrong-import-position
 from testbed import (  # noqa: E402  pylint: disable=wrong-import-position
-    CACHE, SSH_KEY, Lock, ensure_ssh_key, host_command_parser, pid_alive, remote_command, run)
+    CACHE, PREFIX, SSH_KEY, Lock, ensure_ssh_key, host_command_parser, pid_alive, remote_command, run)
 
 VMS_DIR = os.environ.get("PODSEC_TESTBED_VMS", "/var/lib/podsec-testbed/selinux-vms")
 STATE_DIR = "/run/podsec-testbed-vm"
@@ -42,8 +46,6 @@ STATE_FILE = os.path.join(STATE_DIR, "vms.json")
 STATE_LOCK = os.path.join(STATE_DIR, ".lock")
 BOOT_TIMEOUT = int(os.environ.get("PODSEC_SELINUX_VM_BOOT_TIMEOUT", "420"))
 MEMORY_MB = 3072
-KERNEL_CMDLINE = ("root=/dev/vda rw console=ttyS0 security=selinux selinux=1 net.ifnames=0 fsck.mode=skip "
-                  "systemd.show_status=error")
 
 
 def read_states():
@@ -117,9 +119,16 @@ def boot(name, base):
     os.makedirs(vm_dir)
     overlay = os.path.join(vm_dir, "overlay.qcow2")
     run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(base, "disk.raw"), "-F", "raw", overlay])
-    state = update_state(name, {"name": name, "address": "127.0.0.1", "base": base, "dir": vm_dir, "pid": -1,
+    state = update_state(name, {"name": name, "instance": name[len(PREFIX):], "address": "127.0.0.1", "base": base,
+                                "dir": vm_dir, "pid": -1, "overlay": overlay,
                                 "console": os.path.join(vm_dir, "console.log"),
                                 "qemu_log": os.path.join(vm_dir, "qemu.log")}, new_port=True)
+    return launch(state)
+
+
+def launch(state):
+    """Start QEMU on the state's overlay and wait until the guest serves SSH."""
+    name, base, overlay = state["name"], state["base"], state["overlay"]
     started = time.time()
     cmd = ["qemu-system-x86_64", "-name", name, "-accel", "tcg,thread=multi", "-cpu", "max", "-machine", "q35",
            "-smp", "2", "-m", str(MEMORY_MB), "-nodefaults", "-display", "none", "-no-reboot",
@@ -135,7 +144,12 @@ def boot(name, base):
                                    start_new_session=True)
     state["pid"] = process.pid
     update_state(name, state)
-    state["selinux"] = wait_for_ssh(state, process)
+    try:
+        state["selinux"] = wait_for_ssh(state, process)
+    except SystemExit:
+        process.kill()
+        process.wait()
+        raise
     state["boot_seconds"] = round(time.time() - started, 1)
     update_state(name, state)
     log("%s up at 127.0.0.1:%d (boot to SSH-ready %.1f s, SELinux %s)"
@@ -144,6 +158,32 @@ def boot(name, base):
         with open(os.environ["PODSEC_TESTBED_BOOT_LOG"], "a") as handle:
             handle.write("%s\t%.1f\n" % (name, state["boot_seconds"]))
     return state
+
+
+def cmd_reboot(name):
+    """Reboot the guest from its own disk: what it persisted (rules files, units) is what comes back.
+
+    QEMU runs with -no-reboot, so the guest's reboot ends QEMU; then the same overlay boots again.
+    """
+    state = require_state(name)
+    pid = state.get("pid", -1)
+    if pid <= 0 or not pid_alive(pid):
+        raise SystemExit("selinux_vm: %s is not running" % name)
+    log("%s rebooting" % name)
+    # The guest syncs and stops its services, then QEMU exits; no answer comes back from a reboot.
+    # --no-block: the guest may drop the SSH connection before the command returns (seen: ssh hung 60 s).
+    try:
+        run(ssh_base(state) + ["systemctl reboot --no-block"], check=False, capture_output=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pass
+    deadline = time.time() + BOOT_TIMEOUT
+    while time.time() < deadline and pid_alive(pid):
+        time.sleep(1)
+    if pid_alive(pid):
+        raise SystemExit("selinux_vm: %s did not shut down within %d s" % (name, BOOT_TIMEOUT))
+    # QEMU truncates the serial log when it opens it: keep the first boot's.
+    os.replace(state["console"], state["console"] + ".before-reboot")
+    print(json.dumps([launch(state)], indent=2))
 
 
 def cmd_up(names):
@@ -160,7 +200,7 @@ def cmd_up(names):
 
 def cmd_down(names, down_all):
     if down_all:
-        names = [s["name"] for s in running_states()]
+        names = [s["name"] for s in running_states() if s["name"].startswith(PREFIX)]
     for name in names:
         state = read_states().get(name) or {"name": name, "pid": -1, "dir": os.path.join(VMS_DIR, name)}
         pid = state.get("pid", -1)
@@ -197,15 +237,22 @@ def require_state(name):
 def main():
     parser, sub = host_command_parser(__doc__)
     sub.add_parser("build")
+    sub.add_parser("reboot").add_argument("name")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("selinux_vm: must run as root")
+    for attribute in ("names", "name"):
+        if hasattr(args, attribute):
+            value = getattr(args, attribute)
+            setattr(args, attribute, [PREFIX + n for n in value] if isinstance(value, list) else PREFIX + value)
     if args.command == "build":
         print(build(in_use={s.get("base") for s in running_states()}))
     elif args.command == "up":
         cmd_up(args.names)
     elif args.command == "down":
         cmd_down(args.names, args.all)
+    elif args.command == "reboot":
+        cmd_reboot(args.name)
     elif args.command == "ssh":
         os.execvp("ssh", ssh_base(require_state(args.name)) + remote_command(args))
     elif args.command == "list":

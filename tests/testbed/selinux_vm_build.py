@@ -5,7 +5,8 @@ debootstrap trixie with its own kernel and Debian's SELinux policy, SELINUX=enfo
 policy additions podman needs on Debian (see FILE_CONTEXTS and POLICY_MODULE), offline labelling with
 setfiles, then ``mkfs.ext4 -d`` (which copies the labels) into a raw disk. The result is cached in
 /var/cache/podsec-testbed/selinux-vm-KEY/ (disk.raw, vmlinuz, initrd.img); KEY covers the package
-list, this file and the SSH public key, so editing selinux_vm.py never forces a rebuild.
+list, this file (kernel command line included) and the SSH public key, so editing selinux_vm.py never
+forces a rebuild.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ from testbed import log as testbed_log  # noqa: E402  pylint: disable=wrong-impo
 PACKAGES = os.path.join(HERE, "selinux_vm_packages.txt")
 MIRROR = os.environ.get("PODSEC_TESTBED_MIRROR", "http://deb.debian.org/debian")
 DISK_SIZE = "8G"
+# Part of the cache key (this file), like everything the kernel proofs rely on: audit=1 gives every
+# process an audit context from the first instruction on (a login's auid reaches the records of its
+# children, the SSH daemon included), audit_backlog_limit keeps the boot-time burst; cgroup v2 is
+# trixie's only hierarchy. loglevel=4 keeps the audit records that the kernel prints until auditd
+# runs off the emulated serial console, which is slow under TCG.
+KERNEL_CMDLINE = ("root=/dev/vda rw console=ttyS0 security=selinux selinux=1 audit=1 audit_backlog_limit=8192 "
+                  "loglevel=4 net.ifnames=0 fsck.mode=skip systemd.show_status=error")
 # Modules podman needs that its confined domains may not ask the kernel to load (no module_request).
 PRELOAD_MODULES = ["overlay", "bridge", "veth", "br_netfilter", "nf_tables", "nft_chain_nat", "nft_nat",
                    "nft_masq", "nft_ct", "nft_fib_inet", "nft_compat"]
@@ -95,13 +103,14 @@ def configure(root, public_key):
     write(os.path.join(root, "etc/systemd/system/podsec-vm-network.service"), """\
 [Unit]
 Description=podsec test VM: static address for QEMU user-mode networking
-Requires=sys-subsystem-net-devices-eth0.device
-After=sys-subsystem-net-devices-eth0.device
 Before=network-online.target ssh.service
 Wants=network-online.target
 [Service]
 Type=oneshot
 RemainAfterExit=yes
+# Wait for eth0 however long udev takes (a .device dependency fails after 90 s on a loaded machine).
+TimeoutStartSec=infinity
+ExecStartPre=/bin/sh -c 'until [ -e /sys/class/net/eth0 ]; do sleep 1; done'
 ExecStart=/usr/sbin/ip link set lo up
 ExecStart=/usr/sbin/ip link set eth0 up
 ExecStart=/usr/sbin/ip address add 10.0.2.15/24 dev eth0
