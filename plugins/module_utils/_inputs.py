@@ -17,6 +17,8 @@ import os
 import posixpath
 import re
 
+from ansible_collections.podsec.hardening.plugins.module_utils._reference import looks_like_registry
+
 # C0 and C1 control characters, DEL, and the Unicode line and paragraph separators: each of them ends
 # a line for some reader (systemd, auditctl, YAML, Python's splitlines) or is invisible in a log.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -119,6 +121,4 @@ def image_registry(reference):
     first, sep, _rest = reference.partition("/")
     if not sep:
         return None
-    if "." in first or ":" in first or first == "localhost" or first.lower() != first:
-        return first
-    return None
+    return first if looks_like_registry(first) else None
