@@ -18,7 +18,6 @@ import json
 import posixpath
 import re
 import shlex
-import stat
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _policy
 from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import carries_marker, looks_like_secret
@@ -796,80 +795,6 @@ def inspect_failed_finding(owner, message):
     target = "host" if owner == "root" else "user %s" % owner
     return finding("host_inspect_failed", "medium", target,
                    "Could not list containers for %s: %s" % (owner, message), "inspect_failed")
-
-
-# ---------------------------------------------------------------------------------------------
-# images (read through a read-only `podman image mount`)
-# ---------------------------------------------------------------------------------------------
-
-# Labels `podman container runlabel` runs (with the host's privileges, as the label says).
-RUNLABELS = ("RUN", "INSTALL", "UNINSTALL")
-_LISTED = 20
-
-
-def special_file(path, mode, uid, gid, capabilities=False):
-    """What makes a file of an image worth reporting ({path, setuid, setgid, uid, gid, capabilities}), or None.
-
-    ``mode``: st_mode of the file itself (not followed); only regular files count (a link's mode means nothing).
-    ``capabilities``: the file carries a ``security.capability`` extended attribute.
-    """
-    if not stat.S_ISREG(mode):
-        return None
-    setuid, setgid = bool(mode & stat.S_ISUID), bool(mode & stat.S_ISGID)
-    if not (setuid or setgid or capabilities):
-        return None
-    return {"path": path, "setuid": setuid, "setgid": setgid, "uid": uid, "gid": gid, "capabilities": capabilities,
-            "mode": "%04o" % stat.S_IMODE(mode)}
-
-
-def _listed(paths):
-    shown = ", ".join(paths[:_LISTED])
-    return shown + (" and %d more" % (len(paths) - _LISTED) if len(paths) > _LISTED else "")
-
-
-def image_findings(image, info, files, containers=()):
-    """Findings for one image: ``info`` is its ``podman image inspect`` entry, ``files`` its ``special_file``
-    entries (paths inside the image), ``containers`` the names of the containers that use it."""
-    target = "image %s" % image
-    used = " (used by %s)" % ", ".join(containers) if containers else ""
-    config = (info or {}).get("Config") or {}
-    found = []
-    root_setuid = [entry["path"] for entry in files if entry["setuid"] and entry["uid"] == 0]
-    if root_setuid:
-        found.append(finding("image_setuid_root", "high", target, "%s%s has setuid-root files: %s"
-                             % (image, used, _listed(root_setuid)), "image_setuid", paths=root_setuid))
-    others = [entry for entry in files if entry["path"] not in root_setuid]
-    if others:
-        described = ["%s (%s)" % (entry["path"], ", ".join(
-            what for what, flag in (("setuid uid %d" % entry["uid"], entry["setuid"]),
-                                    ("setgid gid %d" % entry["gid"], entry["setgid"]),
-                                    ("file capabilities", entry["capabilities"])) if flag)) for entry in others]
-        found.append(finding("image_special_files", "medium", target, "%s%s has setgid, setuid or capability "
-                             "files: %s" % (image, used, _listed(described)), "image_setuid",
-                             paths=[entry["path"] for entry in others]))
-    user = str(config.get("User") or "")
-    if user.split(":", 1)[0] in ROOT_USERS:
-        found.append(finding("image_root_user", "medium", target, "%s%s runs as %s unless the container sets a user"
-                             % (image, used, "root (no USER)" if not user else "root (USER %s)" % user),
-                             "image_root_user", user=user))
-    labels = config.get("Labels") or (info or {}).get("Labels") or {}
-    runlabels = dict((name, labels[name]) for name in RUNLABELS if labels.get(name))
-    if runlabels:
-        found.append(finding("image_runlabels", "medium", target, "%s%s: podman container runlabel would run %s"
-                             % (image, used, "; ".join("%s: %s" % item for item in sorted(runlabels.items()))),
-                             "image_runlabels", labels=runlabels))
-    ports = sorted(config.get("ExposedPorts") or {})
-    volumes = sorted(config.get("Volumes") or {})
-    if ports or volumes:
-        found.append(finding("image_declares", "info", target, "%s%s exposes ports %s and declares volumes %s"
-                             % (image, used, ", ".join(ports) or "none", ", ".join(volumes) or "none"),
-                             "image_contents", ports=ports, volumes=volumes))
-    return found
-
-
-def image_inspect_failed_finding(image, message):
-    return finding("image_inspect_failed", "low", "image %s" % image, "Could not look inside %s: %s"
-                   % (image, message), "inspect_failed")
 
 
 # ---------------------------------------------------------------------------------------------

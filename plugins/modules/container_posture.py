@@ -106,12 +106,15 @@ options:
     default: []
   inspect_images:
     description:
-      - Look inside the image of each of root's containers. One C(podman image inspect) for all of them reports the
-        configured user (root when unset), exposed ports, declared volumes and the C(RUN), C(INSTALL) and
-        C(UNINSTALL) labels that C(podman container runlabel) would run; then each image is mounted read-only
-        (C(podman image mount), unmounted again) and searched for setuid and setgid files and files with
-        capabilities, reported with their paths inside the image (a setuid-root file is a high finding).
-      - Rootless users' images are not mounted (that needs C(podman unshare)).
+      - Look inside the image of each container of every owner checked (root and each rootless user of O(users) or
+        discovered). One C(podman image inspect) per owner reports the configured user
+        (root when unset), exposed ports, declared volumes and the C(RUN), C(INSTALL) and C(UNINSTALL) labels that
+        C(podman container runlabel) would run; then each image is mounted read-only (C(podman image mount)),
+        searched for setuid and setgid files and files with capabilities without following symbolic links, and
+        unmounted in the same command, also when the search fails. Findings name the paths inside the image (a
+        setuid-root file is a high finding) and, for a rootless user's image, the user.
+      - A rootless user's image is mounted inside the user's namespace (C(podman unshare)), as that user.
+      - Read-only, also in check mode: nothing stays mounted.
     type: bool
     default: false
 notes:
@@ -226,14 +229,13 @@ ansible_facts:
 """
 
 import glob
-import json
 import os
 import pwd
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.podsec.hardening.plugins.module_utils import _posture, _runas
+from ansible_collections.podsec.hardening.plugins.module_utils import _image_inspect, _posture, _runas
 from ansible_collections.podsec.hardening.plugins.module_utils._inputs import resolve_on_target
 
 ROOTFUL_UNIT_DIRS = ("/etc/containers/systemd", "/run/containers/systemd", "/usr/share/containers/systemd")
@@ -393,66 +395,21 @@ class PostureBackend(object):
                 found.append(_posture.opt_out_finding(info, owner, choices))
             self.findings.extend(found)
             self.containers.append(_posture.container_summary(info, owner, found, managed, choices))
-        if owner == "root" and self.params["inspect_images"]:
-            self.inspect_images(infos)
+        if self.params["inspect_images"]:
+            self.inspect_images(prefix, owner, infos)
         del infos
 
-    def inspect_images(self, infos):
-        """Look inside the images of root's containers: one ``podman image inspect`` for all, then each image
-        mounted (``podman image mount``, read-only), searched for setuid/setgid and capability files, unmounted."""
-        users = {}
-        names = {}
-        for info in infos:
-            image_id = info.get("Image")
-            if image_id:
-                users.setdefault(image_id, []).append(_posture.container_name(info))
-                names.setdefault(image_id, info.get("ImageName") or image_id[:12])
-        if not users:
-            return
-        ids = sorted(users)
-        rc, out, err = self.run([self.podman, "image", "inspect"] + ids, cwd="/")
-        try:
-            entries = dict((entry.get("Id"), entry) for entry in json.loads(out or "[]") if isinstance(entry, dict))
-        except ValueError:
-            entries = {}
-        for image_id in ids:
-            if image_id not in entries:
-                self.findings.append(_posture.image_inspect_failed_finding(names[image_id], err.strip() or "not found"))
-                continue
-            rc, out, err = self.run([self.podman, "image", "mount", image_id], cwd="/")
-            root = out.strip()
-            if rc != 0 or not os.path.isdir(root):
-                self.findings.append(_posture.image_inspect_failed_finding(names[image_id], "podman image mount: %s"
-                                                                           % (err.strip() or out.strip())))
-                continue
-            try:
-                files = self.special_files(root)
-            finally:
-                self.run([self.podman, "image", "unmount", image_id], cwd="/")
-            self.findings.extend(_posture.image_findings(names[image_id], entries[image_id], files, users[image_id]))
-
-    @staticmethod
-    def special_files(root):
-        """The setuid, setgid and capability files under ``root`` (links not followed), as paths in the image."""
-        found = []
-        for directory, _dirs, files in os.walk(root, followlinks=False):
-            for name in files:
-                path = os.path.join(directory, name)
-                try:
-                    info = os.lstat(path)
-                except OSError:
-                    continue
-                if not stat.S_ISREG(info.st_mode):
-                    continue
-                try:
-                    capabilities = os.getxattr(path, "security.capability", follow_symlinks=False) is not None
-                except OSError:
-                    capabilities = False
-                entry = _posture.special_file("/" + os.path.relpath(path, root), info.st_mode, info.st_uid,
-                                              info.st_gid, capabilities)
-                if entry:
-                    found.append(entry)
-        return sorted(found, key=lambda entry: entry["path"])
+    def inspect_images(self, prefix, owner, infos):
+        """Look inside the images of the owner's containers (_image_inspect: mounted read-only, walked, unmounted)."""
+        images = _image_inspect.images_of(infos)
+        seen = _image_inspect.inspect_images(self.module, prefix, self.podman, [item[0] for item in images],
+                                             _image_inspect.is_rootless(prefix))
+        for image_id, name, users in images:
+            entry = seen[image_id]
+            if entry["info"] is None or entry["error"]:
+                self.findings.append(_image_inspect.image_inspect_failed_finding(name, entry["error"], owner))
+            if entry["info"] is not None:
+                self.findings.extend(_image_inspect.image_findings(name, entry["info"], entry["files"], users, owner))
 
     def _show(self, systemctl, units, props):
         if not units:

@@ -189,21 +189,3 @@ def test_rootless_users_discovered_by_linger_storage_or_units(run, monkeypatch, 
     invalid = [f for f in posture["findings"] if f["id"] == "host_trust_policy_invalid"]
     assert [(f["target"], f["severity"]) for f in invalid] == [("user stored", "critical")]
     assert container_posture.PostureBackend.discover_users() == ["lingerer", "quadlet", "stored"]
-
-
-def test_the_image_walk_finds_setuid_and_setgid_files_and_skips_links(tmp_path):
-    (tmp_path / "bin").mkdir()
-    su = tmp_path / "bin" / "su"
-    su.write_text("")
-    os.chmod(str(su), 0o4755)
-    wall = tmp_path / "bin" / "wall"
-    wall.write_text("")
-    os.chmod(str(wall), 0o2755)
-    plain = tmp_path / "bin" / "sh"
-    plain.write_text("")
-    os.chmod(str(plain), 0o755)
-    os.symlink("su", str(tmp_path / "bin" / "link"))
-    found = container_posture.PostureBackend.special_files(str(tmp_path))
-    me = os.stat(str(su))
-    assert [(entry["path"], entry["setuid"], entry["setgid"], entry["uid"]) for entry in found] == [
-        ("/bin/su", True, False, me.st_uid), ("/bin/wall", False, True, me.st_uid)]
