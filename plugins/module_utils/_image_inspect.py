@@ -167,6 +167,18 @@ def image_inspect_failed_finding(image, message, owner="root"):
                    % (what, message), "inspect_failed")
 
 
+def report(images, seen, owner="root"):
+    """The findings for ``images`` (``images_of``) of ``owner``, from what ``inspect_images`` saw of each."""
+    found = []
+    for image_id, name, containers in images:
+        entry = seen[image_id]
+        if entry["error"]:
+            found.append(image_inspect_failed_finding(name, entry["error"], owner))
+        if entry["info"] is not None:
+            found.extend(image_findings(name, entry["info"], entry["files"], containers, owner))
+    return found
+
+
 def images_of(infos):
     """``[(image id, name, [container names])]`` of ``podman container inspect`` entries, by image id."""
     names, users = {}, {}

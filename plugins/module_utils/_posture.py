@@ -58,6 +58,7 @@ _SECRET_NAME = re.compile(
 # Conventional names that point at a secret instead of carrying it.
 _SECRET_REFERENCE = re.compile(r"(_FILE|_PATH|_DIR)$", re.IGNORECASE)
 
+ROOTFUL_UNIT_DIRS = ("/etc/containers/systemd", "/run/containers/systemd", "/usr/share/containers/systemd")
 ROOT_USERS = frozenset(("", "0", "root"))
 ALL_ADDRESSES = frozenset(("", "0.0.0.0", "::", "[::]", "*"))
 
@@ -827,6 +828,19 @@ def quadlet_file_name(info):
     return unit[:-len(".service")] + ".container"
 
 
+def quadlet_paths(info, owner, home=None):
+    """Where the Quadlet file that runs the container of ``owner`` (whose home is ``home``) would be, in the
+    order Quadlet reads them; none for a container that no Quadlet unit runs."""
+    name = quadlet_file_name(info)
+    if name is None:
+        return []
+    if owner == "root":
+        dirs = ROOTFUL_UNIT_DIRS
+    else:
+        dirs = (posixpath.join(home, ".config", "containers", "systemd"),) if home else ()
+    return [posixpath.join(directory, name) for directory in dirs]
+
+
 def management(info, unit_text, marker):
     """Who deploys the container: ``podsec.hardening`` (its Quadlet unit carries the role's marker line),
     ``systemd`` (another systemd unit or Quadlet file runs it) or ``unmanaged``."""
@@ -914,3 +928,24 @@ def container_summary(info, owner, findings, managed="unmanaged", choices=()):
         "opt_outs": list(choices),
         "findings": len([item for item in findings if item["severity"] != "info"]),
     }
+
+
+def assess_container(info, owner, unit_text, params, mount_facts=None, sockets=()):
+    """``(findings, summary)`` of one container of ``owner``: its own findings, the secure defaults its
+    podsec.hardening unit (``unit_text``) switched off, and its line in the report. ``params``: the module's
+    ``ignore_env_names``, ``sensitive_paths`` and ``managed_marker``."""
+    found = container_findings(info, owner=owner, secret_allow=params["ignore_env_names"],
+                               sensitive_paths=params["sensitive_paths"], mount_facts=mount_facts, sockets=sockets)
+    managed = management(info, unit_text, params["managed_marker"])
+    choices = opt_outs(info, unit_text if managed == "podsec.hardening" else None, rootless=owner != "root")
+    if choices:
+        found.append(opt_out_finding(info, owner, choices))
+    return found, container_summary(info, owner, found, managed, choices)
+
+
+def posture(findings, containers, checked, audit_available):
+    """The module's result: the counts and score, the findings sorted, the containers and the owners checked."""
+    result = summarize(findings)
+    result.update({"findings": sort_findings(findings), "containers": containers, "checked": checked,
+                   "audit_available": audit_available})
+    return result

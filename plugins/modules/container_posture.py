@@ -238,7 +238,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.podsec.hardening.plugins.module_utils import _image_inspect, _posture, _runas
 from ansible_collections.podsec.hardening.plugins.module_utils._inputs import resolve_on_target
 
-ROOTFUL_UNIT_DIRS = ("/etc/containers/systemd", "/run/containers/systemd", "/usr/share/containers/systemd")
 LINGER_DIR = "/var/lib/systemd/linger"
 SOCKET_GLOBS = ("/run/user/*/podman/podman.sock", "/run/user/*/docker.sock")
 MARKER = "podsec.hardening.hardened_container: installed by this role, local changes are overwritten"
@@ -340,16 +339,8 @@ class PostureBackend(object):
 
     def unit_text(self, info, owner):
         """The Quadlet file that runs the container, when there is one."""
-        name = _posture.quadlet_file_name(info)
-        if name is None:
-            return None
-        if owner == "root":
-            dirs = ROOTFUL_UNIT_DIRS
-        else:
-            home = self._home(owner)
-            dirs = (os.path.join(home, ".config", "containers", "systemd"),) if home else ()
-        for directory in dirs:
-            text = self._read(os.path.join(directory, name))
+        for path in _posture.quadlet_paths(info, owner, None if owner == "root" else self._home(owner)):
+            text = self._read(path)
             if text is not None:
                 return text
         return None
@@ -383,18 +374,10 @@ class PostureBackend(object):
             self.findings.append(_posture.inspect_failed_finding(owner, "podman inspect: %s" % err.strip()))
             return
         for info in infos:
-            found = _posture.container_findings(
-                info, owner=owner, secret_allow=self.params["ignore_env_names"],
-                sensitive_paths=self.params["sensitive_paths"], mount_facts=self.mount_facts(info),
-                sockets=self.sockets)
-            unit = self.unit_text(info, owner)
-            managed = _posture.management(info, unit, self.params["managed_marker"])
-            choices = _posture.opt_outs(info, unit if managed == "podsec.hardening" else None,
-                                        rootless=owner != "root")
-            if choices:
-                found.append(_posture.opt_out_finding(info, owner, choices))
+            found, summary = _posture.assess_container(info, owner, self.unit_text(info, owner), self.params,
+                                                       mount_facts=self.mount_facts(info), sockets=self.sockets)
             self.findings.extend(found)
-            self.containers.append(_posture.container_summary(info, owner, found, managed, choices))
+            self.containers.append(summary)
         if self.params["inspect_images"]:
             self.inspect_images(prefix, owner, infos)
         del infos
@@ -404,12 +387,7 @@ class PostureBackend(object):
         images = _image_inspect.images_of(infos)
         seen = _image_inspect.inspect_images(self.module, prefix, self.podman, [item[0] for item in images],
                                              _image_inspect.is_rootless(prefix))
-        for image_id, name, users in images:
-            entry = seen[image_id]
-            if entry["info"] is None or entry["error"]:
-                self.findings.append(_image_inspect.image_inspect_failed_finding(name, entry["error"], owner))
-            if entry["info"] is not None:
-                self.findings.extend(_image_inspect.image_findings(name, entry["info"], entry["files"], users, owner))
+        self.findings.extend(_image_inspect.report(images, seen, owner))
 
     def _show(self, systemctl, units, props):
         if not units:
@@ -495,14 +473,7 @@ class PostureBackend(object):
         self.check_trust(users)
         if self.params["check_audit"]:
             audit_available = self.check_audit()
-        posture = _posture.summarize(self.findings)
-        posture.update({
-            "findings": _posture.sort_findings(self.findings),
-            "containers": self.containers,
-            "checked": self.checked,
-            "audit_available": audit_available,
-        })
-        return posture
+        return _posture.posture(self.findings, self.containers, self.checked, audit_available)
 
 
 def main():

@@ -246,3 +246,14 @@ def test_refused_exactly_when_a_regular_file_owned_by_uid_0_has_the_setuid_bit(r
     if expected:
         assert _image_inspect.setuid_root_paths(files) == expected
         assert all(path in message for path in expected)
+
+
+def test_the_report_has_the_findings_and_a_failure_for_an_image_that_could_not_be_walked():
+    images = [("a" * 64, "r.example/a:1", ["web"]), ("b" * 64, "r.example/b:1", ["db"])]
+    seen = {"a" * 64: {"info": {"Config": {"User": "app"}}, "error": "walking the image: boom",
+                       "files": [_image_inspect.special_file("/bin/su", 0o104755, 0, 0)]},
+            "b" * 64: {"info": None, "files": [], "error": "podman image inspect: no such image"}}
+    found = [(item["id"], item["target"]) for item in _image_inspect.report(images, seen, "alice")]
+    assert found == [("image_inspect_failed", "image r.example/a:1 of user alice"),
+                     ("image_setuid_root", "image r.example/a:1 of user alice"),
+                     ("image_inspect_failed", "image r.example/b:1 of user alice")]

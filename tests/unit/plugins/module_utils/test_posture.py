@@ -711,3 +711,22 @@ def test_score_is_100_only_without_findings_above_info(severities):
 
 def test_every_rule_id_has_a_title_and_bench_entry_is_known():
     assert set(_posture.BENCH) <= set(_posture.TITLES)
+
+
+def test_quadlet_paths_are_the_rootful_directories_or_the_users_own():
+    info = {"Config": {"Labels": {"PODMAN_SYSTEMD_UNIT": "web.service"}}}
+    assert _posture.quadlet_paths(info, "root") == ["/etc/containers/systemd/web.container",
+                                                    "/run/containers/systemd/web.container",
+                                                    "/usr/share/containers/systemd/web.container"]
+    assert _posture.quadlet_paths(info, "alice", "/home/alice") == ["/home/alice/.config/containers/systemd/web.container"]
+    assert _posture.quadlet_paths(info, "alice", None) == []
+    assert _posture.quadlet_paths({"Config": {}}, "root") == []
+
+
+def test_the_posture_result_sorts_the_findings_and_counts_them():
+    found = [_posture.finding("container_privileged", "low", "b", "m", "privileged"),
+             _posture.finding("container_privileged", "high", "a", "m", "privileged")]
+    result = _posture.posture(found, [{"name": "x"}], ["root"], True)
+    assert [item["severity"] for item in result["findings"]] == ["high", "low"]
+    assert (result["containers"], result["checked"], result["audit_available"]) == ([{"name": "x"}], ["root"], True)
+    assert result["counts"]["high"] == 1 and result["score"] < 100

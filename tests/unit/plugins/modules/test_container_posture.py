@@ -189,3 +189,42 @@ def test_rootless_users_discovered_by_linger_storage_or_units(run, monkeypatch, 
     invalid = [f for f in posture["findings"] if f["id"] == "host_trust_policy_invalid"]
     assert [(f["target"], f["severity"]) for f in invalid] == [("user stored", "critical")]
     assert container_posture.PostureBackend.discover_users() == ["lingerer", "quadlet", "stored"]
+
+
+class ImageRecorder(Recorder):
+    """Also answers `podman image inspect` and the image scan (a setuid-root /usr/bin/tool)."""
+
+    def __call__(self, module, args, **kwargs):
+        if "unshare" in args or "-c" in args:
+            self.calls.append(list(args))
+            return 0, json.dumps({"files": [["/usr/bin/tool", 0o104755, 0, 0, False]]}) + "\n", ""
+        if args[-3:-1] == ["image", "inspect"]:
+            self.calls.append(list(args))
+            return 0, json.dumps([{"Id": args[-1], "Config": {"User": "app"}}]), ""
+        return Recorder.__call__(self, module, args, **kwargs)
+
+
+@pytest.mark.parametrize("owner", ["root", "stored"])
+def test_inspect_images_scans_the_images_of_every_owner_as_that_owner(run, monkeypatch, tmp_path, owner):
+    home = tmp_path / "stored"
+    (home / ".local" / "share" / "containers" / "storage").mkdir(parents=True)
+    entry = pwd.struct_passwd(("stored", "x", 2000, 2000, "", str(home), "/bin/sh"))
+    monkeypatch.setattr(container_posture.pwd, "getpwnam", lambda name: entry)
+    info = dict(INSECURE, Image="f" * 64, ImageName="localhost/podsec/setuid:latest")
+    recorder = ImageRecorder(ps=INSECURE["Id"] + "\n", inspect=json.dumps([info]))
+    args = dict(rootful=True, check_audit=False, inspect_images=True) if owner == "root" else dict(
+        rootful=False, users=["stored"], check_audit=False, inspect_images=True)
+    posture = run(recorder, **args)["ansible_facts"]["podsec_posture"]
+    scans = [call for call in recorder.calls if "-c" in call]
+    assert len(scans) == 1 and scans[0][-2:] == ["/usr/bin/podman", "f" * 64]
+    setuid = [item for item in posture["findings"] if item["id"] == "image_setuid_root"]
+    assert [item["details"]["paths"] for item in setuid] == [["/usr/bin/tool"]]
+    if owner == "root":
+        # Root's podman mounts directly (it refuses `podman unshare`); the target is the image alone.
+        assert scans[0][:2] == ["/usr/bin/python3", "-c"]
+        assert setuid[0]["target"] == "image localhost/podsec/setuid:latest"
+    else:
+        # As the user (runuser), inside the user's namespace (podman unshare), where rootless podman can mount.
+        assert scans[0][:3] == ["/usr/bin/runuser", "-u", "stored"]
+        assert scans[0][scans[0].index("/usr/bin/podman"):][:2] == ["/usr/bin/podman", "unshare"]
+        assert setuid[0]["target"] == "image localhost/podsec/setuid:latest of user stored"
