@@ -86,6 +86,13 @@ CONTAINER_OPTIONS = {
         "Allow a short O(image) name. Podman then resolves it on the host through the search registries and "
         "short-name aliases of C(registries.conf), so which registry (and which trust policy scope) the image comes "
         "from is decided by the host's configuration, not by the reference."]},
+    "setuid_root_ok": {"type": "bool", "default": False, "description": [
+        "Deploy the container although its image has setuid-root files (or could not be looked at for them). "
+        "With C(apply) (the role always applies), each image the owner's storage holds is mounted read-only "
+        "(C(podman unshare) for a rootless owner) and walked after the pull and before any unit file changes; "
+        "setuid-root files fail the task naming the image, the paths and this option. Such a file gives whoever "
+        "runs it root inside the container unless C(NoNewPrivileges) holds; in check mode an image that would "
+        "be pulled is not judged."]},
     "command": {"type": "list", "elements": "str", "description": [
         "Command and arguments (C(Exec=)). Each item is one argument, passed literally (C(%) and C($) are "
         "escaped); an empty argument is refused (Quadlet would drop it and every later one)."]},

@@ -25,7 +25,7 @@ import os
 import stat
 
 from ansible_collections.podsec.hardening.plugins.module_utils._posture import ROOT_USERS, container_name, finding
-from ansible_collections.podsec.hardening.plugins.module_utils._runas import USER_CWD
+from ansible_collections.podsec.hardening.plugins.module_utils._runas import USER_CWD, as_user
 
 # Labels `podman container runlabel` runs (with the host's privileges, as the label says).
 RUNLABELS = ("RUN", "INSTALL", "UNINSTALL")
@@ -270,3 +270,46 @@ def _inspect(module, prefix, podman, images):
 def is_rootless(prefix):
     """Whether podman run with ``prefix`` is rootless (a prefix switches user, or this process is not root)."""
     return bool(prefix) or os.geteuid() != 0
+
+
+def vet(entries, seen, allowed, owner="root"):
+    """Add each image's findings to its quadlet_container RV(images) entry (``{image, containers, ...}``) and
+    return the message refusing the deployment, or None.
+
+    ``seen``: what ``inspect_images`` saw of the images present (an image not in it, missing in check mode, is
+    not judged). ``allowed``: names of the containers with ``setuid_root_ok``. An image is refused when one of
+    its containers does not allow it and it has setuid-root files, or could not be looked at (fail closed).
+    """
+    refusals = []
+    for entry in entries:
+        if entry["image"] not in seen:
+            continue
+        found = seen[entry["image"]]
+        entry["findings"] = report([(entry["image"], entry["image"], entry["containers"])], seen, owner)
+        entry["setuid_root_files"] = setuid_root_paths(found["files"])
+        strict = [name for name in entry["containers"] if name not in allowed]
+        if strict and found["error"]:
+            refusals.append("could not look inside image %s (containers %s) for setuid-root files: %s. Set %s: true on "
+                            "the container to deploy it without this check." % (entry["image"], ", ".join(strict),
+                                                                                 found["error"], ALLOW_OPTION))
+        elif strict:
+            refusals.append(refusal(entry["image"], strict, found["files"]))
+    return " ".join(message for message in refusals if message) or None
+
+
+def owner_prefix(module, owner):
+    """The command prefix that runs podman as ``owner`` (a passwd entry, None for root) from this process."""
+    if owner is None or os.geteuid() == owner.pw_uid:
+        return []
+    return as_user(module, owner)
+
+
+def vet_images(module, owner, podman, entries, containers):
+    """Look inside the images of ``entries`` (quadlet_container RV(images)) that the owner's storage holds, as the
+    owner; ``containers``: the containers' parameters. Read-only, so also in check mode. Returns ``vet``'s
+    refusal message or None."""
+    prefix = owner_prefix(module, owner)
+    present = [entry["image"] for entry in entries if entry.get("id")]
+    seen = inspect_images(module, prefix, podman, present, is_rootless(prefix)) if present else {}
+    allowed = [params["name"] for params in containers if params.get(ALLOW_OPTION)]
+    return vet(entries, seen, allowed, "root" if owner is None else owner.pw_name)

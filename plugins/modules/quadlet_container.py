@@ -381,6 +381,16 @@ options:
         scope) the image comes from is decided by the host's configuration, not by the reference.
     type: bool
     default: false
+  setuid_root_ok:
+    description:
+      - Deploy the container although its image has setuid-root files (or could not be looked
+        at for them). With C(apply) (the role always applies), each image the owner's storage
+        holds is mounted read-only (C(podman unshare) for a rootless owner) and walked after the
+        pull and before any unit file changes; setuid-root files fail the task naming the image,
+        the paths and this option. Such a file gives whoever runs it root inside the container
+        unless C(NoNewPrivileges) holds; in check mode an image that would be pulled is not judged.
+    type: bool
+    default: false
   command:
     description:
       - Command and arguments (C(Exec=)). Each item is one argument, passed literally (C(%) and
@@ -1084,6 +1094,23 @@ images:
     updated:
       description: Whether the pull brought an image ID the storage did not have under this reference.
       type: bool
+    findings:
+      description:
+        - What is inside the image, as the owner's podman has it, as container_posture's image findings (the same
+          ids and fields); setuid-root files (V(image_setuid_root)), other setuid, setgid and capability files,
+          a root default user, C(RUN)/C(INSTALL)/C(UNINSTALL) labels, exposed ports and declared volumes.
+        - The image is mounted read-only (C(podman image mount), inside C(podman unshare) for a rootless owner),
+          walked without following links and unmounted again; also in check mode.
+      type: list
+      elements: dict
+      returned: when the owner's storage holds the image (in check mode, not for an image that would be pulled)
+    setuid_root_files:
+      description:
+        - Paths inside the image of its setuid-root files. The task fails, before any unit file changes, naming
+          them and O(containers[].setuid_root_ok), unless every container using the image sets that option.
+      type: list
+      elements: str
+      returned: when the owner's storage holds the image
   sample:
     - image: localhost:5000/trusted/sigstore:latest
       containers: [web]
@@ -1167,6 +1194,7 @@ import time
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
+from ansible_collections.podsec.hardening.plugins.module_utils import _image_inspect
 from ansible_collections.podsec.hardening.plugins.module_utils._apply import (
     declared_images,
     failed_services,
@@ -1706,6 +1734,11 @@ class Applier(object):
                                                else ids.get(image) != before.get(image))]
         result["images"] = [dict(image=image, containers=names, pulled=image in pull, id=ids.get(image),
                                  updated=image in updated) for image, names in images]
+        # What is inside each image the owner has, as the owner: setuid-root files refuse it unless allowed.
+        refused = _image_inspect.vet_images(module, self.owner, module.params["podman_executable"], result["images"],
+                                            [unit.params for unit in containers])
+        if refused:
+            module.fail_json(msg=refused, **result)
         if any(entry["updated"] for entry in result["images"]):
             result["changed"] = True
         # What each running container runs, from podman itself: a tag that now names another image restarts it.

@@ -257,3 +257,20 @@ def test_the_report_has_the_findings_and_a_failure_for_an_image_that_could_not_b
     assert found == [("image_inspect_failed", "image r.example/a:1 of user alice"),
                      ("image_setuid_root", "image r.example/a:1 of user alice"),
                      ("image_inspect_failed", "image r.example/b:1 of user alice")]
+
+
+def test_vet_refuses_unless_every_container_of_the_image_allows_it_and_fails_closed_on_a_failed_scan():
+    tool = [_image_inspect.special_file("/usr/local/bin/tool", 0o104755, 0, 0)]
+    entries = [dict(image="r/a:1", containers=["web", "job"], id="1"), dict(image="r/b:1", containers=["db"], id="2"),
+               dict(image="r/c:1", containers=["new"], id=None)]
+    seen = {"r/a:1": {"info": {}, "files": tool, "error": None},
+            "r/b:1": {"info": {}, "files": [], "error": "walking the image: boom"}}
+    message = _image_inspect.vet(entries, seen, ["web"], "alice")
+    assert message.startswith("image r/a:1 (containers job) has setuid-root files: /usr/local/bin/tool.")
+    assert "could not look inside image r/b:1 (containers db) for setuid-root files: walking the image: boom" in message
+    assert entries[0]["setuid_root_files"] == ["/usr/local/bin/tool"]
+    assert entries[0]["findings"][0]["target"] == "image r/a:1 of user alice"
+    # An image the storage does not hold (check mode, would be pulled) is not judged.
+    assert "findings" not in entries[2]
+    # Control: when every container allows it, nothing is refused; the findings stay.
+    assert _image_inspect.vet([dict(image="r/a:1", containers=["web"], id="1")], seen, ["web"]) is None

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import socket
@@ -33,6 +34,7 @@ class Host(object):
         self.ids = {}  # image -> ID in the owner's storage (default "a" * 64)
         self.registry = {}  # image -> ID a pull brings (default: the stored one)
         self.running = {}  # container name -> the ID of the image it runs
+        self.setuid = {}  # image -> paths of its setuid-root files
         self.calls = []
         self.environments = []
         self.candidates = []
@@ -43,6 +45,12 @@ class Host(object):
         self.environments.append(environ_update)
         if args[-1] == "--version":
             return 0, self.version + "\n", ""
+        if "-c" in args:
+            # The image scan (_image_inspect.SCAN_SCRIPT): the image's setuid-root files, if any.
+            files = [[path, 0o104755, 0, 0, False] for path in self.setuid.get(args[-1], [])]
+            return 0, json.dumps({"files": files}) + "\n", ""
+        if "inspect" in args and "--format" not in args:
+            return 0, json.dumps([{"Id": "a" * 64, "Config": {"User": "10001"}} for _image in args[3:]]), ""
         if args[-4:-1] == ["inspect", "--format", "{{.Id}}"]:
             image = args[-1]
             if self.stored is not None and image not in self.stored:
@@ -594,7 +602,7 @@ def test_apply_pulls_a_refused_image_before_writing_and_fails_with_podmans_polic
         "image from manifest list: Source image rejected: A signature was required, but no signature exists -- "
         "no unit was installed, removed or restarted" % UNSIGNED)
     # Both images were looked up once, the permitted one pulled first; no unit written, systemd never told.
-    assert [call[-1] for call in host.calls if "inspect" in call] == [SIGNED, UNSIGNED]
+    assert [call[-1] for call in host.calls if "{{.Id}}" in call] == [SIGNED, UNSIGNED]
     assert [call[-1] for call in pulls(host)] == [SIGNED, UNSIGNED]
     assert not env.root.exists() or list(env.root.iterdir()) == []
     assert systemctl_calls(host) == []
@@ -604,12 +612,55 @@ def test_apply_pulls_a_refused_image_before_writing_and_fails_with_podmans_polic
 def test_apply_control_a_permitted_image_is_pulled_then_the_units_installed_and_started(env):
     host = Host(stored=set())
     result = env.run(host, containers=[dict(name="web", image=SIGNED)], apply={})
-    assert result["images"] == [dict(image=SIGNED, containers=["web"], pulled=True, id="a" * 64, updated=True)]
+    assert result["images"] == [dict(image=SIGNED, containers=["web"], pulled=True, id="a" * 64, updated=True,
+                                     findings=[], setuid_root_files=[])]
     assert (env.root / "web.container").exists()
     assert pulls(host)[0][-3:] == ["pull", "--quiet", SIGNED]
     # The pull came before the first systemctl call; the new unit is (re)started.
     assert host.calls.index(pulls(host)[0]) < host.calls.index(systemctl_calls(host)[0])
     assert result["apply"]["restarted"] == ["web"] and result["apply"]["failed"] == []
+
+
+SETUID = "localhost/podsec/setuid:latest"
+
+
+def test_apply_refuses_an_image_with_setuid_root_files_before_any_unit_naming_the_paths_and_the_option(env):
+    host = Host(stored=set())
+    host.setuid = {SETUID: ["/usr/local/bin/tool"]}
+    units = [dict(name="web", image=SIGNED), dict(name="app", image=SETUID)]
+    error = env.run(host, expect=FailJson, containers=units, apply={})
+    assert error["msg"].startswith("image %s (containers app) has setuid-root files: /usr/local/bin/tool." % SETUID)
+    assert "set setuid_root_ok: true on the container" in error["msg"]
+    # Looked at after the pull, as the owner; no unit written, systemd never told.
+    scans = [call for call in host.calls if "-c" in call]
+    assert [call[-1] for call in scans] == [SIGNED, SETUID]
+    assert host.calls.index(pulls(host)[-1]) < host.calls.index(scans[0])
+    assert not env.root.exists() or list(env.root.iterdir()) == []
+    assert systemctl_calls(host) == []
+    found = dict((entry["image"], entry) for entry in error["images"])
+    assert found[SETUID]["setuid_root_files"] == ["/usr/local/bin/tool"]
+    assert [item["id"] for item in found[SETUID]["findings"]] == ["image_setuid_root"]
+
+
+def test_control_setuid_root_ok_deploys_the_image_and_reports_its_files(env):
+    host = Host(stored=set())
+    host.setuid = {SETUID: ["/usr/local/bin/tool"]}
+    result = env.run(host, containers=[dict(name="app", image=SETUID, setuid_root_ok=True)], apply={})
+    assert (env.root / "app.container").exists()
+    assert "setuid_root_ok" not in (env.root / "app.container").read_text()
+    assert result["images"][0]["setuid_root_files"] == ["/usr/local/bin/tool"]
+
+
+def test_check_mode_judges_a_stored_image_and_skips_one_that_would_be_pulled(env):
+    host = Host(stored={SETUID})
+    host.setuid = {SETUID: ["/usr/local/bin/tool"]}
+    error = env.run(host, expect=FailJson, containers=[dict(name="app", image=SETUID)], apply={},
+                    _ansible_check_mode=True)
+    assert "/usr/local/bin/tool" in error["msg"]
+    host = Host(stored=set())
+    result = env.run(host, containers=[dict(name="app", image=SETUID)], apply={}, _ansible_check_mode=True)
+    assert [call for call in host.calls if "-c" in call] == []
+    assert "setuid_root_files" not in result["images"][0]
 
 
 def test_apply_pulls_nothing_when_the_images_are_stored_and_asks_once_per_image(env):
@@ -620,10 +671,10 @@ def test_apply_pulls_nothing_when_the_images_are_stored_and_asks_once_per_image(
     host = Host(active={"web.service": "active", "app.service": "active"})
     result = env.run(host, containers=units, apply={})
     assert pulls(host) == [] and result["changed"] is False
-    assert [call for call in host.calls if "inspect" in call] == [["podman", "image", "inspect", "--format", "{{.Id}}",
+    assert [call for call in host.calls if "{{.Id}}" in call] == [["podman", "image", "inspect", "--format", "{{.Id}}",
                                                                    SIGNED]]
     assert result["images"] == [dict(image=SIGNED, containers=["web", "app"], pulled=False, id="a" * 64,
-                                     updated=False)]
+                                     updated=False, findings=[], setuid_root_files=[])]
 
 
 def test_apply_in_check_mode_reports_the_pull_without_pulling(env):
@@ -673,7 +724,8 @@ def test_a_tag_with_a_new_digest_restarts_exactly_the_containers_that_use_it(env
     host.registry = {SIGNED: "3" * 64}
     result = env.run(host, containers=units, apply=dict(pull="newer"))
     assert result["apply"]["restarted"] == ["web", "api"] and result["changed"] is True
-    assert result["images"][0] == dict(image=SIGNED, containers=["web", "api"], pulled=True, id="3" * 64, updated=True)
+    assert result["images"][0] == dict(image=SIGNED, containers=["web", "api"], pulled=True, id="3" * 64, updated=True,
+                                       findings=[], setuid_root_files=[])
     restart = [call for call in systemctl_calls(host) if "restart" in call]
     assert restart == [["/usr/bin/systemctl", "restart", "web.service", "api.service"]]
 
