@@ -40,8 +40,9 @@ def render(report_dir):
 class FindingRows(HTMLParser):
     """The rows of the findings tables as Chromium rendered them: (host section, data-id, cell texts)."""
 
-    def __init__(self):
+    def __init__(self, row_class="finding"):
         HTMLParser.__init__(self)
+        self.row_class = row_class
         self.rows = []
         self.section = None
         self._row = None
@@ -51,7 +52,7 @@ class FindingRows(HTMLParser):
         attrs = dict(attrs)
         if tag == "section":
             self.section = attrs.get("id", "").replace("host-", "", 1)
-        elif tag == "tr" and attrs.get("class") == "finding":
+        elif tag == "tr" and attrs.get("class") == self.row_class:
             self._row = (self.section, attrs.get("data-id"), [])
         elif tag == "td" and self._row is not None:
             self._cell = []
@@ -69,8 +70,9 @@ class FindingRows(HTMLParser):
             self._cell.append(data)
 
 
-def finding_rows(dom):
-    parser = FindingRows()
+def finding_rows(dom, row_class="finding"):
+    """The rows of class ``row_class``: the findings tables' (default) or the images tables' (image-finding)."""
+    parser = FindingRows(row_class)
     parser.feed(dom)
     return parser.rows
 

@@ -114,7 +114,7 @@ options:
         unmounted in the same command, also when the search fails. Findings name the paths inside the image (a
         setuid-root file is a high finding) and, for a rootless user's image, the user.
       - A rootless user's image is mounted inside the user's namespace (C(podman unshare)), as that user.
-      - Read-only, also in check mode: nothing stays mounted.
+      - Read-only, also in check mode; nothing stays mounted.
     type: bool
     default: false
 notes:

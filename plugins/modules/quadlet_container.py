@@ -1107,7 +1107,7 @@ images:
     setuid_root_files:
       description:
         - Paths inside the image of its setuid-root files. The task fails, before any unit file changes, naming
-          them and O(containers[].setuid_root_ok), unless every container using the image sets that option.
+          them and the option C(setuid_root_ok), unless every container using the image sets it.
       type: list
       elements: str
       returned: when the owner's storage holds the image

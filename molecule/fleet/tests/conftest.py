@@ -148,7 +148,8 @@ def report_dir():
 @pytest.fixture(scope="session")
 def audit_run(report_dir, ee_build_context):
     """playbooks/audit.yml in check mode at -vvv through ansible-runner."""
-    result = run_playbook("audit.yml", {"podsec_report_dir": report_dir}, cmdline="--check -vvv",
+    result = run_playbook("audit.yml", {"podsec_report_dir": report_dir, "podsec_inspect_images": True},
+                          cmdline="--check -vvv",
                           ansible_cfg=ee_ansible_cfg(ee_build_context))
     yield result
     shutil.rmtree(result.data_dir, ignore_errors=True)

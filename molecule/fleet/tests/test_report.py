@@ -217,3 +217,37 @@ def test_json_result_per_host(report_dir, name):
         data = json.load(handle)
     assert data["host"] == name and data["scanned"] is True
     assert set(data["posture"]) >= {"score", "counts", "findings", "containers", "audit_available"}
+
+
+SETUID_TARGETS = ("image localhost/podsec/setuid:latest", "image localhost/podsec/setuid:latest of user legacy")
+SETUID_TOOL = "/usr/local/bin/fleet-tool"
+
+
+def test_the_setuid_root_binary_of_root_and_of_a_rootless_users_image_is_reported_with_its_path(host_results, host):
+    findings = host_results["fleet-h2"]["posture"]["findings"]
+    setuid = dict((f["target"], f) for f in findings if f["id"] == "image_setuid_root")
+    for target in SETUID_TARGETS:
+        assert setuid[target]["details"]["paths"] == [SETUID_TOOL], findings
+        assert "weak-setuid" in setuid[target]["message"] and setuid[target]["severity"] == "high"
+    assert not [f for f in findings if f["id"] == "image_inspect_failed"], findings
+    # The scan ran in check mode and left nothing mounted, for root or in legacy's user namespace.
+    assert host.check_output("podman image mount") == ""
+    legacy = host.run("cd / && runuser -u legacy -- env XDG_RUNTIME_DIR=/run/user/$(id -u legacy) "
+                      "podman unshare podman image mount")
+    assert legacy.rc == 0 and legacy.stdout.strip() == "", legacy.stderr
+    # Control: the bit really is in the image (podman itself shows it), so the scan did not guess.
+    assert host.check_output("podman run --rm localhost/podsec/setuid:latest stat -c '%%a %%u' %s"
+                             % SETUID_TOOL) == "4755 0"
+
+
+def test_the_report_lists_the_image_findings_per_host_with_the_paths(rendered_report):
+    rows = finding_rows(rendered_report["dom"], "image-finding")
+    h2 = [(rid, cells) for section, rid, cells in rows if section == "fleet-h2"]
+    for target in SETUID_TARGETS:
+        # severity | image | title + message | paths inside the image
+        matching = [cells for rid, cells in h2 if rid == "image_setuid_root" and cells[1] == target]
+        assert matching and matching[0][0] == "high" and matching[0][3] == SETUID_TOOL, h2
+    # Control: the hardened host's images (the plain test image) have no image finding.
+    assert [row for row in rows if row[0] == "fleet-h1"] == []
+    text, _tags = parsed(rendered_report["dom"])
+    assert "No image findings" in text
