@@ -290,8 +290,8 @@ def vet(entries, seen, allowed, owner="root"):
         strict = [name for name in entry["containers"] if name not in allowed]
         if strict and found["error"]:
             refusals.append("could not look inside image %s (containers %s) for setuid-root files: %s. Set %s: true on "
-                            "the container to deploy it without this check." % (entry["image"], ", ".join(strict),
-                                                                                 found["error"], ALLOW_OPTION))
+                            "the container to deploy it without this check."
+                            % (entry["image"], ", ".join(strict), found["error"], ALLOW_OPTION))
         elif strict:
             refusals.append(refusal(entry["image"], strict, found["files"]))
     return " ".join(message for message in refusals if message) or None
