@@ -308,9 +308,9 @@ def test_the_rootless_user_itself_runs_in_its_own_environment_with_its_runtime_d
     (True, True, True, False, False, True),
 ])
 def test_the_image_queries_never_change_anything_in_check_mode(rootless, lingering, runtime_dir, check_mode,
-                                                                enable_linger, ask):
-    assert plan_image_queries(rootless, lingering, runtime_dir, check_mode) == {"enable_linger": enable_linger,
-                                                                               "ask": ask}
+                                                               enable_linger, ask):
+    expected = {"enable_linger": enable_linger, "ask": ask}
+    assert plan_image_queries(rootless, lingering, runtime_dir, check_mode) == expected
 
 
 @given(st.booleans(), st.booleans(), st.booleans())

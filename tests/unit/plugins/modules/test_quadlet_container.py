@@ -704,8 +704,8 @@ def test_apply_enables_lingering_before_it_builds_the_rootless_users_commands(en
     assert result["apply"]["linger_enabled"] is True and result["apply"]["restarted"] == ["app"]
 
 
-def test_check_mode_for_a_rootless_user_without_lingering_asks_no_podman_and_changes_nothing(env, monkeypatch,
-                                                                                              tmp_path):
+def test_check_mode_for_a_rootless_user_without_lingering_asks_no_podman_and_changes_nothing(
+        env, monkeypatch, tmp_path):
     """No runtime directory yet: podman is not run as the user at all (it would create its state elsewhere); the
     result says what the run would do: enable lingering, pull every image, start the container."""
     host = Host(stored=set())
