@@ -266,10 +266,12 @@ options:
       - With O(containers) and O(state=present), bring the owner's services to the declared state in the same
         call, after the units are written, so that a host's whole change is one module call.
       - Before any unit file (or the seccomp profile) is written, each image of O(containers) that the owner's
-        storage lacks (one C(podman image exists) per image) is pulled as the owner (root, or O(rootless_user)
-        through C(runuser)), so the owner's trust policy (C(containers-policy.json)) judges it now; a refused
-        image fails the task with podman's error naming the image, and nothing is installed, removed or
-        restarted. In check mode nothing is pulled; RV(images) says what would be.
+        storage lacks (one C(podman image inspect) per image) is pulled as the owner (root, or O(rootless_user)
+        through C(runuser) with the user's own environment), so the owner's trust policy (C(containers-policy.json))
+        judges it now; a refused image fails the task with podman's error naming the image, and nothing is
+        installed, removed or restarted. In check mode nothing is pulled; RV(images) says what would be. For a
+        rootless user without a runtime directory yet (no lingering, no session) check mode runs no podman and
+        every image counts as one to pull.
       - Then, in this order, each step only when needed. Enable lingering for O(rootless_user) and wait for its systemd instance; add the
         C(containers) range to the subordinate id files that lack one (see RV(missing_subid_ranges)); stop and
         remove the units of O(apply.absent) or, with O(apply.prune), every unit carrying O(managed_marker) that
