@@ -15,6 +15,8 @@ service), and one ``systemctl show`` that tells which services failed to start. 
 
 from __future__ import annotations
 
+from ansible_collections.podsec.hardening.plugins.module_utils._runas import runtime_dir
+
 # ActiveState values that count as running: activating is a service on its way up (or a restart delay, see
 # failed_services).
 RUNNING_STATES = ("active", "activating")
@@ -223,8 +225,9 @@ def image_restarts(images, ids, running):
 
 
 def pull_argv(image):
-    """``podman`` arguments that pull one image (the caller prefixes the owner's podman)."""
-    return ["pull", "--quiet", image]
+    """``podman`` arguments that pull one image (the caller prefixes the owner's podman); ``--`` ends the options,
+    so that a reference starting with a dash cannot be read as one."""
+    return ["pull", "--quiet", "--", image]
 
 
 def pull_failure_message(image, names, scope, error, lingering_enabled_for=None):
@@ -238,3 +241,29 @@ def pull_failure_message(image, names, scope, error, lingering_enabled_for=None)
     if lingering_enabled_for:
         message += "; lingering for %s was enabled for the pull and stays on" % lingering_enabled_for
     return message
+
+
+def owner_argv(argv, owner, euid, user_prefix):
+    """(argv, environment update) that run ``argv`` as the owner of the units (a pwd entry, None for root).
+
+    Root's command runs as it is. A module that runs as the rootless user itself runs it in its own environment
+    with the user's runtime directory; a module that runs as root prefixes ``user_prefix`` (_runas.as_user:
+    ``runuser -u USER -- env -i`` with the user's whole environment), so nothing of root's session leaks in.
+    """
+    if owner is None:
+        return list(argv), {}
+    if euid == owner.pw_uid:
+        return list(argv), {"XDG_RUNTIME_DIR": runtime_dir(owner.pw_uid)}
+    return list(user_prefix) + list(argv), {}
+
+
+def plan_image_queries(rootless, lingering, has_runtime_dir, check_mode):
+    """Whether to enable lingering before the image queries, and whether to ask the owner's podman at all.
+
+    A rootless owner's podman keeps its state in the user's runtime directory, which the user's systemd instance
+    creates: without lingering it is enabled first (apply would enable it anyway). Check mode changes nothing:
+    without the runtime directory podman is not asked (it would create its state elsewhere) and every image
+    counts as missing, which is what the run would find before its first pull.
+    """
+    enable_linger = rootless and not lingering and not check_mode
+    return {"enable_linger": enable_linger, "ask": not rootless or not check_mode or has_runtime_dir}

@@ -304,6 +304,16 @@ def owner_prefix(module, owner):
     return as_user(module, owner)
 
 
+def images_to_vet(entries, running):
+    """The quadlet_container RV(images) entries to look inside: those with a container that does not run that
+    image ID yet. ``running``: ``_apply.parse_running`` (podman lists short IDs). An image all its containers
+    already run was looked at when they were deployed, so a re-run that changes nothing mounts no image."""
+    def runs_it(entry, name):
+        return bool(running.get(name)) and entry["id"].startswith(running[name])
+    return [entry for entry in entries
+            if not entry.get("id") or not all(runs_it(entry, name) for name in entry["containers"])]
+
+
 def vet_images(module, owner, podman, entries, containers):
     """Look inside the images of ``entries`` (quadlet_container RV(images)) that the owner's storage holds, as the
     owner; ``containers``: the containers' parameters. Read-only, so also in check mode. Returns ``vet``'s

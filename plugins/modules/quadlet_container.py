@@ -266,10 +266,12 @@ options:
       - With O(containers) and O(state=present), bring the owner's services to the declared state in the same
         call, after the units are written, so that a host's whole change is one module call.
       - Before any unit file (or the seccomp profile) is written, each image of O(containers) that the owner's
-        storage lacks (one C(podman image exists) per image) is pulled as the owner (root, or O(rootless_user)
-        through C(runuser)), so the owner's trust policy (C(containers-policy.json)) judges it now; a refused
-        image fails the task with podman's error naming the image, and nothing is installed, removed or
-        restarted. In check mode nothing is pulled; RV(images) says what would be.
+        storage lacks (one C(podman image inspect) per image) is pulled as the owner (root, or O(rootless_user)
+        through C(runuser) with the user's own environment), so the owner's trust policy (C(containers-policy.json))
+        judges it now; a refused image fails the task with podman's error naming the image, and nothing is
+        installed, removed or restarted. In check mode nothing is pulled; RV(images) says what would be. For a
+        rootless user without a runtime directory yet (no lingering, no session) check mode runs no podman and
+        every image counts as one to pull.
       - Then, in this order, each step only when needed. Enable lingering for O(rootless_user) and wait for its systemd instance; add the
         C(containers) range to the subordinate id files that lack one (see RV(missing_subid_ranges)); stop and
         remove the units of O(apply.absent) or, with O(apply.prune), every unit carrying O(managed_marker) that
@@ -1103,14 +1105,16 @@ images:
           walked without following links and unmounted again; also in check mode.
       type: list
       elements: dict
-      returned: when the owner's storage holds the image (in check mode, not for an image that would be pulled)
+      returned: when the image was looked at - the owner's storage holds it (in check mode, not an image that
+        would be pulled) and a container of it does not run that image ID yet (a re-run that changes nothing
+        mounts no image)
     setuid_root_files:
       description:
         - Paths inside the image of its setuid-root files. The task fails, before any unit file changes, naming
           them and the option C(setuid_root_ok), unless every container using the image sets it.
       type: list
       elements: str
-      returned: when the owner's storage holds the image
+      returned: when the image was looked at (as RV(images[].findings))
   sample:
     - image: localhost:5000/trusted/sigstore:latest
       containers: [web]
@@ -1184,195 +1188,25 @@ missing_subid_ranges:
   sample: [/etc/subuid, /etc/subgid]
 """
 
-import os
 import pwd
-import shutil
-import stat
-import tempfile
-import time
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-from ansible_collections.podsec.hardening.plugins.module_utils import _image_inspect
-from ansible_collections.podsec.hardening.plugins.module_utils._apply import (
-    declared_images,
-    failed_services,
-    failure_message,
-    image_restarts,
-    images_to_pull,
-    parse_running,
-    parse_show,
-    plan_apply,
-    pull_argv,
-    pull_failure_message,
-    restart_argv,
-    service_name,
-    show_argv,
-    subid_lines_to_add,
-)
 from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import (
     CONTAINER_OPTIONS,
     UNIT_KINDS,
     argument_spec,
     kind_options,
 )
-from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
-    TIGHTENED_SECCOMP_PATH,
-    HostPaths,
     QuadletError,
-    build_kind_unit,
-    build_unit,
-    carries_marker,
     effective_network,
     internal_network_problem,
     own_network_spec,
-    generator_error,
-    missing_subid_ranges,
-    parse_active_states,
-    quadlet_version,
-    seccomp_profile_path,
-    uses_auto_userns,
     validate_name,
 )
-from ansible_collections.podsec.hardening.plugins.module_utils._seccomp_profile import profile_text
-
-ROOTFUL_UNIT_DIR = "/etc/containers/systemd"
-ROOTLESS_UNIT_DIR = (".config", "containers", "systemd")
-SUBID_FILES = ("/etc/subuid", "/etc/subgid")
-LINGER_DIR = "/var/lib/systemd/linger"
-AUTO_UPDATE_TIMER = "podman-auto-update.timer"
-_SPEC_OPTIONS = tuple(CONTAINER_OPTIONS)
-# Where this module writes the profile that TIGHTENED_SECCOMP_PATH names in the units (unit tests point it elsewhere).
-SECCOMP_PROFILE_FILE = TIGHTENED_SECCOMP_PATH
-
-
-class TargetPaths(HostPaths):
-    """Host paths as this host resolves them (symlinks followed), for the volume and secret file checks."""
-
-    def __init__(self, owner):
-        self.home = owner.pw_dir if owner else None
-
-    def resolve(self, path):
-        return os.path.realpath(path)
-
-    def is_socket(self, path):
-        try:
-            return stat.S_ISSOCK(os.stat(path).st_mode)
-        except (OSError, ValueError):
-            return False
-
-
-def unit_directory(owner):
-    """Where the units of ``owner`` (a pwd entry, None for root) live."""
-    return os.path.join(owner.pw_dir, *ROOTLESS_UNIT_DIR) if owner else ROOTFUL_UNIT_DIR
-
-
-class QuadletUnit(object):
-    """One unit file: where it lives, what it should contain, and how to put it there.
-
-    ``kind`` is container, network, volume or pod; ``own_network``: a rootful container with published ports
-    and no network gets the network NAME.network, which the caller writes (see _quadlet.effective_network()).
-    """
-
-    def __init__(self, module, params, owner, kind="container", own_network=False):
-        self.module = module
-        self.params = params
-        self.name = params["name"]
-        self.owner = owner
-        self.kind = kind
-        self.own_network = own_network
-        self.file_name = "%s.%s" % (self.name, kind)
-        self.path = os.path.join(unit_directory(self.owner), self.file_name)
-        self.service_name = "%s.service" % self.name if kind == "container" else "%s-%s.service" % (self.name, kind)
-
-    def podman_version(self):
-        rc, out, err = self.module.run_command([self.params["podman_executable"], "--version"])
-        if rc != 0:
-            self.module.fail_json(msg="cannot run %s --version: %s" % (self.params["podman_executable"], err.strip()))
-        try:
-            return quadlet_version(out, self.params["podman_executable"])
-        except QuadletError as exc:
-            self.module.fail_json(msg=str(exc))
-
-    def render(self, version):
-        if self.kind != "container":
-            spec = dict((key, self.params.get(key)) for key in kind_options(self.kind))
-            return build_kind_unit(self.kind, spec, version, rootless=self.owner is not None,
-                                   header=self.params["header"])
-        spec = {key: self.params[key] for key in _SPEC_OPTIONS}
-        spec["name"] = self.name
-        return build_unit(spec, version, rootless=self.owner is not None, header=self.params["header"],
-                          host=TargetPaths(self.owner), own_network=self.own_network)
-
-    def dry_run(self, content):
-        """Run the generator on the candidate alone; return the service text or fail naming the key."""
-        generator = self.params["generator"]
-        if not os.path.exists(generator):
-            self.module.fail_json(msg="the Quadlet generator %s does not exist; cannot validate %s" % (generator, self.path))
-        workdir = tempfile.mkdtemp(prefix="podsec-quadlet-")
-        try:
-            with open(os.path.join(workdir, "%s.container" % self.name), "wb") as handle:
-                handle.write(to_bytes(content))
-            argv = [generator, "-dryrun"] + (["-user"] if self.owner else [])
-            rc, out, err = self.module.run_command(argv, environ_update={"QUADLET_UNIT_DIRS": workdir})
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-        if rc != 0 or "---%s.service---" % self.name not in out:
-            key, message = generator_error(err)
-            self.module.fail_json(
-                msg="the Quadlet generator rejected %s.container%s: %s"
-                % (self.name, " (key %s)" % key if key else "", message),
-                content=content, stderr=err,
-            )
-        return out.split("---%s.service---" % self.name, 1)[1].strip() + "\n"
-
-    def ensure_directory(self):
-        """Create the unit directory (and for a rootless owner ~/.config/containers), owned by the owner."""
-        if self.owner is None:
-            os.makedirs(ROOTFUL_UNIT_DIR, mode=0o755, exist_ok=True)
-            return
-        path = self.owner.pw_dir
-        for part in ROOTLESS_UNIT_DIR:
-            path = os.path.join(path, part)
-            if not os.path.isdir(path):
-                os.mkdir(path, 0o700 if part == ".config" else 0o755)
-                if os.geteuid() == 0:
-                    os.chown(path, self.owner.pw_uid, self.owner.pw_gid)
-
-    def write(self, content):
-        self.ensure_directory()
-        owner = self.owner.pw_name if self.owner and os.geteuid() == 0 else None
-        write_file_atomic(self.module, self.path, to_bytes(content), mode="0644", owner=owner,
-                          group=str(self.owner.pw_gid) if owner else None)
-
-
-def uses_tightened_seccomp(params):
-    return seccomp_profile_path(params) == TIGHTENED_SECCOMP_PATH
-
-
-def ensure_seccomp_profile(module, path):
-    """Install the tightened profile (0644, the caller's: root) unless it is in place; whether it changed (would)."""
-    content = to_bytes(profile_text())
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        info = None
-    if (info is not None and stat.S_ISREG(info.st_mode) and info.st_uid in (0, os.geteuid())
-            and not info.st_mode & 0o022 and read_file_bytes(path) == content):
-        return False
-    if module.check_mode:
-        return True
-    try:
-        os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)
-        root = "root" if os.geteuid() == 0 else None
-        write_file_atomic(module, path, content, mode="0644", owner=root, group=root)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg="cannot install the seccomp profile %s (%s): run this task as root (become), or set "
-                         "tightened_seccomp: false" % (path, exc))
-    return True
+from ansible_collections.podsec.hardening.plugins.module_utils._quadlet_host import QuadletUnit, converge
 
 
 def unit_spec():
@@ -1421,137 +1255,26 @@ def lookup_owner(module, user):
         module.fail_json(msg="rootless_user %r does not exist" % user)
 
 
-def read_text(path):
-    before_bytes = read_file_bytes(path)
-    return (to_text(before_bytes) if before_bytes is not None else ""), before_bytes is not None
-
-
-def user_exists(name):
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
-
-
 def run_one(module):
-    unit = make_unit(module, module.params, lookup_owner(module, module.params["rootless_user"]))
-    result = dict(changed=False, path=unit.path, service_name="%s.service" % unit.name, rootless=unit.owner is not None)
-    before, exists = read_text(unit.path)
-
-    if module.params["state"] == "absent":
-        result["changed"] = exists
-        if result["changed"] and not module.check_mode:
-            os.unlink(unit.path)
-        after = ""
-    else:
-        if unit.owner is None and effective_network(module.params, False) is None:
-            module.warn("%s publishes ports without a network: the single form leaves it on podman's default "
-                        "network, shared with every container on it; use containers (a network of its own) or set "
-                        "network" % unit.name)
-        try:
-            version = unit.podman_version()
-            after = unit.render(version)
-        except QuadletError as exc:
-            module.fail_json(msg="%s: %s" % (unit.name, exc), **result)
-        result["service"] = unit.dry_run(after)
-        result["content"] = after
-        result["podman_version"] = "%d.%d" % version
-        result["changed"] = before != after
-        if uses_tightened_seccomp(module.params):
-            changed = ensure_seccomp_profile(module, SECCOMP_PROFILE_FILE)
-            result["seccomp_profile"] = dict(path=TIGHTENED_SECCOMP_PATH, changed=changed)
-            result["changed"] = result["changed"] or result["seccomp_profile"]["changed"]
-        if before != after and not module.check_mode:
-            unit.write(after)
+    """The single form: the list form's flow with one container (no network of its own), validated every time."""
+    owner = lookup_owner(module, module.params["rootless_user"])
+    unit = make_unit(module, module.params, owner)
+    present = module.params["state"] == "present"
+    if present and owner is None and effective_network(module.params, False) is None:
+        module.warn("%s publishes ports without a network: the single form leaves it on podman's default "
+                    "network, shared with every container on it; use containers (a network of its own) or set "
+                    "network" % unit.name)
+    converged, plans = converge(module, owner, [unit], [], validate_always=True)
+    _unit, before, after, entry = plans[0]
+    result = dict(changed=converged["changed"], path=unit.path, service_name="%s.service" % unit.name,
+                  rootless=owner is not None)
+    if present:
+        result.update(service=entry["service"], content=after, podman_version=converged["podman_version"])
+    if "seccomp_profile" in converged:
+        result["seccomp_profile"] = converged["seccomp_profile"]
     if module._diff:
         result["diff"] = dict(before=before, after=after, before_header=unit.path, after_header=unit.path)
     module.exit_json(**result)
-
-
-_KIND_SUFFIXES = ("container",) + tuple(suffix for _o, _v, suffix, _s, _p in UNIT_KINDS)
-
-
-def unit_files(module, directory):
-    """(file name, path) of the regular, visible unit files of every kind this module writes in ``directory``."""
-    try:
-        return sorted((entry.name, entry.path) for entry in os.scandir(directory)
-                      if entry.name.rpartition(".")[2] in _KIND_SUFFIXES and not entry.name.startswith(".")
-                      and entry.is_file(follow_symlinks=False))
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        module.fail_json(msg="cannot list %s: %s" % (directory, exc))
-
-
-def managed_units(module, directory, marker):
-    """File names of the unit files in ``directory`` whose header carries ``marker``."""
-    return [name for name, path in unit_files(module, directory) if carries_marker(read_text(path)[0], marker)]
-
-
-def dry_run_all(module, owner, units, contents):
-    """Run the generator once on every unit of this call together (they refer to each other), with the network,
-    volume and pod units already installed that this call does not write; return {file name: service text}."""
-    generator = module.params["generator"]
-    if not os.path.exists(generator):
-        module.fail_json(msg="the Quadlet generator %s does not exist; cannot validate the units" % generator)
-    workdir = tempfile.mkdtemp(prefix="podsec-quadlet-")
-    names = set(unit.file_name for unit in units)
-    try:
-        for name, path in unit_files(module, unit_directory(owner)):
-            if name not in names and not name.endswith(".container"):
-                shutil.copyfile(path, os.path.join(workdir, name))
-        for unit, content in zip(units, contents):
-            with open(os.path.join(workdir, unit.file_name), "wb") as handle:
-                handle.write(to_bytes(content))
-        argv = [generator, "-dryrun"] + (["-user"] if owner else [])
-        rc, out, err = module.run_command(argv, environ_update={"QUADLET_UNIT_DIRS": workdir})
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    services = {}
-    for chunk in ("\n" + out).split("\n---")[1:]:
-        header, _sep, body = chunk.partition("---\n")
-        services[header.strip()] = body.strip() + "\n"
-    missing = [unit.file_name for unit in units if unit.service_name not in services]
-    if rc != 0 or missing:
-        key, message = generator_error(err)
-        named = [unit.file_name for unit in units if '"%s"' % unit.file_name in message] or missing
-        module.fail_json(msg="the Quadlet generator rejected %s%s: %s" % (
-            ", ".join(named) or "the units", " (key %s)" % key if key else "", message), stderr=err)
-    return dict((unit.file_name, services[unit.service_name]) for unit in units)
-
-
-def owner_command(module, owner, argv):
-    """argv and environment that run ``argv`` as the owner of the units: unchanged for root, through runuser for
-    a rootless owner when the module runs as root (its own login environment, its runtime directory)."""
-    if owner is None:
-        return argv, {}
-    euid = os.geteuid()
-    if euid not in (0, owner.pw_uid):
-        module.fail_json(msg="report_active_state and apply for rootless_user %s need to run as root or as %s"
-                         % (owner.pw_name, owner.pw_name))
-    if euid != owner.pw_uid:
-        argv = [module.get_bin_path("runuser", required=True), "-u", owner.pw_name, "--"] + argv
-    return argv, {"XDG_RUNTIME_DIR": "/run/user/%d" % owner.pw_uid}
-
-
-def systemctl_command(module, owner):
-    """argv and environment of systemctl for the owner's units: the user's manager for a rootless owner."""
-    return owner_command(module, owner, [module.get_bin_path("systemctl", required=True)]
-                         + ([] if owner is None else ["--user"]))
-
-
-def active_states(module, services, systemctl, quiet):
-    """One ``systemctl is-active`` for all services; "unknown" for each when systemd does not answer."""
-    argv, environ = systemctl
-    rc, out, err = module.run_command(argv + ["is-active"] + services, environ_update=environ)
-    states = parse_active_states(services, out)
-    if states is None:
-        if not quiet:
-            module.warn("systemctl is-active did not answer for each service (rc=%d: %s); every service counts as "
-                        "not running" % (rc, err.strip() or "no output"))
-        states = dict((service, "unknown") for service in services)
-    return states
 
 
 def other_units(module, owner):
@@ -1568,7 +1291,7 @@ def other_units(module, owner):
 def run_many(module):
     """Render and compare every element; validate all of them together when one changed; only then write or remove."""
     defaults = ArgumentSpecValidator(unit_spec()).validate({}).validated_parameters
-    for key in _SPEC_OPTIONS:
+    for key in CONTAINER_OPTIONS:
         if module.params[key] != defaults[key]:
             module.fail_json(msg="%s cannot be combined with containers: set it in each element" % key)
     owner = lookup_owner(module, module.params["rootless_user"])
@@ -1595,274 +1318,8 @@ def run_many(module):
     if duplicates:
         module.fail_json(msg="containers: duplicate name %s (a rootful container that publishes ports without a "
                          "network has a network of its own named like it)" % ", ".join(duplicates))
-    result = dict(changed=False, rootless=bool(module.params["rootless_user"]), units=[], changed_units=[],
-                  other_units=[], changed_other_units=[])
-    version = units[0].podman_version() if present and units else None
-    # Resolved before anything is written, so that a caller who cannot ask systemd fails without a change.
-    systemctl = (systemctl_command(module, owner) if present and (
-        containers and module.params["report_active_state"] or module.params["apply"] is not None) else None)
-    if module.params["managed_marker"]:
-        files = managed_units(module, unit_directory(owner), module.params["managed_marker"])
-        result["managed_units"] = [name[:-len(".container")] for name in files if name.endswith(".container")]
-        result["managed_unit_files"] = files
-    plans = []
-    for unit in units:
-        before, exists = read_text(unit.path)
-        entry = dict(name=unit.name, path=unit.path, service_name=unit.service_name)
-        if unit.kind != "container":
-            entry.update(kind=unit.kind, file=unit.file_name)
-        if present:
-            try:
-                after = unit.render(version)
-            except QuadletError as exc:
-                module.fail_json(msg="%s: %s" % (unit.name if unit.kind == "container" else unit.file_name, exc))
-            entry["content"] = after
-            entry["changed"] = before != after
-        else:
-            after = ""
-            entry["changed"] = exists
-        plans.append((unit, before, after, entry))
-        result["units" if unit.kind == "container" else "other_units"].append(entry)
-    if present and any(entry["changed"] for _u, _b, _a, entry in plans):
-        services = dry_run_all(module, owner, units, [after for _u, _b, after, _e in plans])
-        for unit, _before, _after, entry in plans:
-            if entry["changed"]:
-                entry["service"] = services[unit.file_name]
-    applier = Applier(module, owner, systemctl, result) if module.params["apply"] is not None else None
-    if applier and present and containers:
-        # Every unit is valid: the images come next, before the profile and any unit file.
-        applier.pull_images(containers)
-    # Every unit is valid: the profile goes in place before any unit that refers to it.
-    profile_users = [unit.name for unit in containers if present and uses_tightened_seccomp(unit.params)]
-    if profile_users:
-        changed = ensure_seccomp_profile(module, SECCOMP_PROFILE_FILE)
-        result["seccomp_profile"] = dict(path=TIGHTENED_SECCOMP_PATH, changed=changed)
-        result["changed"] = result["changed"] or result["seccomp_profile"]["changed"]
-    for unit, before, after, entry in plans:
-        if not entry["changed"]:
-            continue
-        result["changed"] = True
-        result["changed_units" if unit.kind == "container" else "changed_other_units"].append(
-            unit.name if unit.kind == "container" else unit.file_name)
-        if not module.check_mode:
-            if present:
-                unit.write(after)
-            else:
-                os.unlink(unit.path)
-    if result.get("seccomp_profile", {}).get("changed"):
-        # Running containers keep the filter they started with: their services must restart.
-        result["changed_units"].extend(name for name in profile_users if name not in result["changed_units"])
-    if version:
-        result["podman_version"] = "%d.%d" % version
-    if owner is not None:
-        result["rootless_uid"] = owner.pw_uid
-        result["linger"] = os.path.exists(os.path.join(LINGER_DIR, owner.pw_name))
-    if present and not module.params["rootless_user"] and any(uses_auto_userns(u.params["userns"]) for u in containers):
-        result["missing_subid_ranges"] = missing_subid_ranges(dict((path, read_text(path)[0]) for path in SUBID_FILES),
-                                                              user_exists=user_exists("containers"))
-    if systemctl and containers and module.params["report_active_state"]:
-        # A rootless user without lingering and without a session has no manager to ask: expected, not a warning.
-        no_manager_expected = owner is not None and not result["linger"]
-        states = active_states(module, [entry["service_name"] for entry in result["units"]], systemctl,
-                               quiet=no_manager_expected)
-        for entry in result["units"]:
-            entry["active_state"] = states[entry["service_name"]]
-    if module._diff:
-        result["diff"] = [dict(before=before, after=after, before_header=unit.path, after_header=unit.path)
-                          for unit, before, after, entry in plans if entry["changed"]]
-    if applier:
-        applier.auto_update = present and any(unit.params.get("auto_update") for unit in containers)
-        applier.run()
+    result, _plans = converge(module, owner, containers, others)
     module.exit_json(**result)
-
-
-class Applier(object):
-    """Brings the owner's services to what _apply.plan_apply decided, in as few commands as it takes.
-
-    Lingering and the subordinate id ranges first, then the removed units (stopped, files deleted), one
-    daemon-reload, one ``systemctl restart`` for the changed and the stopped services, and one ``systemctl show``
-    after a short settle time; a service that did not come up fails the task with its last journal lines.
-    """
-
-    def __init__(self, module, owner, systemctl, result):
-        self.module = module
-        self.options = module.params["apply"]
-        self.owner = owner
-        self.systemctl = systemctl
-        self.result = result
-        # Whether the owner's systemd instance runs without a session (before this run; root's always does).
-        self.lingered = owner is None or os.path.exists(os.path.join(LINGER_DIR, owner.pw_name))
-        self.lingering = self.lingered
-        self.image_restarts = []
-        # Whether a container of this call sets auto_update: the owner's podman-auto-update.timer must run.
-        self.auto_update = False
-
-    def pull_images(self, containers):
-        """Pull, as the owner, each image of ``containers`` that its storage lacks; fail naming the image otherwise.
-
-        Runs before any unit file is written: the owner's trust policy refuses an image here, in the task, with
-        podman's own message, instead of at the service's start. One ``podman image exists`` per image; in check
-        mode nothing is pulled and RV(images) says what would be. A rootless owner's podman needs its runtime
-        directory, which its systemd instance creates: lingering is enabled first (apply does it anyway).
-        """
-        module, result = self.module, self.result
-        if not self.lingering and not module.check_mode:
-            self.enable_linger()
-        podman, environ = owner_command(module, self.owner, [module.params["podman_executable"]])
-        scope = "system" if self.owner is None else "user %s" % self.owner.pw_name
-        images = declared_images([unit.params for unit in containers])
-        ids = {}
-        for image, _names in images:
-            rc, out, _err = module.run_command(podman + ["image", "inspect", "--format", "{{.Id}}", image],
-                                               environ_update=environ, cwd="/")
-            if rc == 0 and out.strip():
-                ids[image] = out.strip().splitlines()[-1]
-        before = dict(ids)
-        pull = images_to_pull(images, ids, self.options["pull"] == "newer")
-        if not module.check_mode:
-            for image, names in images:
-                if image not in pull:
-                    continue
-                rc, out, err = module.run_command(podman + pull_argv(image), environ_update=environ, cwd="/")
-                if rc != 0:
-                    module.fail_json(msg=pull_failure_message(
-                        image, names, scope, err or out,
-                        lingering_enabled_for=None if self.lingered else self.owner.pw_name), **result)
-                ids[image] = (out.strip().splitlines() or [""])[-1]
-        # Updated: in check mode, would be (the image is missing); otherwise the pull brought another ID.
-        updated = [image for image in pull if (image not in before if module.check_mode
-                                               else ids.get(image) != before.get(image))]
-        result["images"] = [dict(image=image, containers=names, pulled=image in pull, id=ids.get(image),
-                                 updated=image in updated) for image, names in images]
-        # What is inside each image the owner has, as the owner: setuid-root files refuse it unless allowed.
-        refused = _image_inspect.vet_images(module, self.owner, module.params["podman_executable"], result["images"],
-                                            [unit.params for unit in containers])
-        if refused:
-            module.fail_json(msg=refused, **result)
-        if any(entry["updated"] for entry in result["images"]):
-            result["changed"] = True
-        # What each running container runs, from podman itself: a tag that now names another image restarts it.
-        rc, out, _err = module.run_command(podman + ["ps", "--format", "{{.Names}}\t{{.ImageID}}"],
-                                           environ_update=environ, cwd="/")
-        self.image_restarts = image_restarts(images, ids, parse_running(out) if rc == 0 else {})
-
-    def timer_running(self):
-        """Whether the owner's podman-auto-update.timer is enabled and active (two read-only systemctl calls)."""
-        _rc, enabled, _err = self.systemctl_run(["is-enabled", AUTO_UPDATE_TIMER], check=False)
-        _rc, active, _err = self.systemctl_run(["is-active", AUTO_UPDATE_TIMER], check=False)
-        return enabled.strip() == "enabled" and active.strip() == "active"
-
-    def systemctl_run(self, args, check=True):
-        argv, environ = self.systemctl
-        rc, out, err = self.module.run_command(argv + args, environ_update=environ)
-        if rc != 0 and check:
-            self.module.fail_json(msg="systemctl %s failed (rc=%d): %s" % (" ".join(args), rc, err.strip() or out.strip()),
-                                  **self.result)
-        return rc, out, err
-
-    def run(self):
-        options, result = self.options, self.result
-        others = dict(managed=[name for name in result.get("managed_unit_files", []) if not name.endswith(".container")],
-                      written=[entry["file"] for entry in result["other_units"]],
-                      changed=bool(result["changed_other_units"]), absent=options["absent_files"])
-        # changed_units also names the containers whose unit is unchanged but whose seccomp profile changed.
-        plan = plan_apply(result["units"], result.get("managed_units", []), options["started"], options["absent"],
-                          options["prune"], options["restart"] + result["changed_units"] + self.image_restarts, others)
-        missing = result.get("missing_subid_ranges") or []
-        linger = not self.lingered
-        texts = dict((path, read_text(path)[0] or "") for path in missing)
-        subid_texts = subid_lines_to_add(texts, missing, options["subid_start"], options["subid_count"])
-        done = dict(linger_enabled=linger,
-                    subid_ranges_added=[path for path in missing if subid_texts[path] != texts[path]],
-                    containers_user_created=bool(missing) and not user_exists("containers"),
-                    removed=plan["remove"], removed_files=plan["remove_files"], reloaded=plan["reload"],
-                    restarted=plan["restart"], started=plan["start"], failed=[],
-                    auto_update_timer_enabled=self.auto_update and not self.timer_running())
-        result["apply"] = done
-        if done["auto_update_timer_enabled"] or linger or missing or any(
-                plan[key] for key in ("remove", "remove_files", "reload", "restart", "start")):
-            result["changed"] = True
-        for entry in result["units"]:
-            entry["action"] = ("restarted" if entry["name"] in plan["restart"]
-                               else "started" if entry["name"] in plan["start"] else "none")
-        if self.module.check_mode:
-            return
-        if not self.lingering:
-            self.enable_linger()
-        if done["containers_user_created"]:
-            self.create_containers_user()
-        for path in done["subid_ranges_added"]:
-            write_file_atomic(self.module, path, to_bytes(subid_texts[path]), mode="0644", owner="root", group="root")
-        if plan["remove"]:
-            self.systemctl_run(["stop"] + [service_name(name) for name in plan["remove"]])
-        for file_name in ["%s.container" % name for name in plan["remove"]] + plan["remove_files"]:
-            path = os.path.join(unit_directory(self.owner), file_name)
-            if os.path.lexists(path):
-                os.unlink(path)
-        if plan["reload"]:
-            self.systemctl_run(["daemon-reload"])
-        if done["auto_update_timer_enabled"]:
-            self.systemctl_run(["enable", "--now", AUTO_UPDATE_TIMER])
-        restart = restart_argv(plan)
-        if restart is None:
-            return
-        if plan["reset"]:
-            self.systemctl_run(["reset-failed"] + [service_name(name) for name in plan["reset"]], check=False)
-        # A service that fails while starting makes systemctl fail; the state query below names it either way.
-        self.systemctl_run(restart, check=False)
-        time.sleep(options["settle"])
-        names = plan["restart"] + plan["start"]
-        rc, out, err = self.systemctl_run(show_argv(names), check=False)
-        failures = failed_services(names, parse_show(out))
-        if not failures:
-            return
-        for name, why in failures:
-            done["failed"].append(dict(name=name, why=why, journal=self.journal(name)))
-        scope = "system" if self.owner is None else "user %s" % self.owner.pw_name
-        # The unit texts are in the files; the message is what the reader needs.
-        for entry in result["units"]:
-            entry.pop("content", None)
-            entry.pop("service", None)
-        self.module.fail_json(msg=failure_message(done["failed"], scope), **result)
-
-    def journal(self, name):
-        """The service's last journal lines, read as root from the system or the user's journal."""
-        argv = [self.module.get_bin_path("journalctl", required=True), "--no-pager", "-o", "cat",
-                "-n", str(self.options["journal_lines"])]
-        if self.owner is None:
-            argv += ["-u", service_name(name)]
-        elif os.geteuid() == 0:
-            # --user-unit would match the caller's uid (root's); the user's manager logs about the unit with
-            # USER_UNIT=, the service's own processes (podman, conmon) with _SYSTEMD_USER_UNIT=.
-            uid = "_UID=%d" % self.owner.pw_uid
-            argv += [uid, "_SYSTEMD_USER_UNIT=" + service_name(name), "+", uid, "USER_UNIT=" + service_name(name)]
-        else:
-            argv += ["--user", "-u", service_name(name)]
-        rc, out, err = self.module.run_command(argv)
-        return out if rc == 0 else "(journalctl failed: %s)" % err.strip()
-
-    def enable_linger(self):
-        self.lingering = True
-        rc, out, err = self.module.run_command([self.module.get_bin_path("loginctl", required=True), "enable-linger",
-                                                self.owner.pw_name])
-        if rc != 0:
-            self.module.fail_json(msg="loginctl enable-linger %s failed: %s" % (self.owner.pw_name, err.strip()),
-                                  **self.result)
-        socket = "/run/user/%d/systemd/private" % self.owner.pw_uid
-        deadline = time.monotonic() + self.options["user_manager_timeout"]
-        while not os.path.exists(socket):
-            if time.monotonic() > deadline:
-                self.module.fail_json(msg="the systemd instance of %s did not start within %d s (no %s)"
-                                      % (self.owner.pw_name, self.options["user_manager_timeout"], socket), **self.result)
-            time.sleep(0.2)
-
-    def create_containers_user(self):
-        """libsubid of shadow 4.20 (podman 5.8) finds the containers ranges only for an existing user of that name."""
-        rc, out, err = self.module.run_command([
-            self.module.get_bin_path("useradd", required=True), "--system", "--no-create-home",
-            "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "containers"])
-        if rc != 0:
-            self.module.fail_json(msg="useradd containers failed: %s" % (err.strip() or out.strip()), **self.result)
 
 
 def main():

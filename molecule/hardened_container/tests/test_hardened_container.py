@@ -303,6 +303,37 @@ def test_a_unit_the_generator_rejects_is_not_installed_and_the_key_is_named(host
     assert rc == 0 and "CHANGED" in output, output
 
 
+def test_check_mode_for_a_rootless_user_without_lingering_changes_nothing(host):
+    """apply in check mode for a user with no lingering and no session: there is no /run/user/UID yet, so the
+    module runs none of the user's podman (it would create its storage and a runtime directory under /tmp) and
+    enables nothing; it reports what the run would do."""
+    user = "podsec-nolinger"
+    assert host.run("useradd --create-home --shell /bin/sh %s" % user).rc == 0
+    uid = int(host.check_output("id -u %s" % user))
+    try:
+        home = "/home/%s" % user
+        before = host.check_output("ls -A %s" % home)
+        args = {"rootless_user": user, "containers": [{"name": "probe", "image": "localhost/podsec/busybox:latest"}],
+                "apply": {}}
+        rc, output = adhoc("podsec.hardening.quadlet_container", args, "--check")
+        assert rc == 0 and "CHANGED" in output, output
+        assert '"linger_enabled": true' in output and '"pulled": true' in output, output
+        assert not host.file("/var/lib/systemd/linger/%s" % user).exists
+        assert not host.file("/run/user/%d" % uid).exists
+        assert host.check_output("ls -A %s" % home) == before
+        assert host.run("ls -d /tmp/*-%d" % uid).stdout == ""
+        # Control: the same call without --check enables lingering and runs the user's podman, whose storage
+        # appears in the home directory (the pull itself fails: no registry answers for localhost).
+        rc, output = adhoc("podsec.hardening.quadlet_container", args)
+        assert rc != 0 and "lingering for %s was enabled for the pull and stays on" % user in output, output
+        assert host.file("/var/lib/systemd/linger/%s" % user).exists
+        assert host.file("%s/.local/share/containers" % home).is_directory
+    finally:
+        host.run("loginctl disable-linger {0}; systemctl stop user@{1}.service; userdel --force --remove {0}".format(
+            user, uid))
+        assert host.run("id %s" % user).rc != 0
+
+
 def test_limits_reach_the_runtime(host):
     root = podman_for(host, False)
     start = root.systemctl("start limits.service")

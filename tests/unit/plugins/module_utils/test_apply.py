@@ -4,6 +4,13 @@
 
 from __future__ import annotations
 
+import pwd
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.podsec.hardening.plugins.module_utils._apply import (
@@ -12,9 +19,11 @@ from ansible_collections.podsec.hardening.plugins.module_utils._apply import (
     failure_message,
     image_restarts,
     images_to_pull,
+    owner_argv,
     parse_running,
     parse_show,
     plan_apply,
+    plan_image_queries,
     pull_argv,
     pull_failure_message,
     restart_argv,
@@ -220,7 +229,7 @@ def test_exactly_the_declared_images_missing_from_storage_are_pulled_each_once(p
 
 
 def test_the_pull_failure_names_the_image_its_containers_the_scope_and_podmans_error():
-    assert pull_argv("r.example/x:1") == ["pull", "--quiet", "r.example/x:1"]
+    assert pull_argv("r.example/x:1") == ["pull", "--quiet", "--", "r.example/x:1"]
     message = pull_failure_message("r.example/x:1", ["a", "c"], "user podsec",
                                    "Error: Source image rejected: A signature was required, but no signature exists\n")
     assert message == ("podman could not pull r.example/x:1 for a, c (user podsec scope: its storage and trust "
@@ -247,3 +256,65 @@ def test_exactly_the_running_containers_whose_image_moved_restart(declared, ids,
     assert restart == [name for name, image in sorted(declared.items(), key=lambda pair: (
         [image for image, _n in images].index(pair[1]), pair[0]))
         if name in running and image in ids and ids[image][:12] != running[name][:12]]
+
+
+@pytest.mark.skipif(not shutil.which("podman"), reason="needs podman")
+def test_the_pull_argv_ends_podmans_options_before_the_reference():
+    """The real podman reads a reference that starts with a dash as a reference after ``--``, not as an option."""
+    # A storage of the test's own (vfs: no mount); podman limits the runroot path to 50 characters.
+    scratch = tempfile.mkdtemp(prefix="podsec-pull-")
+    try:
+        store = ["podman", "--root", scratch + "/root", "--runroot", scratch + "/run", "--storage-driver", "vfs"]
+        ours = subprocess.run(store + pull_argv("--help"), capture_output=True, text=True, timeout=60, check=False)
+        assert ours.returncode != 0 and "invalid reference format" in ours.stderr
+        # Control: without the -- podman takes the same value as its --help option and succeeds.
+        plain = subprocess.run(store + ["pull", "--quiet", "--help"], capture_output=True, text=True, timeout=60, check=False)
+        assert plain.returncode == 0 and "Pull an image from a registry" in plain.stdout
+    finally:
+        shutil.rmtree(scratch)
+
+
+RUNNER = pwd.struct_passwd(("runner", "x", 4321, 4321, "", "/home/runner", "/bin/sh"))
+PREFIX = ["runuser", "-u", "runner", "--", "env", "-i", "HOME=/home/runner"]
+
+
+def test_root_runs_its_own_commands_as_they_are():
+    assert owner_argv(["podman", "ps"], None, 0, PREFIX) == (["podman", "ps"], {})
+
+
+def test_root_runs_the_rootless_users_commands_through_the_user_prefix_without_its_own_environment():
+    assert owner_argv(["systemctl", "--user", "is-active"], RUNNER, 0, PREFIX) == (
+        PREFIX + ["systemctl", "--user", "is-active"], {})
+
+
+def test_the_rootless_user_itself_runs_in_its_own_environment_with_its_runtime_directory():
+    assert owner_argv(["podman", "ps"], RUNNER, 4321, PREFIX) == (["podman", "ps"],
+                                                                  {"XDG_RUNTIME_DIR": "/run/user/4321"})
+
+
+@pytest.mark.parametrize("rootless, lingering, runtime_dir, check_mode, enable_linger, ask", [
+    # root: podman always answers, lingering is no question.
+    (False, True, True, False, False, True),
+    (False, True, True, True, False, True),
+    # a rootless user without lingering: enabled first in a real run, then podman is asked.
+    (True, False, False, False, True, True),
+    (True, False, True, False, True, True),
+    # check mode changes nothing: podman is asked only where its runtime directory exists already.
+    (True, False, False, True, False, False),
+    (True, False, True, True, False, True),
+    (True, True, True, True, False, True),
+    (True, True, False, True, False, False),
+    # lingering on: nothing to enable.
+    (True, True, True, False, False, True),
+])
+def test_the_image_queries_never_change_anything_in_check_mode(rootless, lingering, runtime_dir, check_mode,
+                                                               enable_linger, ask):
+    expected = {"enable_linger": enable_linger, "ask": ask}
+    assert plan_image_queries(rootless, lingering, runtime_dir, check_mode) == expected
+
+
+@given(st.booleans(), st.booleans(), st.booleans())
+def test_check_mode_enables_nothing_and_a_real_run_always_asks(rootless, lingering, runtime_dir):
+    assert plan_image_queries(rootless, lingering, runtime_dir, True)["enable_linger"] is False
+    real = plan_image_queries(rootless, lingering, runtime_dir, False)
+    assert real["ask"] is True and real["enable_linger"] == (rootless and not lingering)

@@ -274,3 +274,16 @@ def test_vet_refuses_unless_every_container_of_the_image_allows_it_and_fails_clo
     assert "findings" not in entries[2]
     # Control: when every container allows it, nothing is refused; the findings stay.
     assert _image_inspect.vet([dict(image="r/a:1", containers=["web"], id="1")], seen, ["web"]) is None
+
+
+def test_an_image_every_container_already_runs_is_not_looked_at_again():
+    entries = [dict(image="reg/a:1", id="sha256aaaa1111", containers=["web", "api"]),
+               dict(image="reg/b:1", id="sha256bbbb2222", containers=["db"]),
+               dict(image="reg/c:1", id="sha256cccc3333", containers=["new"]),
+               dict(image="reg/d:1", id=None, containers=["later"])]
+    running = {"web": "sha256aaaa", "api": "sha256aaaa", "db": "sha256ffff"}
+    assert [entry["image"] for entry in _image_inspect.images_to_vet(entries, running)] == [
+        "reg/b:1", "reg/c:1", "reg/d:1"]
+    # Control: one container of the image not running yet makes the image looked at.
+    del running["api"]
+    assert "reg/a:1" in [entry["image"] for entry in _image_inspect.images_to_vet(entries, running)]

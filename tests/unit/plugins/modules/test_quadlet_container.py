@@ -14,11 +14,13 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.podsec.hardening.plugins.module_utils import _quadlet, _seccomp_profile
+from ansible_collections.podsec.hardening.plugins.module_utils import _quadlet, _quadlet_host, _seccomp_profile
 from ansible_collections.podsec.hardening.plugins.modules import quadlet_container
 from ansible_collections.podsec.hardening.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_module, run_main
 
 IMAGE = "localhost/podsec/busybox:latest"
+# The /run/user/UID paths that exist in a test (the env fixture answers os.path.isdir/exists for them from here).
+RUNTIME_DIRS = set()
 
 
 class Host(object):
@@ -39,10 +41,17 @@ class Host(object):
         self.environments = []
         self.candidates = []
         self.runs = []
+        self.uids = {"runner": 4321}
+        self.runtime_dirs = RUNTIME_DIRS
 
     def __call__(self, args, environ_update=None, **kwargs):
         self.calls.append(list(args))
         self.environments.append(environ_update)
+        if args[0].endswith("/loginctl"):
+            # Lingering starts the user's systemd instance, which creates the runtime directory and its socket.
+            runtime = "/run/user/%d" % self.uids[args[-1]]
+            self.runtime_dirs.update([runtime, runtime + "/systemd/private"])
+            return 0, "", ""
         if args[-1] == "--version":
             return 0, self.version + "\n", ""
         if "-c" in args:
@@ -50,7 +59,7 @@ class Host(object):
             files = [[path, 0o104755, 0, 0, False] for path in self.setuid.get(args[-1], [])]
             return 0, json.dumps({"files": files}) + "\n", ""
         if "inspect" in args and "--format" not in args:
-            return 0, json.dumps([{"Id": "a" * 64, "Config": {"User": "10001"}} for _image in args[3:]]), ""
+            return 0, json.dumps([{"Id": "a" * 64, "Config": {"User": "10001"}} for _image in args[args.index("inspect") + 1:]]), ""
         if args[-4:-1] == ["inspect", "--format", "{{.Id}}"]:
             image = args[-1]
             if self.stored is not None and image not in self.stored:
@@ -99,16 +108,16 @@ def env(monkeypatch, tmp_path):
     unit_dir = tmp_path / "etc-containers-systemd"
     generator = tmp_path / "quadlet"
     generator.write_text("")
-    monkeypatch.setattr(quadlet_container, "ROOTFUL_UNIT_DIR", str(unit_dir))
+    monkeypatch.setattr(_quadlet_host, "ROOTFUL_UNIT_DIR", str(unit_dir))
     seccomp = tmp_path / "etc-containers-podsec" / "seccomp.json"
-    monkeypatch.setattr(quadlet_container, "SECCOMP_PROFILE_FILE", str(seccomp))
+    monkeypatch.setattr(_quadlet_host, "SECCOMP_PROFILE_FILE", str(seccomp))
     home = tmp_path / "home-podsec"
     home.mkdir()
     subids = (tmp_path / "subuid", tmp_path / "subgid")
-    monkeypatch.setattr(quadlet_container, "SUBID_FILES", tuple(str(path) for path in subids))
+    monkeypatch.setattr(_quadlet_host, "SUBID_FILES", tuple(str(path) for path in subids))
     linger = tmp_path / "linger"
     linger.mkdir()
-    monkeypatch.setattr(quadlet_container, "LINGER_DIR", str(linger))
+    monkeypatch.setattr(_quadlet_host, "LINGER_DIR", str(linger))
     real_getpwnam = pwd.getpwnam
     users = {"containers": True}  # the system user that owns the UserNS=auto ranges
 
@@ -125,6 +134,11 @@ def env(monkeypatch, tmp_path):
         return real_getpwnam(name)
 
     monkeypatch.setattr(quadlet_container.pwd, "getpwnam", getpwnam)
+    RUNTIME_DIRS.clear()
+    for name in ("isdir", "exists"):
+        real = getattr(os.path, name)
+        monkeypatch.setattr(os.path, name, lambda path, real=real: (
+            path in RUNTIME_DIRS if str(path).startswith("/run/user/") else real(path)))
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, **kwargs: "/usr/bin/" + name)
     patch_module(monkeypatch)
 
@@ -135,6 +149,7 @@ def env(monkeypatch, tmp_path):
         linger_dir = linger
         seccomp_profile = seccomp
         system_users = users
+        runtime_dirs = RUNTIME_DIRS
 
         @staticmethod
         def run(host=None, expect=ExitJson, **args):
@@ -373,22 +388,40 @@ def test_list_reports_active_states_with_one_systemctl_call_also_in_check_mode(e
     assert not env.root.exists()
 
 
-@pytest.mark.parametrize("euid, argv_start", [
-    (0, ["/usr/bin/runuser", "-u", "runner", "--", "/usr/bin/systemctl", "--user", "is-active"]),
-    (4321, ["/usr/bin/systemctl", "--user", "is-active"]),
-])
-def test_list_asks_the_rootless_users_manager(env, monkeypatch, euid, argv_start):
-    monkeypatch.setattr(quadlet_container.os, "geteuid", lambda: euid)
+RUNNER_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=%s", "USER=runner",
+              "LOGNAME=runner", "LC_ALL=C"]
+
+
+def as_runner(env, runtime_dir=True):
+    """The _runas.as_user prefix for the test's user runner: runuser, env -i and the user's own environment."""
+    home = str(env.root.parent / "home-runner")
+    return (["/usr/bin/runuser", "-u", "runner", "--", "/usr/bin/env", "-i"]
+            + [item.replace("%s", home) for item in RUNNER_ENV]
+            + (["XDG_RUNTIME_DIR=/run/user/4321"] if runtime_dir else []))
+
+
+@pytest.mark.parametrize("euid, runtime_dir", [(0, True), (0, False), (4321, True)])
+def test_list_asks_the_rootless_users_manager(env, monkeypatch, euid, runtime_dir):
+    """As root through runuser with the user's own environment (its runtime directory only when it exists); as
+    the user itself in its own environment."""
+    monkeypatch.setattr(_quadlet_host.os, "geteuid", lambda: euid)
+    if runtime_dir:
+        env.runtime_dirs.add("/run/user/4321")
     host = Host()
     result = env.run(host, rootless_user="runner", containers=[dict(name="web", image=IMAGE)], report_active_state=True,
                      _ansible_check_mode=True)
-    assert host.calls[-1] == argv_start + ["web.service"]
-    assert host.environments[-1] == {"XDG_RUNTIME_DIR": "/run/user/4321"}
+    systemctl = ["/usr/bin/systemctl", "--user", "is-active", "web.service"]
+    if euid == 0:
+        assert host.calls[-1] == as_runner(env, runtime_dir) + systemctl
+        assert host.environments[-1] == {}
+    else:
+        assert host.calls[-1] == systemctl
+        assert host.environments[-1] == {"XDG_RUNTIME_DIR": "/run/user/4321"}
     assert result["units"][0]["active_state"] == "inactive"
 
 
 def test_list_active_state_of_another_rootless_user_needs_root_and_fails_before_writing(env, monkeypatch):
-    monkeypatch.setattr(quadlet_container.os, "geteuid", lambda: 999)
+    monkeypatch.setattr(_quadlet_host.os, "geteuid", lambda: 999)
     home = env.root.parent / "home-runner"
     home.mkdir()
     error = env.run(expect=FailJson, rootless_user="runner", containers=[dict(name="web", image=IMAGE)],
@@ -615,7 +648,7 @@ def test_apply_control_a_permitted_image_is_pulled_then_the_units_installed_and_
     assert result["images"] == [dict(image=SIGNED, containers=["web"], pulled=True, id="a" * 64, updated=True,
                                      findings=[], setuid_root_files=[])]
     assert (env.root / "web.container").exists()
-    assert pulls(host)[0][-3:] == ["pull", "--quiet", SIGNED]
+    assert pulls(host)[0][-4:] == ["pull", "--quiet", "--", SIGNED]
     # The pull came before the first systemctl call; the new unit is (re)started.
     assert host.calls.index(pulls(host)[0]) < host.calls.index(systemctl_calls(host)[0])
     assert result["apply"]["restarted"] == ["web"] and result["apply"]["failed"] == []
@@ -649,6 +682,20 @@ def test_control_setuid_root_ok_deploys_the_image_and_reports_its_files(env):
     assert (env.root / "app.container").exists()
     assert "setuid_root_ok" not in (env.root / "app.container").read_text()
     assert result["images"][0]["setuid_root_files"] == ["/usr/local/bin/tool"]
+
+
+def test_a_rerun_does_not_look_inside_an_image_its_containers_already_run(env):
+    """The image was looked at when its containers were deployed: a re-run that changes nothing mounts nothing."""
+    host = Host(stored={SETUID})
+    host.setuid = {SETUID: ["/usr/local/bin/tool"]}
+    host.running = {"app": "a" * 64}
+    result = env.run(host, containers=[dict(name="app", image=SETUID, setuid_root_ok=True)], apply={})
+    assert [call for call in host.calls if "-c" in call] == []
+    assert "findings" not in result["images"][0]
+    # Control: a container of the image that does not run it yet (a new one) makes it looked at, and refused.
+    error = env.run(host, expect=FailJson, apply={}, containers=[
+        dict(name="app", image=SETUID, setuid_root_ok=True), dict(name="new", image=SETUID)])
+    assert "(containers new) has setuid-root files: /usr/local/bin/tool" in error["msg"]
 
 
 def test_check_mode_judges_a_stored_image_and_skips_one_that_would_be_pulled(env):
@@ -685,17 +732,66 @@ def test_apply_in_check_mode_reports_the_pull_without_pulling(env):
 
 
 def test_apply_pulls_as_the_rootless_user(env, monkeypatch, tmp_path):
-    monkeypatch.setattr(quadlet_container.os, "geteuid", lambda: 0)
-    monkeypatch.setattr(quadlet_container.os, "chown", lambda *args: None)
-    monkeypatch.setattr(quadlet_container, "write_file_atomic", lambda *args, **kwargs: None)
+    monkeypatch.setattr(_quadlet_host.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(_quadlet_host.os, "chown", lambda *args: None)
+    monkeypatch.setattr(_quadlet_host, "write_file_atomic", lambda *args, **kwargs: None)
     (tmp_path / "home-runner").mkdir()
     (env.linger_dir / "runner").write_text("")  # its systemd instance runs: podman has its runtime directory
+    env.runtime_dirs.add("/run/user/4321")
     host = Host(stored=set(), refused={UNSIGNED: POLICY_ERROR})
     error = env.run(host, expect=FailJson, rootless_user="runner", containers=[dict(name="app", image=UNSIGNED)],
                     apply={})
     assert "(user runner scope: its storage and trust policy)" in error["msg"]
-    assert pulls(host) == [["/usr/bin/runuser", "-u", "runner", "--", "podman", "pull", "--quiet", UNSIGNED]]
-    assert host.environments[host.calls.index(pulls(host)[0])] == {"XDG_RUNTIME_DIR": "/run/user/4321"}
+    assert pulls(host) == [as_runner(env) + ["podman", "pull", "--quiet", "--", UNSIGNED]]
+    assert host.environments[host.calls.index(pulls(host)[0])] == {}
+    assert [call for call in host.calls if call[0].endswith("/loginctl")] == []
+
+
+def rootless_apply(env, monkeypatch, tmp_path):
+    monkeypatch.setattr(_quadlet_host.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(_quadlet_host.os, "chown", lambda *args: None)
+    (tmp_path / "home-runner").mkdir()
+    return dict(rootless_user="runner", containers=[dict(name="app", image=SIGNED)], apply={})
+
+
+def test_apply_enables_lingering_before_it_builds_the_rootless_users_commands(env, monkeypatch, tmp_path):
+    """Without lingering there is no /run/user/UID yet: the commands are built after loginctl created it, so the
+    pull, the image queries and systemctl --user all get the user's XDG_RUNTIME_DIR."""
+    monkeypatch.setattr(_quadlet_host, "write_file_atomic", lambda *args, **kwargs: None)
+    host = Host(stored=set())
+    result = env.run(host, **rootless_apply(env, monkeypatch, tmp_path))
+    linger = [index for index, call in enumerate(host.calls) if call[0].endswith("/loginctl")]
+    as_user = [index for index, call in enumerate(host.calls) if call[0] == "/usr/bin/runuser"]
+    assert len(linger) == 1 and as_user and linger[0] < as_user[0]
+    assert all(host.calls[index][:len(as_runner(env))] == as_runner(env) for index in as_user)
+    assert pulls(host) == [as_runner(env) + ["podman", "pull", "--quiet", "--", SIGNED]]
+    assert ["/usr/bin/systemctl", "--user", "restart", "app.service"] == host.calls[as_user[-2]][len(as_runner(env)):]
+    assert result["apply"]["linger_enabled"] is True and result["apply"]["restarted"] == ["app"]
+
+
+def test_check_mode_for_a_rootless_user_without_lingering_asks_no_podman_and_changes_nothing(
+        env, monkeypatch, tmp_path):
+    """No runtime directory yet: podman is not run as the user at all (it would create its state elsewhere); the
+    result says what the run would do: enable lingering, pull every image, start the container."""
+    host = Host(stored=set())
+    args = rootless_apply(env, monkeypatch, tmp_path)
+    result = env.run(host, _ansible_check_mode=True, **args)
+    assert result["changed"] is True and result["linger"] is False
+    assert result["images"] == [dict(image=SIGNED, containers=["app"], pulled=True, id=None, updated=True)]
+    assert result["apply"]["linger_enabled"] is True and result["apply"]["started"] == []
+    assert result["apply"]["restarted"] == ["app"] and result["units"][0]["action"] == "restarted"
+    # podman --version runs as root (the module's own podman); nothing else of podman, no loginctl.
+    assert [call for call in host.calls if "podman" in call and call != ["podman", "--version"]
+            or call[0].endswith("/loginctl")] == []
+    assert list((tmp_path / "home-runner").iterdir()) == [] and RUNTIME_DIRS == set()
+    # Control: once the user has a runtime directory (a session), check mode asks its podman, read-only.
+    env.runtime_dirs.add("/run/user/4321")
+    host = Host(stored=set())
+    result = env.run(host, _ansible_check_mode=True, **args)
+    asked = [call[len(as_runner(env)):] for call in host.calls if "podman" in call and call[0] == "/usr/bin/runuser"]
+    assert asked == [["podman", "image", "inspect", "--format", "{{.Id}}", SIGNED],
+                     ["podman", "ps", "--format", "{{.Names}}\t{{.ImageID}}"]]
+    assert pulls(host) == [] and list((tmp_path / "home-runner").iterdir()) == []
 
 
 def steady_host(units, **kwargs):
