@@ -207,7 +207,7 @@ import pwd
 import re
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _inputs, _policy, _runas
-from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
+from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, replace_text_file
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 
 TRANSPORT_CHOICES = list(_policy.KNOWN_TRANSPORTS)
@@ -376,22 +376,8 @@ class ImageTrust(object):
             default_changed=changes["default_changed"] if before is not None else True,
             podman_version=version_text,
         )
-        if changed and self.module._diff:
-            result["diff"] = dict(
-                before=raw_before.decode("utf-8", "replace") if raw_before is not None else "",
-                after=text,
-                before_header=self.path if raw_before is not None else "%s (absent)" % self.path,
-                after_header=self.path,
-            )
-        if changed and not self.module.check_mode:
-            directory = os.path.dirname(self.path)
-            if directory and not os.path.isdir(directory):
-                os.makedirs(directory, 0o755)
-            backup = write_file_atomic(self.module, self.path, text.encode("utf-8"),
-                                       mode="0644" if raw_before is None else None,
-                                       backup=self.params["backup"])
-            if backup:
-                result["backup_file"] = backup
+        if changed:
+            result.update(replace_text_file(self.module, self.path, raw_before, text, self.params["backup"]))
         if raw_before is not None and os.stat(self.path).st_mode & 0o004 == 0:
             self.warnings.append("%s is not readable by other users: rootless podman cannot read it and every "
                                  "rootless pull fails (make it mode 0644)" % self.path)
