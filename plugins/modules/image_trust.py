@@ -203,12 +203,12 @@ backup_file:
 
 import glob
 import os
-import pwd
 import re
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _inputs, _policy, _runas
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, replace_text_file
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
+from ansible_collections.podsec.hardening.plugins.module_utils._users import home_directories
 
 TRANSPORT_CHOICES = list(_policy.KNOWN_TRANSPORTS)
 
@@ -249,14 +249,6 @@ def argument_spec():
         podman_version=dict(type="str"),
         backup=dict(type="bool", default=False),
     )
-
-
-def home_directories():
-    """/root, /home/* and every home directory of the password database."""
-    homes = {"/root"}
-    homes.update(glob.glob("/home/*"))
-    homes.update(entry.pw_dir for entry in pwd.getpwall() if entry.pw_dir and entry.pw_dir != "/")
-    return homes
 
 
 def find_user_overrides(homes):
@@ -381,7 +373,8 @@ class ImageTrust(object):
         if raw_before is not None and os.stat(self.path).st_mode & 0o004 == 0:
             self.warnings.append("%s is not readable by other users: rootless podman cannot read it and every "
                                  "rootless pull fails (make it mode 0644)" % self.path)
-        result["user_overrides"] = find_user_overrides(home_directories())
+        # /root and /home/* too: users a directory service has but getpwall() does not enumerate.
+        result["user_overrides"] = find_user_overrides(home_directories(extra=["/root"] + glob.glob("/home/*")))
         for override in result["user_overrides"]:
             self.warnings.append("%s exists: rootless podman run by its owner reads it instead of %s, so this "
                                  "policy does not apply to that user" % (override, self.path))

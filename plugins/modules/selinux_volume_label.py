@@ -237,27 +237,11 @@ from ansible_collections.podsec.hardening.plugins.module_utils import _inputs
 from ansible_collections.podsec.hardening.plugins.module_utils import _selinux_label as label
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
+from ansible_collections.podsec.hardening.plugins.module_utils._users import home_directories
 
 XATTR = "security.selinux"
 SELINUXFS_ENFORCE = "/sys/fs/selinux/enforce"
 SELINUX_CONFIG = "/etc/selinux/config"
-
-
-def login_home_dirs():
-    """Home directories podman would refuse: root, login users (uid 1000-65533), $HOME, $SUDO_USER's."""
-    homes = set()
-    for entry in pwd.getpwall():
-        if entry.pw_uid == 0 or 1000 <= entry.pw_uid < 65534:
-            homes.add(entry.pw_dir)
-    if os.environ.get("HOME"):
-        homes.add(os.environ["HOME"])
-    sudo_user = os.environ.get("SUDO_USER")
-    if sudo_user:
-        try:
-            homes.add(pwd.getpwnam(sudo_user).pw_dir)
-        except KeyError:
-            pass
-    return homes
 
 
 def read_label(path):
@@ -346,7 +330,8 @@ class VolumeLabel(object):
         report_only, warning = label.gate(self.selinux_enabled, self.params["when_disabled"], missing)
         if warning:
             self.module.warn(warning)
-        label.check_params(self.params, login_home_dirs(), _inputs.resolve_on_target, pwd.getpwnam)
+        homes = home_directories(login_only=True, environ=os.environ)  # podman refuses root's, login users', $HOME
+        label.check_params(self.params, homes, _inputs.resolve_on_target, pwd.getpwnam)
         try:
             registry = label.parse_registry((read_file_bytes(self.params["registry"]) or b"").decode("utf-8"))
         except label.LabelError as exc:
