@@ -4,11 +4,12 @@
 
 # This module_utils is PRIVATE and should only be used by this collection. Breaking changes can occur any time.
 
-"""The one way this collection lists the host's users' home directories (where rootless podman keeps its
-storage and reads its per-user configuration)."""
+"""The host's users as modules see them: the one listing of home directories (where rootless podman keeps
+its storage and reads its per-user configuration), and owner names for ids."""
 
 from __future__ import annotations
 
+import grp
 import pwd
 
 LOGIN_UIDS = range(1000, 65534)  # Debian's login users; 65534 is nobody
@@ -42,3 +43,19 @@ def home_directories(entries=None, login_only=False, extra=(), environ=None, loo
                 pass
     homes.update(path for path in candidates if path and path.startswith("/") and path != "/")
     return homes
+
+
+def user_name(uid, lookup=pwd.getpwuid):
+    """The user name of ``uid``, or the number as text when the password database has none."""
+    try:
+        return lookup(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def group_name(gid, lookup=grp.getgrgid):
+    """The group name of ``gid``, or the number as text when the group database has none."""
+    try:
+        return lookup(gid).gr_name
+    except KeyError:
+        return str(gid)

@@ -56,3 +56,10 @@ def test_the_session_homes_come_from_the_environment():
 
 def test_defaults_to_the_password_database():
     assert pwd.getpwuid(0).pw_dir in _users.home_directories()
+
+
+def test_names_fall_back_to_the_number():
+    def unknown(_number):
+        raise KeyError(_number)
+    assert _users.user_name(0) == "root" and _users.user_name(4242, lookup=unknown) == "4242"
+    assert _users.group_name(0) == "root" and _users.group_name(4242, lookup=unknown) == "4242"
