@@ -39,8 +39,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from selinux_vm_build import KERNEL_CMDLINE, build, cache_key, log  # noqa: E402  pylint: disable=wrong-import-position
 from testbed import (  # noqa: E402  pylint: disable=wrong-import-position
-    CACHE, PREFIX, Lock, ensure_ssh_key, host_command_parser, pid_alive, record_boot, remote_command, run,
-    wait_for_ssh)
+    CACHE, PREFIX, Lock, ensure_ssh_key, host_command_parser, parse_host_args, pid_alive, record_boot,
+    remote_command, run, wait_for_ssh)
 from testbed import ssh_base as testbed_ssh_base  # noqa: E402  pylint: disable=wrong-import-position
 
 VMS_DIR = os.environ.get("PODSEC_TESTBED_VMS", "/var/lib/podsec-testbed/selinux-vms")
@@ -221,13 +221,7 @@ def main():
     parser, sub = host_command_parser(__doc__)
     sub.add_parser("build")
     sub.add_parser("reboot").add_argument("name")
-    args = parser.parse_args()
-    if os.geteuid() != 0:
-        raise SystemExit("selinux_vm: must run as root")
-    for attribute in ("names", "name"):
-        if hasattr(args, attribute):
-            value = getattr(args, attribute)
-            setattr(args, attribute, [PREFIX + n for n in value] if isinstance(value, list) else PREFIX + value)
+    args = parse_host_args(parser, "selinux_vm")
     if args.command == "build":
         print(build(in_use={s.get("base") for s in running_states()}))
     elif args.command == "up":

@@ -521,6 +521,19 @@ def host_command_parser(description):
     return parser, sub
 
 
+def parse_host_args(parser, source):
+    """Parse the command line of either test-bed CLI: refuse to run as another user than root and put
+    PODSEC_TESTBED_PREFIX in front of the host names given."""
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("%s: must run as root" % source)
+    for attribute in ("names", "name"):
+        if hasattr(args, attribute):
+            value = getattr(args, attribute)
+            setattr(args, attribute, [PREFIX + n for n in value] if isinstance(value, list) else PREFIX + value)
+    return args
+
+
 def remote_command(args):
     """The command of ``ssh NAME -- CMD...`` without the separator."""
     return args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
@@ -534,13 +547,7 @@ def main():
     sub.add_parser("rootdir").add_argument("name")
     sub.add_parser("leftovers")
     sub.add_parser("image")
-    args = parser.parse_args()
-    if os.geteuid() != 0:
-        raise SystemExit("testbed: must run as root")
-    for attribute in ("names", "name"):
-        if hasattr(args, attribute):
-            value = getattr(args, attribute)
-            setattr(args, attribute, [PREFIX + n for n in value] if isinstance(value, list) else PREFIX + value)
+    args = parse_host_args(parser, "testbed")
     if args.command == "up":
         cmd_up(args.names, args.suite)
     elif args.command == "down":
