@@ -72,7 +72,6 @@ def test_wanted_level():
         label.wanted_level(params(mode="shared", categories=["c3", "c4"]), {}, {})
 
 
-
 def test_requested_level_and_context():
     assert label.requested(params(), {"web": "s0:c1,c2"}, {}, True) == ("s0:c1,c2", False, WEB)
     assert label.requested(params(mode="shared"), {}, {}, True) == (
@@ -106,6 +105,7 @@ def test_semanage_and_restore_commands():
     assert label.restore_command(True, False, False) == ("restorecon", ["-F", "-v"])
     assert label.restore_command(False, True, False) == ("setfiles", ["-F", "-v"])
     assert label.restore_command(False, False, True) == (None, None)
+
 
 def test_plan_present_one_step_per_path_that_needs_a_change():
     rules = {"/srv/web(/.*)?": WEB, "/srv/web/db(/.*)?": OTHER}

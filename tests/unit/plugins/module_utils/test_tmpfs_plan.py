@@ -187,7 +187,6 @@ def test_plan_podman():
     assert _tmpfs.plan_podman(dict(item, state="absent"), None, wanted, stored.get) is None
 
 
-
 def test_plan_store_dir():
     store = "/run/podsec-secrets/.podman"
     assert _tmpfs.plan_store_dir(store, None, 1000) == {"mkdir": True}
@@ -222,6 +221,7 @@ def test_secret_result():
     assert entry == {"name": item["name"], "path": item["target"], "state": "present", "changed": True,
                      "owner": item["owner"], "group": item["group"], "mode": _tmpfs.format_mode(item["mode"]),
                      "podman_secret": False}
+
 
 def test_parse_meminfo():
     assert _tmpfs.parse_meminfo("MemTotal:        2014520 kB\nMemFree: 1 kB\n") == 2014520 * 1024
