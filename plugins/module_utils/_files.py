@@ -4,8 +4,9 @@
 
 # This module_utils is PRIVATE and should only be used by this collection. Breaking changes can occur any time.
 
-"""The atomic-write helpers: write_file_atomic for every file a module changes, write_private_file for
-secret values (never through atomic_move), and the reads that go with them."""
+"""The atomic-write helpers: write_file_atomic for every file a module changes, replace_text_file for the
+diff-then-write of one managed text file, write_private_file for secret values (never through atomic_move),
+and the reads that go with them."""
 
 from __future__ import annotations
 
@@ -81,6 +82,47 @@ def write_file_atomic(module, path, content, mode=None, owner=None, group=None, 
         if os.path.exists(tmp_path):
             os.unlink(tmp_path)
     return backup_path
+
+
+def text_diff(path, raw_before, text):
+    """Ansible's diff of one managed text file: ``raw_before`` (bytes, None when absent) against ``text``
+    (str, None when the file is removed), each header naming the path or ``PATH (absent)``."""
+    return dict(
+        before=raw_before.decode("utf-8", "replace") if raw_before is not None else "",
+        after=text or "",
+        before_header=path if raw_before is not None else "%s (absent)" % path,
+        after_header=path if text is not None else "%s (absent)" % path,
+    )
+
+
+def replace_text_file(module, path, raw_before, text, backup=False):
+    """Apply a change to one managed text file: the diff in diff mode and, outside check mode, the write.
+
+    ``text`` (str) is written atomically (a new file gets mode 0644, its missing parent directories 0755;
+    an existing file keeps its attributes); ``text=None`` removes the file. Returns what goes into the
+    module's result: ``diff`` in diff mode, ``backup_file`` when ``backup`` saved a copy first.
+    Call it only when the file changes (image_trust, registries_d).
+    """
+    result = {}
+    if module._diff:
+        result["diff"] = text_diff(path, raw_before, text)
+    if module.check_mode:
+        return result
+    backup_path = None
+    if text is None:
+        if raw_before is not None:
+            if backup:
+                backup_path = module.backup_local(path)
+            os.unlink(path)
+    else:
+        directory = os.path.dirname(path)
+        if directory and not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+        backup_path = write_file_atomic(module, path, text.encode("utf-8"),
+                                        mode="0644" if raw_before is None else None, backup=backup)
+    if backup_path:
+        result["backup_file"] = backup_path
+    return result
 
 
 def file_sha256(path):

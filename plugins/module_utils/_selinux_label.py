@@ -463,6 +463,52 @@ def wanted_level(params, registry, rules):
     return choose_level(params["owner"], registry, private_levels(rules.values()), categories)
 
 
+def requested(params, registry, rules, present):
+    """``(level, register, context)`` of a run. present: ``wanted_level`` and the context to label with;
+    absent: the owner's registered level ("" when none), nothing to register, no context (rules go)."""
+    if present:
+        level, register = wanted_level(params, registry, rules)
+        return level, register, render_context(params["setype"], level)
+    return registry.get(params["owner"], "") if params["owner"] else "", False, None
+
+
+def paths_to_create(paths, exists, present, create):
+    """The missing ``paths`` (``exists(path)`` false) a present run creates; LabelError without ``create``."""
+    if not present:
+        return []
+    missing = [path for path in paths if not exists(path)]
+    if missing and not create:
+        raise LabelError("path %s does not exist (set create: true to create it)" % missing[0])
+    return missing
+
+
+def level_of_rules(plan):
+    """The level of the first rule a plan found (an absent run without a registered owner reports it)."""
+    return next((parse_context(context)["level"] for context in plan["before_rules"].values() if context), "")
+
+
+def semanage_args(action, regex, context=None):
+    """Arguments of ``semanage`` adding (-a), changing (-m) to the type and level of ``context``, or deleting (-d)
+    the fcontext rule ``regex``."""
+    args = ["fcontext", action]
+    if context is not None:
+        parsed = parse_context(context)
+        args += ["-t", parsed["type"], "-r", parsed["level"]]
+    return args + [regex]
+
+
+def restore_command(selinux_enabled, recurse, dry_run):
+    """``(tool, options)`` that restores (or, ``dry_run``, lists) the policy's default labels below a path:
+    restorecon when SELinux is enabled, else setfiles with the policy's file_contexts (the caller adds the
+    spec file) when recursive; ``(None, None)`` for one file without SELinux (matchpathcon, then setxattr)."""
+    dry = ["-n"] if dry_run else []
+    if selinux_enabled:
+        return "restorecon", ["-F", "-v"] + dry + (["-R"] if recurse else [])
+    if recurse:
+        return "setfiles", ["-F", "-v"] + dry
+    return None, None
+
+
 def plan_labels(paths, recurse, rules, context, label_files, observe, create=()):
     """One flow for present (``context`` is the wanted label) and absent (``context`` is None).
 

@@ -623,7 +623,8 @@ def plan_mount(request, params, facts):
     ``facts``: is_link, exists, is_dir, entries (directory entries, when a directory), current (the
     MountEntry at the path or None), holder (the mount holding the resolved path), kernel_release.
     Returns ``{"action": "keep"|"mount"|"remount", "fstype", "options", "noswap", "warnings", "entry"}``;
-    ``entry`` is the existing mount that is kept or remounted.
+    ``entry`` is the existing mount that is kept or remounted; a "mount" plan adds ``planned``, the result's
+    ``mount`` for it.
     """
     path = request["path"]
     if facts["is_link"]:
@@ -676,6 +677,8 @@ def _plan_fresh_mount(request, params, facts, plan):
     options = render_mount_options(fstype, size_bytes=request["size_bytes"], nr_inodes=params["nr_inodes"],
                                    mode=request["mode"], uid=request["uid"], gid=request["gid"], noswap=use_noswap)
     plan.update(action="mount", fstype=fstype, options=options, noswap=use_noswap)
+    # The mount as the result reports it until the mount table shows the real one (check mode: for good).
+    plan["planned"] = {"path": path, "fstype": fstype, "noswap": use_noswap, "options": options.split(",")}
     return plan
 
 
@@ -736,3 +739,40 @@ def plan_podman(item, info, wanted_options, read_stored_digest):
     if valid_secret_id(info["id"]) and digests_equal(read_stored_digest(info["id"]), sha256_digest(item["data"])):
         return None
     return "replace"
+
+
+def plan_store_dir(store, facts, owner):
+    """What the shell driver's store directory needs: None (it is a directory of ``owner``, mode 0700),
+    else ``{"mkdir": bool}`` (create it when absent, then set owner and mode). ``facts`` is None (absent)
+    or a dict with ``dir`` (bool), ``uid`` and ``mode``; raise TmpfsError when something else is in its place."""
+    if facts is None:
+        return {"mkdir": True}
+    if not facts["dir"]:
+        raise TmpfsError("%s exists and is not a directory" % store)
+    if (facts["uid"], facts["mode"]) == (owner, 0o700):
+        return None
+    return {"mkdir": False}
+
+
+def podman_steps(action, name, info, wanted_options):
+    """The podman commands that carry out ``plan_podman``'s ``action`` for secret ``name``, in order:
+    ``{"argv", "stdin" (the value goes to its standard input), "registers" (a new registration this run
+    made, undone when a later step fails), "error"}``. ``info`` is the current registration (or None)."""
+    steps = []
+    if action in ("remove", "recreate"):
+        steps.append({"argv": ["secret", "rm", name], "stdin": False, "registers": False,
+                      "error": "podman secret rm %s%s failed" % (
+                          name, " (driver %s)" % info["driver"] if action == "recreate" else "")})
+    if action in ("create", "replace", "recreate"):
+        argv = ["secret", "create", "--driver", "shell", "--driver-opts", render_driver_opts(wanted_options)]
+        argv += ["--replace"] if action == "replace" else []
+        steps.append({"argv": argv + [name, "-"], "stdin": True, "registers": action != "replace",
+                      "error": "podman secret create %s failed" % name})
+    return steps
+
+
+def secret_result(item, changed, registered):
+    """One entry of the module's ``secrets`` result."""
+    return {"name": item["name"], "path": item["target"], "state": item["state"], "changed": changed,
+            "owner": item["owner"], "group": item["group"], "mode": format_mode(item["mode"]),
+            "podman_secret": registered}

@@ -203,12 +203,12 @@ backup_file:
 
 import glob
 import os
-import pwd
 import re
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _inputs, _policy, _runas
-from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
+from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, replace_text_file
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
+from ansible_collections.podsec.hardening.plugins.module_utils._users import home_directories
 
 TRANSPORT_CHOICES = list(_policy.KNOWN_TRANSPORTS)
 
@@ -249,14 +249,6 @@ def argument_spec():
         podman_version=dict(type="str"),
         backup=dict(type="bool", default=False),
     )
-
-
-def home_directories():
-    """/root, /home/* and every home directory of the password database."""
-    homes = {"/root"}
-    homes.update(glob.glob("/home/*"))
-    homes.update(entry.pw_dir for entry in pwd.getpwall() if entry.pw_dir and entry.pw_dir != "/")
-    return homes
 
 
 def find_user_overrides(homes):
@@ -376,26 +368,13 @@ class ImageTrust(object):
             default_changed=changes["default_changed"] if before is not None else True,
             podman_version=version_text,
         )
-        if changed and self.module._diff:
-            result["diff"] = dict(
-                before=raw_before.decode("utf-8", "replace") if raw_before is not None else "",
-                after=text,
-                before_header=self.path if raw_before is not None else "%s (absent)" % self.path,
-                after_header=self.path,
-            )
-        if changed and not self.module.check_mode:
-            directory = os.path.dirname(self.path)
-            if directory and not os.path.isdir(directory):
-                os.makedirs(directory, 0o755)
-            backup = write_file_atomic(self.module, self.path, text.encode("utf-8"),
-                                       mode="0644" if raw_before is None else None,
-                                       backup=self.params["backup"])
-            if backup:
-                result["backup_file"] = backup
+        if changed:
+            result.update(replace_text_file(self.module, self.path, raw_before, text, self.params["backup"]))
         if raw_before is not None and os.stat(self.path).st_mode & 0o004 == 0:
             self.warnings.append("%s is not readable by other users: rootless podman cannot read it and every "
                                  "rootless pull fails (make it mode 0644)" % self.path)
-        result["user_overrides"] = find_user_overrides(home_directories())
+        # /root and /home/* too: users a directory service has but getpwall() does not enumerate.
+        result["user_overrides"] = find_user_overrides(home_directories(extra=["/root"] + glob.glob("/home/*")))
         for override in result["user_overrides"]:
             self.warnings.append("%s exists: rootless podman run by its owner reads it instead of %s, so this "
                                  "policy does not apply to that user" % (override, self.path))

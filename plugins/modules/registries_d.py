@@ -68,13 +68,13 @@ options:
         type: str
         required: true
       lookaside:
-        description: URL signatures are read from (and written to, without O(namespaces[].lookaside_staging)).
+        description: As O(default_docker.lookaside), for this namespace.
         type: str
       lookaside_staging:
-        description: URL signatures are written to.
+        description: As O(default_docker.lookaside_staging), for this namespace.
         type: str
       use_sigstore_attachments:
-        description: Read and write sigstore signatures as registry attachments.
+        description: As O(default_docker.use_sigstore_attachments), for this namespace.
         type: bool
   backup:
     description:
@@ -143,7 +143,7 @@ backup_file:
 import os
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _inputs, _registries_d
-from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
+from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, replace_text_file
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 
 try:
@@ -231,25 +231,8 @@ class RegistriesD(object):
         if os.path.isdir(directory) and os.stat(directory).st_mode & 0o005 != 0o005:
             self.module.warn("%s is not readable by other users: every rootless podman pull fails with "
                              "\"permission denied\" (make it mode 0755)" % directory)
-        if changed and self.module._diff:
-            result["diff"] = dict(
-                before=raw_before.decode("utf-8", "replace") if raw_before is not None else "",
-                after=text or "",
-                before_header=self.path if raw_before is not None else "%s (absent)" % self.path,
-                after_header=self.path if text is not None else "%s (absent)" % self.path,
-            )
-        if changed and not self.module.check_mode:
-            if params["state"] == "absent":
-                if params["backup"]:
-                    result["backup_file"] = self.module.backup_local(self.path)
-                os.unlink(self.path)
-            else:
-                if not os.path.isdir(params["directory"]):
-                    os.makedirs(params["directory"], 0o755)
-                backup = write_file_atomic(self.module, self.path, text.encode("utf-8"),
-                                           mode="0644" if raw_before is None else None, backup=params["backup"])
-                if backup:
-                    result["backup_file"] = backup
+        if changed:
+            result.update(replace_text_file(self.module, self.path, raw_before, text, params["backup"]))
         return result
 
 

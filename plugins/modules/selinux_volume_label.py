@@ -237,27 +237,11 @@ from ansible_collections.podsec.hardening.plugins.module_utils import _inputs
 from ansible_collections.podsec.hardening.plugins.module_utils import _selinux_label as label
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
+from ansible_collections.podsec.hardening.plugins.module_utils._users import home_directories
 
 XATTR = "security.selinux"
 SELINUXFS_ENFORCE = "/sys/fs/selinux/enforce"
 SELINUX_CONFIG = "/etc/selinux/config"
-
-
-def login_home_dirs():
-    """Home directories podman would refuse: root, login users (uid 1000-65533), $HOME, $SUDO_USER's."""
-    homes = set()
-    for entry in pwd.getpwall():
-        if entry.pw_uid == 0 or 1000 <= entry.pw_uid < 65534:
-            homes.add(entry.pw_dir)
-    if os.environ.get("HOME"):
-        homes.add(os.environ["HOME"])
-    sudo_user = os.environ.get("SUDO_USER")
-    if sudo_user:
-        try:
-            homes.add(pwd.getpwnam(sudo_user).pw_dir)
-        except KeyError:
-            pass
-    return homes
 
 
 def read_label(path):
@@ -308,12 +292,8 @@ class VolumeLabel(object):
         return out
 
     def semanage(self, action, regex, context=None):
-        """``semanage fcontext -a/-m`` (with the type and level of ``context``) or ``-d``."""
-        args = [self.tool("semanage"), "fcontext", action]
-        if context is not None:
-            parsed = label.parse_context(context)
-            args += ["-t", parsed["type"], "-r", parsed["level"]]
-        self.run(args + [regex], "semanage fcontext %s %s" % (action, regex))
+        self.run([self.tool("semanage")] + label.semanage_args(action, regex, context),
+                 "semanage fcontext %s %s" % (action, regex))
 
     def local_rules(self):
         out = self.run([self.tool("semanage"), "fcontext", "-l", "-C"], "reading local fcontext rules")
@@ -346,7 +326,8 @@ class VolumeLabel(object):
         report_only, warning = label.gate(self.selinux_enabled, self.params["when_disabled"], missing)
         if warning:
             self.module.warn(warning)
-        label.check_params(self.params, login_home_dirs(), _inputs.resolve_on_target, pwd.getpwnam)
+        homes = home_directories(login_only=True, environ=os.environ)  # podman refuses root's, login users', $HOME
+        label.check_params(self.params, homes, _inputs.resolve_on_target, pwd.getpwnam)
         try:
             registry = label.parse_registry((read_file_bytes(self.params["registry"]) or b"").decode("utf-8"))
         except label.LabelError as exc:
@@ -357,24 +338,16 @@ class VolumeLabel(object):
         params = self.params
         report_only, registry = self.start()
         rules = {} if report_only else self.local_rules()
-        if present:
-            level, register = label.wanted_level(params, registry, rules)
-            context = label.render_context(params["setype"], level)
-        else:
-            level, register, context = registry.get(params["owner"], "") if params["owner"] else "", False, None
+        level, register, context = label.requested(params, registry, rules, present)
         result = label.base_result(params, level, context or "", self.selinux_enabled, self.enforced)
         if report_only:
             return result
-        missing = [path for path in params["paths"] if not os.path.lexists(path)]
-        if present and missing and not params["create"]:
-            raise label.LabelError("path %s does not exist (set create: true to create it)" % missing[0])
+        create = label.paths_to_create(params["paths"], os.path.lexists, present, params["create"])
         plan = label.plan_labels(params["paths"], params["recurse"], rules, context, self.label_files,
-                                 self.observe_present(context) if present else self.observe_absent,
-                                 create=missing if present else ())
+                                 self.observe_present(context) if present else self.observe_absent, create=create)
         new_registry = label.registry_after(registry, params["owner"], level, present, register, params["paths"])
         steps = plan["steps"]
-        if not present and not result["level"]:
-            result["level"] = next((label.parse_context(c)["level"] for c in plan["before_rules"].values() if c), "")
+        result["level"] = result["level"] or label.level_of_rules(plan)
         result.update(label.plan_summary(plan, new_registry is not None))
         if self.module._diff:
             result["diff"] = label.render_diff(plan, params["owner"], registry, level if present else "",
@@ -468,19 +441,17 @@ class VolumeLabel(object):
 
     def restore(self, path, dry_run):
         """Restore (or list, with ``dry_run``) the policy's default labels; returns the relabelled paths."""
-        recurse = self.params["recurse"]
-        if self.selinux_enabled:
-            args = [self.tool("restorecon"), "-F", "-v"] + (["-n"] if dry_run else []) + (["-R"] if recurse else [])
-        elif recurse:
-            args = [self.tool("setfiles"), "-F", "-v"] + (["-n"] if dry_run else []) + [self.policy_spec_file()]
-        else:
-            out = self.run([self.tool("matchpathcon"), "-n", path], "matchpathcon %s" % path).strip()
-            if label.context_string(read_label(path)) == out:
-                return []
-            if not dry_run:
-                os.setxattr(path, XATTR, out.encode("utf-8") + b"\0", follow_symlinks=False)
-            return [path]
-        return label.parse_relabelled(self.run(args + [path], "restoring default labels of %s" % path))
+        tool, options = label.restore_command(self.selinux_enabled, self.params["recurse"], dry_run)
+        if tool is not None:
+            spec = [self.policy_spec_file()] if tool == "setfiles" else []
+            return label.parse_relabelled(self.run([self.tool(tool)] + options + spec + [path],
+                                                   "restoring default labels of %s" % path))
+        out = self.run([self.tool("matchpathcon"), "-n", path], "matchpathcon %s" % path).strip()
+        if label.context_string(read_label(path)) == out:
+            return []
+        if not dry_run:
+            os.setxattr(path, XATTR, out.encode("utf-8") + b"\0", follow_symlinks=False)
+        return [path]
 
     def write_registry(self, owners):
         directory = os.path.dirname(self.params["registry"])

@@ -288,6 +288,7 @@ import stat
 from ansible_collections.podsec.hardening.plugins.module_utils import _inputs, _runas, _tmpfs
 from ansible_collections.podsec.hardening.plugins.module_utils._files import file_sha256, write_private_file
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
+from ansible_collections.podsec.hardening.plugins.module_utils._users import group_name, user_name
 
 MOUNTS_FILE = "/proc/self/mounts"
 KERNEL_RELEASE_ENV = "PODSEC_TMPFS_KERNEL_RELEASE"
@@ -306,20 +307,6 @@ class Users(object):
 
     entry = staticmethod(pwd.getpwnam)
     resolve = staticmethod(_inputs.resolve_on_target)
-
-
-def user_name(uid):
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
-def group_name(gid):
-    try:
-        return grp.getgrgid(gid).gr_name
-    except KeyError:
-        return str(gid)
 
 
 def mem_total():
@@ -423,8 +410,7 @@ class TmpfsSecret(object):
 
     def mount_fresh(self, plan):
         self.changed = True
-        self.planned_mount = {"path": self.path, "fstype": plan["fstype"], "noswap": plan["noswap"],
-                              "options": plan["options"].split(",")}
+        self.planned_mount = plan["planned"]
         if self.check_mode:
             return
         if not os.path.isdir(self.path):
@@ -441,15 +427,17 @@ class TmpfsSecret(object):
         self.mount, self.planned_mount = entry, entry.as_dict()
 
     # -------------------------------------------------------------------------------- secrets
-    def file_facts(self, target):
+    @staticmethod
+    def file_facts(target, digest=True):
+        """What ``plan_secret`` and ``plan_store_dir`` look at (lstat: a link is not followed); None when absent."""
         try:
             st = os.lstat(target)
         except FileNotFoundError:
             return None
         regular = stat.S_ISREG(st.st_mode)
-        return {"regular": regular, "uid": st.st_uid, "gid": st.st_gid, "mode": stat.S_IMODE(st.st_mode),
-                "owner": user_name(st.st_uid), "group": group_name(st.st_gid),
-                "digest": file_sha256(target) if regular else None}
+        return {"regular": regular, "dir": stat.S_ISDIR(st.st_mode), "uid": st.st_uid, "gid": st.st_gid,
+                "mode": stat.S_IMODE(st.st_mode), "owner": user_name(st.st_uid), "group": group_name(st.st_gid),
+                "digest": file_sha256(target) if regular and digest else None}
 
     def ensure_secret(self, item):
         target, current = item["target"], None
@@ -478,9 +466,7 @@ class TmpfsSecret(object):
         if changed:
             self.changed = True
             self.changed_secrets.append(item["name"])
-        self.results.append({"name": item["name"], "path": target, "state": item["state"], "changed": changed,
-                             "owner": item["owner"], "group": item["group"],
-                             "mode": _tmpfs.format_mode(item["mode"]), "podman_secret": registered})
+        self.results.append(_tmpfs.secret_result(item, changed, registered))
 
     # --------------------------------------------------------------------------------- podman
     def run_podman(self, *args, **kwargs):
@@ -494,21 +480,14 @@ class TmpfsSecret(object):
         return _tmpfs.parse_podman_secret_inspect(out) if rc == 0 else None
 
     def ensure_store_dir(self, store):
-        try:
-            st = os.lstat(store)
-        except FileNotFoundError:
-            st = None
-        if st is not None and not stat.S_ISDIR(st.st_mode):
-            self.fail("%s exists and is not a directory" % store)
         owner = self.request["podman_entry"].pw_uid if self.request["podman_entry"] else 0
-        if st is not None and (st.st_uid, stat.S_IMODE(st.st_mode)) == (owner, 0o700):
-            return False
-        if not self.check_mode:
-            if st is None:
+        plan = _tmpfs.plan_store_dir(store, self.file_facts(store, digest=False), owner)
+        if plan is not None and not self.check_mode:
+            if plan["mkdir"]:
                 os.mkdir(store, 0o700)
             os.chown(store, owner, -1)
             os.chmod(store, 0o700)
-        return True
+        return plan is not None
 
     def ensure_podman(self, item):
         """Returns (changed, registered after this run)."""
@@ -522,20 +501,15 @@ class TmpfsSecret(object):
         action = _tmpfs.plan_podman(item, info, wanted, lambda secret_id: file_sha256(os.path.join(store, secret_id)))
         if action is None or self.check_mode:
             return changed or action is not None, present
-        if action in ("remove", "recreate"):
-            rc, dummy, err = self.run_podman("secret", "rm", name)
+        for step in _tmpfs.podman_steps(action, name, info, wanted):
+            stdin = {"data": item["data"], "binary_data": True} if step["stdin"] else {}
+            rc, dummy, err = self.run_podman(*step["argv"], **stdin)
             if rc != 0:
-                self.fail("podman secret rm %s%s failed: %s"
-                          % (name, " (driver %s)" % info["driver"] if action == "recreate" else "", err.strip()))
-            if action == "remove":
-                return True, False
-        argv = ["secret", "create", "--driver", "shell", "--driver-opts", _tmpfs.render_driver_opts(wanted)]
-        argv += ["--replace"] if action == "replace" else []
-        rc, dummy, err = self.run_podman(*(argv + [name, "-"]), data=item["data"], binary_data=True)
-        if rc != 0:
-            self.fail("podman secret create %s failed: %s" % (name, err.strip()))
-        if action != "replace":
-            self.registered_here.append(name)
+                self.fail("%s: %s" % (step["error"], err.strip()))
+            if step["registers"]:
+                self.registered_here.append(name)
+        if action == "remove":
+            return True, False
         if _tmpfs.plan_podman(item, self.podman_inspect(name), wanted,
                               lambda secret_id: file_sha256(os.path.join(store, secret_id))) is not None:
             self.fail("podman secret %s was created but its value is not in %s" % (name, store))

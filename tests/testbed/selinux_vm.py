@@ -18,9 +18,10 @@ Commands (run as root):
   reboot NAME     reboot a host from its own disk (the overlay stays; prints JSON like up)
   ssh NAME -- CMD run a command on a host
 
+  list            print this run's running hosts (those of $PODSEC_TESTBED_PREFIX) as JSON
+
 Names get PODSEC_TESTBED_PREFIX in front, like testbed.py's hosts; the JSON's "instance" is the name
 without it (molecule's platform name).
-  list            print the running hosts as JSON
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from selinux_vm_build import KERNEL_CMDLINE, build, cache_key, log  # noqa: E402  pylint: disable=wrong-import-position
 from testbed import (  # noqa: E402  pylint: disable=wrong-import-position
-    CACHE, PREFIX, SSH_KEY, Lock, ensure_ssh_key, host_command_parser, pid_alive, remote_command, run)
+    CACHE, PREFIX, Lock, ensure_ssh_key, host_command_parser, parse_host_args, pid_alive, record_boot,
+    remote_command, run, wait_for_ssh)
+from testbed import ssh_base as testbed_ssh_base  # noqa: E402  pylint: disable=wrong-import-position
 
 VMS_DIR = os.environ.get("PODSEC_TESTBED_VMS", "/var/lib/podsec-testbed/selinux-vms")
 STATE_DIR = "/run/podsec-testbed-vm"
@@ -78,6 +81,11 @@ def running_states():
     return list(read_states().values())
 
 
+def own_states():
+    """The VMs of this run's PODSEC_TESTBED_PREFIX (another checkout's VMs are not listed)."""
+    return [state for state in running_states() if state["name"].startswith(PREFIX)]
+
+
 def free_port(reserved):
     for _attempt in range(50):
         with socket.socket() as probe:
@@ -89,28 +97,7 @@ def free_port(reserved):
 
 
 def ssh_base(state):
-    return ["ssh", "-i", SSH_KEY, "-p", str(state["port"]), "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
-            "-o", "ConnectTimeout=10", "root@127.0.0.1"]
-
-
-def wait_for_ssh(state, process):
-    # QEMU accepts on the forwarded port before the guest listens, so only a real SSH login counts.
-    deadline = time.time() + BOOT_TIMEOUT
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise SystemExit("selinux_vm: %s: qemu exited during boot (code %s); see %s and %s"
-                             % (state["name"], process.returncode, state["console"], state["qemu_log"]))
-        try:
-            probe = run(ssh_base(state) + ["systemctl is-system-running --wait >/dev/null; getenforce"],
-                        check=False, capture_output=True, timeout=180)
-        except subprocess.TimeoutExpired:
-            continue
-        if probe.returncode == 0:
-            return probe.stdout.strip()
-        time.sleep(2)
-    raise SystemExit("selinux_vm: %s not reachable over SSH after %d s; see %s"
-                     % (state["name"], BOOT_TIMEOUT, state["console"]))
+    return testbed_ssh_base(state["address"], state["port"], connect_timeout=10)
 
 
 def boot(name, base):
@@ -145,18 +132,14 @@ def launch(state):
     state["pid"] = process.pid
     update_state(name, state)
     try:
-        state["selinux"] = wait_for_ssh(state, process)
+        state["selinux"] = wait_for_ssh(state, process, timeout=BOOT_TIMEOUT, then="getenforce", source="selinux_vm",
+                                        logs=[state["console"], state["qemu_log"]])
     except SystemExit:
         process.kill()
         process.wait()
         raise
-    state["boot_seconds"] = round(time.time() - started, 1)
+    record_boot(state, started, "127.0.0.1:%d" % state["port"], source="selinux_vm", note=", SELinux " + state["selinux"])
     update_state(name, state)
-    log("%s up at 127.0.0.1:%d (boot to SSH-ready %.1f s, SELinux %s)"
-        % (name, state["port"], state["boot_seconds"], state["selinux"]))
-    if os.environ.get("PODSEC_TESTBED_BOOT_LOG"):
-        with open(os.environ["PODSEC_TESTBED_BOOT_LOG"], "a") as handle:
-            handle.write("%s\t%.1f\n" % (name, state["boot_seconds"]))
     return state
 
 
@@ -200,7 +183,7 @@ def cmd_up(names):
 
 def cmd_down(names, down_all):
     if down_all:
-        names = [s["name"] for s in running_states() if s["name"].startswith(PREFIX)]
+        names = [s["name"] for s in own_states()]
     for name in names:
         state = read_states().get(name) or {"name": name, "pid": -1, "dir": os.path.join(VMS_DIR, name)}
         pid = state.get("pid", -1)
@@ -238,13 +221,7 @@ def main():
     parser, sub = host_command_parser(__doc__)
     sub.add_parser("build")
     sub.add_parser("reboot").add_argument("name")
-    args = parser.parse_args()
-    if os.geteuid() != 0:
-        raise SystemExit("selinux_vm: must run as root")
-    for attribute in ("names", "name"):
-        if hasattr(args, attribute):
-            value = getattr(args, attribute)
-            setattr(args, attribute, [PREFIX + n for n in value] if isinstance(value, list) else PREFIX + value)
+    args = parse_host_args(parser, "selinux_vm")
     if args.command == "build":
         print(build(in_use={s.get("base") for s in running_states()}))
     elif args.command == "up":
@@ -256,7 +233,7 @@ def main():
     elif args.command == "ssh":
         os.execvp("ssh", ssh_base(require_state(args.name)) + remote_command(args))
     elif args.command == "list":
-        print(json.dumps(running_states(), indent=2))
+        print(json.dumps(own_states(), indent=2))
 
 
 if __name__ == "__main__":

@@ -183,30 +183,55 @@ def allocate_address(name):
     raise SystemExit("testbed: no free address in %s" % LAB_SUBNET)
 
 
-def ssh_base(address):
-    return ["ssh", "-i", SSH_KEY, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "root@" + address]
+def ssh_base(address, port=None, connect_timeout=5):
+    """The ssh command line that logs in as root on a test host (``port``: a VM's forwarded port)."""
+    return ["ssh", "-i", SSH_KEY] + (["-p", str(port)] if port else []) + [
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+        "-o", "BatchMode=yes", "-o", "ConnectTimeout=%d" % connect_timeout, "root@" + address]
 
 
-def wait_for_ssh(state, process):
-    deadline = time.time() + BOOT_TIMEOUT
+def wait_for_ssh(state, process, timeout=BOOT_TIMEOUT, then="true", source="testbed", logs=None):
+    """Wait until the host at ``state["address"]`` (and ``state["port"]``, a VM's) accepts a root login and
+    systemd has finished booting; return the output of the shell command ``then`` run at that point.
+
+    An nspawn host is probed with a TCP connect first (cheap); a VM is not: QEMU's forwarded port accepts
+    before the guest listens, so there only a real SSH login counts. ``logs`` name the files to read when
+    the boot fails (default: the console).
+    """
+    port = state.get("port")
+    logs = " and ".join(logs or [state["console"]])
+    deadline = time.time() + timeout
     while time.time() < deadline:
         if process.poll() is not None:
-            raise SystemExit("testbed: %s exited during boot (code %s); see %s"
-                             % (state["name"], process.returncode, state["console"]))
+            raise SystemExit("%s: %s exited during boot (code %s); see %s"
+                             % (source, state["name"], process.returncode, logs))
+        if port is None:
+            try:
+                with socket.create_connection((state["address"], 22), timeout=1):
+                    pass
+            except OSError:
+                time.sleep(0.3)
+                continue
         try:
-            with socket.create_connection((state["address"], 22), timeout=1):
-                pass
-        except OSError:
-            time.sleep(0.3)
+            probe = run(ssh_base(state["address"], port, connect_timeout=10 if port else 5)
+                        + ["systemctl is-system-running --wait >/dev/null; " + then],
+                        check=False, capture_output=True, timeout=180 if port else 120)
+        except subprocess.TimeoutExpired:
             continue
-        probe = run(ssh_base(state["address"]) + ["systemctl is-system-running --wait >/dev/null; true"],
-                    check=False, capture_output=True, timeout=120)
         if probe.returncode == 0:
-            return
-        time.sleep(0.5)
-    raise SystemExit("testbed: %s not reachable over SSH after %d s; see %s"
-                     % (state["name"], BOOT_TIMEOUT, state["console"]))
+            return probe.stdout.strip()
+        time.sleep(2 if port else 0.5)
+    raise SystemExit("%s: %s not reachable over SSH after %d s; see %s"
+                     % (source, state["name"], timeout, state["console"]))
+
+
+def record_boot(state, started, where, source="testbed", note=""):
+    """Boot to SSH-ready: into the state, the log and ``$PODSEC_TESTBED_BOOT_LOG`` (NAME<TAB>seconds)."""
+    state["boot_seconds"] = round(time.time() - started, 1)
+    log("%s up at %s (boot to SSH-ready %.1f s%s)" % (state["name"], where, state["boot_seconds"], note), source)
+    if os.environ.get("PODSEC_TESTBED_BOOT_LOG"):
+        with open(os.environ["PODSEC_TESTBED_BOOT_LOG"], "a") as handle:
+            handle.write("%s\t%.1f\n" % (state["name"], state["boot_seconds"]))
 
 
 def boot(state):
@@ -225,13 +250,9 @@ def boot(state):
     with open(state_path(state["name"]), "w") as handle:
         json.dump(state, handle)
     wait_for_ssh(state, process)
-    state["boot_seconds"] = round(time.time() - started, 1)
+    record_boot(state, started, state["address"])
     with open(state_path(state["name"]), "w") as handle:
         json.dump(state, handle)
-    log("%s up at %s (boot to SSH-ready %.1f s)" % (state["name"], state["address"], state["boot_seconds"]))
-    if os.environ.get("PODSEC_TESTBED_BOOT_LOG"):
-        with open(os.environ["PODSEC_TESTBED_BOOT_LOG"], "a") as handle:
-            handle.write("%s\t%.1f\n" % (state["name"], state["boot_seconds"]))
     return state
 
 
@@ -500,6 +521,19 @@ def host_command_parser(description):
     return parser, sub
 
 
+def parse_host_args(parser, source):
+    """Parse the command line of either test-bed CLI: refuse to run as another user than root and put
+    PODSEC_TESTBED_PREFIX in front of the host names given."""
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("%s: must run as root" % source)
+    for attribute in ("names", "name"):
+        if hasattr(args, attribute):
+            value = getattr(args, attribute)
+            setattr(args, attribute, [PREFIX + n for n in value] if isinstance(value, list) else PREFIX + value)
+    return args
+
+
 def remote_command(args):
     """The command of ``ssh NAME -- CMD...`` without the separator."""
     return args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
@@ -513,13 +547,7 @@ def main():
     sub.add_parser("rootdir").add_argument("name")
     sub.add_parser("leftovers")
     sub.add_parser("image")
-    args = parser.parse_args()
-    if os.geteuid() != 0:
-        raise SystemExit("testbed: must run as root")
-    for attribute in ("names", "name"):
-        if hasattr(args, attribute):
-            value = getattr(args, attribute)
-            setattr(args, attribute, [PREFIX + n for n in value] if isinstance(value, list) else PREFIX + value)
+    args = parse_host_args(parser, "testbed")
     if args.command == "up":
         cmd_up(args.names, args.suite)
     elif args.command == "down":

@@ -93,3 +93,46 @@ def test_creation_falls_back_to_atomic_move_when_rename_is_refused(module, tmp_p
     assert dest.read_bytes() == b"{}\n"
     assert stat.S_IMODE(os.stat(dest).st_mode) == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["policy.json"]
+
+
+def make_module(check_mode=False, diff=False):
+    with patch_module_args({"_ansible_check_mode": check_mode, "_ansible_diff": diff}):
+        return basic.AnsibleModule(argument_spec={}, supports_check_mode=True)
+
+
+def test_replace_text_file_creates_parents_and_a_0644_file(tmp_path):
+    dest = tmp_path / "registries.d" / "sub" / "podsec.yaml"
+    result = _files.replace_text_file(make_module(diff=True), str(dest), None, "docker: {}\n")
+    assert dest.read_text() == "docker: {}\n"
+    assert stat.S_IMODE(os.stat(dest).st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(dest.parent).st_mode) & 0o755 == 0o755
+    assert result == {"diff": {"before": "", "after": "docker: {}\n", "before_header": "%s (absent)" % dest,
+                               "after_header": str(dest)}}
+
+
+def test_replace_text_file_keeps_an_existing_mode_and_backs_up(tmp_path):
+    dest = tmp_path / "policy.json"
+    dest.write_bytes(b"old\n")
+    os.chmod(dest, 0o640)
+    result = _files.replace_text_file(make_module(), str(dest), b"old\n", "new\n", backup=True)
+    assert dest.read_text() == "new\n" and stat.S_IMODE(os.stat(dest).st_mode) == 0o640
+    assert open(result["backup_file"], "rb").read() == b"old\n"
+    assert "diff" not in result
+
+
+def test_replace_text_file_removes_with_backup(tmp_path):
+    dest = tmp_path / "podsec.yaml"
+    dest.write_bytes(b"docker: {}\n")
+    result = _files.replace_text_file(make_module(diff=True), str(dest), b"docker: {}\n", None, backup=True)
+    assert not dest.exists()
+    assert open(result["backup_file"], "rb").read() == b"docker: {}\n"
+    assert result["diff"]["after_header"] == "%s (absent)" % dest and result["diff"]["after"] == ""
+
+
+@pytest.mark.parametrize("text", ["new\n", None], ids=["write", "remove"])
+def test_replace_text_file_check_mode_touches_nothing(tmp_path, text):
+    dest = tmp_path / "policy.json"
+    dest.write_bytes(b"old\n")
+    result = _files.replace_text_file(make_module(check_mode=True, diff=True), str(dest), b"old\n", text, backup=True)
+    assert dest.read_bytes() == b"old\n" and sorted(p.name for p in tmp_path.iterdir()) == ["policy.json"]
+    assert result["diff"]["before"] == "old\n" and "backup_file" not in result

@@ -72,6 +72,41 @@ def test_wanted_level():
         label.wanted_level(params(mode="shared", categories=["c3", "c4"]), {}, {})
 
 
+def test_requested_level_and_context():
+    assert label.requested(params(), {"web": "s0:c1,c2"}, {}, True) == ("s0:c1,c2", False, WEB)
+    assert label.requested(params(mode="shared"), {}, {}, True) == (
+        "s0", False, "system_u:object_r:container_file_t:s0")
+    # absent: the owner's registered level, no registration, no context (the rules are removed)
+    assert label.requested(params(), {"web": "s0:c1,c2"}, {}, False) == ("s0:c1,c2", False, None)
+    assert label.requested(params(), {}, {}, False) == ("", False, None)
+    assert label.requested(params(owner=None), {"web": "s0:c1,c2"}, {}, False) == ("", False, None)
+
+
+def test_paths_to_create():
+    exists = {"/srv/web"}.__contains__
+    assert label.paths_to_create(["/srv/web", "/srv/new"], exists, True, True) == ["/srv/new"]
+    assert label.paths_to_create(["/srv/web"], exists, True, False) == []
+    assert label.paths_to_create(["/srv/new"], exists, False, False) == []  # absent never creates
+    with pytest.raises(label.LabelError, match=r"path /srv/new does not exist \(set create: true to create it\)"):
+        label.paths_to_create(["/srv/web", "/srv/new"], exists, True, False)
+
+
+def test_level_of_rules():
+    plan = label.plan_labels(["/srv/a", "/srv/web"], True, {"/srv/web(/.*)?": WEB}, None, False, None)
+    assert label.level_of_rules(plan) == "s0:c1,c2"
+    assert label.level_of_rules(label.plan_labels(["/srv/a"], True, {}, None, False, None)) == ""
+
+
+def test_semanage_and_restore_commands():
+    assert label.semanage_args("-a", "/srv/web(/.*)?", WEB) == [
+        "fcontext", "-a", "-t", "container_file_t", "-r", "s0:c1,c2", "/srv/web(/.*)?"]
+    assert label.semanage_args("-d", "/srv/web(/.*)?") == ["fcontext", "-d", "/srv/web(/.*)?"]
+    assert label.restore_command(True, True, True) == ("restorecon", ["-F", "-v", "-n", "-R"])
+    assert label.restore_command(True, False, False) == ("restorecon", ["-F", "-v"])
+    assert label.restore_command(False, True, False) == ("setfiles", ["-F", "-v"])
+    assert label.restore_command(False, False, True) == (None, None)
+
+
 def test_plan_present_one_step_per_path_that_needs_a_change():
     rules = {"/srv/web(/.*)?": WEB, "/srv/web/db(/.*)?": OTHER}
     seen = []

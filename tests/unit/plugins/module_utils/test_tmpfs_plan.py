@@ -107,6 +107,8 @@ def test_fresh_mount_on_a_noswap_kernel():
     plan = _tmpfs.plan_mount(request(), params(), facts())
     assert plan["action"] == "mount" and plan["fstype"] == "tmpfs" and plan["noswap"] and not plan["warnings"]
     assert plan["options"] == "size=1024k,mode=0700,uid=0,gid=0,noswap,nosuid,nodev,noexec"
+    assert plan["planned"] == {"path": "/run/podsec-secrets", "fstype": "tmpfs", "noswap": True,
+                               "options": plan["options"].split(",")}
 
 
 def test_old_kernel_fails_or_falls_back_with_a_warning():
@@ -183,6 +185,42 @@ def test_plan_podman():
     assert _tmpfs.plan_podman(item, dict(ours_info, driver="file", options={}), wanted, stored.get) == "recreate"
     assert _tmpfs.plan_podman(dict(item, state="absent"), ours_info, wanted, stored.get) == "remove"
     assert _tmpfs.plan_podman(dict(item, state="absent"), None, wanted, stored.get) is None
+
+
+def test_plan_store_dir():
+    store = "/run/podsec-secrets/.podman"
+    assert _tmpfs.plan_store_dir(store, None, 1000) == {"mkdir": True}
+    assert _tmpfs.plan_store_dir(store, {"dir": True, "uid": 1000, "mode": 0o700}, 1000) is None
+    # another owner or a looser mode is fixed in place
+    assert _tmpfs.plan_store_dir(store, {"dir": True, "uid": 0, "mode": 0o700}, 1000) == {"mkdir": False}
+    assert _tmpfs.plan_store_dir(store, {"dir": True, "uid": 1000, "mode": 0o755}, 1000) == {"mkdir": False}
+    with pytest.raises(_tmpfs.TmpfsError, match="%s exists and is not a directory" % store):
+        _tmpfs.plan_store_dir(store, {"dir": False, "uid": 1000, "mode": 0o600}, 1000)
+
+
+def test_podman_steps_carry_out_each_action():
+    wanted = _tmpfs.shell_driver_options("/run/podsec-secrets/.podman")
+    opts = _tmpfs.render_driver_opts(wanted)
+    create = ["secret", "create", "--driver", "shell", "--driver-opts", opts]
+    assert _tmpfs.podman_steps(None, "db", None, wanted) == []
+    assert [(s["argv"], s["stdin"], s["registers"]) for s in _tmpfs.podman_steps("create", "db", None, wanted)] == [
+        (create + ["db", "-"], True, True)]
+    # --replace keeps the registration: nothing of this run to undo
+    assert [(s["argv"], s["registers"]) for s in _tmpfs.podman_steps("replace", "db", {"driver": "shell"}, wanted)] == [
+        (create + ["--replace", "db", "-"], False)]
+    steps = _tmpfs.podman_steps("recreate", "db", {"driver": "file"}, wanted)
+    assert [s["argv"][:3] for s in steps] == [["secret", "rm", "db"], ["secret", "create", "--driver"]]
+    assert steps[0]["error"] == "podman secret rm db (driver file) failed" and not steps[0]["stdin"]
+    assert [s["error"] for s in _tmpfs.podman_steps("remove", "db", {"driver": "shell"}, wanted)] == [
+        "podman secret rm db failed"]
+
+
+def test_secret_result():
+    item = request(secrets=[secret()])["items"][0]
+    entry = _tmpfs.secret_result(item, True, False)
+    assert entry == {"name": item["name"], "path": item["target"], "state": "present", "changed": True,
+                     "owner": item["owner"], "group": item["group"], "mode": _tmpfs.format_mode(item["mode"]),
+                     "podman_secret": False}
 
 
 def test_parse_meminfo():

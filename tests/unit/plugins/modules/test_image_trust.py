@@ -31,7 +31,7 @@ def run(monkeypatch, tmp_path, module_runner):
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: None)
     homes = tmp_path / "homes"
     homes.mkdir()
-    monkeypatch.setattr(image_trust, "home_directories", lambda: [str(homes / "alice"), str(homes / "bob")])
+    monkeypatch.setattr(image_trust, "home_directories", lambda **kwargs: [str(homes / "alice"), str(homes / "bob")])
 
     def _run(args, check_mode=False, diff=False):
         return module_runner(image_trust.main, args, check_mode, diff, expect=(ExitJson, FailJson))
