@@ -235,7 +235,7 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.podsec.hardening.plugins.module_utils import _image_inspect, _posture, _runas
+from ansible_collections.podsec.hardening.plugins.module_utils import _image_inspect, _posture, _runas, _users
 from ansible_collections.podsec.hardening.plugins.module_utils._inputs import resolve_on_target
 
 LINGER_DIR = "/var/lib/systemd/linger"
@@ -314,8 +314,8 @@ class PostureBackend(object):
         except OSError:
             lingering = set()
         users = []
-        for entry in pwd.getpwall():
-            if entry.pw_uid == 0 or entry.pw_name in users or not entry.pw_dir or entry.pw_dir == "/":
+        for entry in _users.home_entries():
+            if entry.pw_uid == 0 or entry.pw_name in users:
                 continue
             storage = os.path.isdir(os.path.join(entry.pw_dir, ".local", "share", "containers", "storage"))
             units = glob.glob(os.path.join(entry.pw_dir, ".config", "containers", "systemd", "*.container"))
