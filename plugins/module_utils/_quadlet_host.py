@@ -63,7 +63,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
     seccomp_profile_path,
     uses_auto_userns,
 )
-from ansible_collections.podsec.hardening.plugins.module_utils._runas import USER_CWD, as_user, runtime_dir
+from ansible_collections.podsec.hardening.plugins.module_utils._runas import USER_CWD, as_user, owner_rights, runtime_dir
 from ansible_collections.podsec.hardening.plugins.module_utils._seccomp_profile import profile_text
 
 ROOTFUL_UNIT_DIR = "/etc/containers/systemd"
@@ -142,6 +142,39 @@ class TargetPaths(HostPaths):
             return False
 
 
+def unit_directory_links(owner):
+    """The components of a rootless owner's unit directory (below the home) that are not directories of the
+    owner's: symbolic links (``ln -s /etc/containers/systemd ~/.config/containers/systemd``) or another user's.
+    Refused up front with a clear message; the file operations run with the owner's rights anyway
+    (_runas.owner_rights), which also covers a swap after this check."""
+    if owner is None:
+        return []
+    path, wrong = owner.pw_dir, []
+    for part in ROOTLESS_UNIT_DIR:
+        path = os.path.join(path, part)
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            break
+        if stat.S_ISLNK(info.st_mode):
+            wrong.append("%s is a symbolic link to %s" % (path, os.readlink(path)))
+        elif not stat.S_ISDIR(info.st_mode) or info.st_uid != owner.pw_uid:
+            wrong.append("%s is not a directory of user %s" % (path, owner.pw_name))
+    return wrong
+
+
+def remove_unit_files(module, owner, paths):
+    """Delete the unit files that exist of ``paths``, with the owner's rights; a refusal fails the task."""
+    try:
+        with owner_rights(owner):
+            for path in paths:
+                if os.path.lexists(path):
+                    os.unlink(path)
+    except OSError as exc:
+        module.fail_json(msg="cannot remove %s%s: %s" % (
+            exc.filename, " as user %s" % owner.pw_name if owner else "", exc.strerror))
+
+
 def unit_directory(owner):
     """Where the units of ``owner`` (a pwd entry, None for root) live."""
     return os.path.join(owner.pw_dir, *ROOTLESS_UNIT_DIR) if owner else ROOTFUL_UNIT_DIR
@@ -185,14 +218,16 @@ class QuadletUnit(object):
             path = os.path.join(path, part)
             if not os.path.isdir(path):
                 os.mkdir(path, 0o700 if part == ".config" else 0o755)
-                if os.geteuid() == 0:
-                    os.chown(path, self.owner.pw_uid, self.owner.pw_gid)
 
     def write(self, content):
-        self.ensure_directory()
-        owner = self.owner.pw_name if self.owner and os.geteuid() == 0 else None
-        write_file_atomic(self.module, self.path, to_bytes(content), mode="0644", owner=owner,
-                          group=str(self.owner.pw_gid) if owner else None)
+        """Write the unit; in a rootless user's home with the user's rights (see _runas.owner_rights)."""
+        try:
+            with owner_rights(self.owner):
+                self.ensure_directory()
+                write_file_atomic(self.module, self.path, to_bytes(content), mode="0644")
+        except OSError as exc:
+            self.module.fail_json(msg="cannot write %s%s: %s" % (
+                self.path, " as user %s" % self.owner.pw_name if self.owner else "", exc))
 
 
 def uses_tightened_seccomp(params):
@@ -263,9 +298,14 @@ def dry_run_all(module, owner, units, contents):
     workdir = tempfile.mkdtemp(prefix="podsec-quadlet-")
     names = set(unit.file_name for unit in units)
     try:
-        for name, path in unit_files(module, unit_directory(owner)):
-            if name not in names and not name.endswith(".container"):
-                shutil.copyfile(path, os.path.join(workdir, name))
+        # Read with the owner's rights (the user's links lead nowhere root could read), written into root's copy.
+        with owner_rights(owner):
+            installed = [(name, read_file_bytes(path)) for name, path in unit_files(module, unit_directory(owner))
+                         if name not in names and not name.endswith(".container")]
+        for name, content in installed:
+            if content is not None:
+                with open(os.path.join(workdir, name), "wb") as handle:
+                    handle.write(content)
         for unit, content in zip(units, contents):
             with open(os.path.join(workdir, unit.file_name), "wb") as handle:
                 handle.write(to_bytes(content))
@@ -307,17 +347,23 @@ def converge(module, owner, containers, others, validate_always=False):
     units = containers + others
     result = dict(changed=False, rootless=owner is not None, units=[], changed_units=[],
                   other_units=[], changed_other_units=[])
+    wrong = unit_directory_links(owner)
+    if wrong:
+        module.fail_json(msg="refusing to manage the units of user %s: %s; the unit directory must be the user's own "
+                         "directories, not links elsewhere" % (owner.pw_name, "; ".join(wrong)))
     version = podman_version(module) if present and units else None
     # Resolved before anything is written, so that a caller who cannot ask systemd fails without a change.
     shell = (OwnerShell(module, owner) if present and (
         containers and module.params["report_active_state"] or module.params["apply"] is not None) else None)
     if module.params["managed_marker"]:
-        files = managed_units(module, unit_directory(owner), module.params["managed_marker"])
+        with owner_rights(owner):
+            files = managed_units(module, unit_directory(owner), module.params["managed_marker"])
         result["managed_units"] = [name[:-len(".container")] for name in files if name.endswith(".container")]
         result["managed_unit_files"] = files
     plans = []
     for unit in units:
-        before, exists = read_text(unit.path)
+        with owner_rights(owner):
+            before, exists = read_text(unit.path)
         entry = dict(name=unit.name, path=unit.path, service_name=unit.service_name)
         if unit.kind != "container":
             entry.update(kind=unit.kind, file=unit.file_name)
@@ -358,7 +404,7 @@ def converge(module, owner, containers, others, validate_always=False):
             if present:
                 unit.write(after)
             else:
-                os.unlink(unit.path)
+                remove_unit_files(module, owner, [unit.path])
     if result.get("seccomp_profile", {}).get("changed"):
         # Running containers keep the filter they started with: their services must restart.
         result["changed_units"].extend(name for name in profile_users if name not in result["changed_units"])
@@ -511,10 +557,9 @@ class Applier(object):
             write_file_atomic(self.module, path, to_bytes(subid_texts[path]), mode="0644", owner="root", group="root")
         if plan["remove"]:
             self.systemctl_run(["stop"] + [service_name(name) for name in plan["remove"]])
-        for file_name in ["%s.container" % name for name in plan["remove"]] + plan["remove_files"]:
-            path = os.path.join(unit_directory(self.owner), file_name)
-            if os.path.lexists(path):
-                os.unlink(path)
+        remove_unit_files(self.module, self.owner, [
+            os.path.join(unit_directory(self.owner), file_name)
+            for file_name in ["%s.container" % name for name in plan["remove"]] + plan["remove_files"]])
         if plan["reload"]:
             self.systemctl_run(["daemon-reload"])
         if done["auto_update_timer_enabled"]:

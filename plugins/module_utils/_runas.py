@@ -17,6 +17,7 @@ callers run it from ``/`` (``USER_CWD``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -69,3 +70,28 @@ def podman_version(module, prefix=()):
     if rc != 0 or not out.strip():
         return None, err.strip() or "rc=%d" % rc
     return out.strip(), None
+
+
+@contextlib.contextmanager
+def owner_rights(entry):
+    """Run the block's file operations with the effective user and group of the passwd ``entry``, not root's.
+
+    A rootless user controls every path under their home: ``~/.config/containers/systemd`` made a symlink to
+    ``/etc/containers/systemd``, or a unit file linked to ``/etc/shadow``, would make root write, read or delete
+    there. With the user's effective ids (and only the user's primary group) the kernel refuses whatever the
+    user could not do themself, however the path is swapped in between. No-op for root's own files (``entry`` is
+    None) and when the module does not run as root (it already has only its own rights).
+    """
+    if entry is None or os.geteuid() != 0:
+        yield
+        return
+    groups = os.getgroups()
+    os.setgroups([entry.pw_gid])
+    os.setegid(entry.pw_gid)
+    os.seteuid(entry.pw_uid)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+        os.setgroups(groups)

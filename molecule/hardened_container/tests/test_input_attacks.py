@@ -17,6 +17,7 @@ import sys
 import uuid
 
 import pytest
+from testinfra.modules.ansible import AnsibleException
 
 from conftest import SCENARIO_DIR, HOST_NAME
 
@@ -130,6 +131,27 @@ def test_a_symlinked_volume_source_is_judged_where_it_leads(host, link_target, f
         assert result.rc == 0, result.stderr
     finally:
         host.run("rm -f %s" % link)
+
+
+def test_the_rootless_user_cannot_link_its_unit_directory_to_roots(host):
+    """The rootless user controls its home, not an inventory value: ~/.config/containers/systemd made a link to
+    /etc/containers/systemd would have root write a unit there that the user edits and root's Quadlet runs."""
+    real = UNIT_DIRS[1]
+    assert host.run("mv %s %s.hc-real && runuser -u podsec -- ln -s /etc/containers/systemd %s"
+                    % (real, real, real)).rc == 0
+    try:
+        with pytest.raises(AnsibleException) as refusal:
+            host.ansible("podsec.hardening.quadlet_container", "name=hc-linkattack image=%s rootless_user=podsec"
+                         % IMAGE, check=False)
+        assert "%s is a symbolic link to /etc/containers/systemd" % real in refusal.value.result["msg"]
+        assert not host.file("/etc/containers/systemd/hc-linkattack.container").exists
+        # Control: a write by root through the user's link lands in root's unit directory (what the module did).
+        assert host.run("touch %s/hc-linkcontrol.container" % real).rc == 0
+        assert host.file("/etc/containers/systemd/hc-linkcontrol.container").exists
+    finally:
+        host.run("rm -f /etc/containers/systemd/hc-linkcontrol.container /etc/containers/systemd/hc-linkattack.container;"
+                 " rm %s && mv %s.hc-real %s" % (real, real, real))
+    assert host.file(real).is_directory and not host.file(real).is_symlink
 
 
 def test_canaries_in_refused_inputs_reach_neither_the_output_nor_the_journal(host):

@@ -75,3 +75,60 @@ def test_podman_version(answer, expected):
     assert _runas.podman_version(module, ["PREFIX"]) == expected
     assert module.calls == [(["PREFIX", "/usr/bin/podman", "version", "--format", "{{.Client.Version}}"], "/")]
     assert _runas.podman_version(FakeModule({})) == (None, None)
+
+
+@pytest.fixture
+def linked_home(tmp_path):
+    """A rootless user's home in which the user made ~/.config/containers/systemd a link to a root-only
+    directory (standing for /etc/containers/systemd) and a unit file a link to a root-only secret."""
+    if os.geteuid() != 0:
+        pytest.fail("these tests switch user ids: run the unit tests as root (as the test command does)")
+    tmp_path.chmod(0o755)
+    entry = pwd.struct_passwd(("mallory", "x", 4242, 4242, "", str(tmp_path / "home"), "/bin/sh"))
+    rootful = tmp_path / "etc-containers-systemd"
+    rootful.mkdir(mode=0o755)
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$canary\n")
+    secret.chmod(0o600)
+    config = tmp_path / "home" / ".config" / "containers"
+    config.mkdir(parents=True)
+    for path in (tmp_path / "home", tmp_path / "home" / ".config", config):
+        os.chown(path, 4242, 4242)
+    (config / "systemd").symlink_to(rootful)
+    (rootful / "old.container").symlink_to(secret)
+    return entry, config / "systemd", rootful
+
+
+def test_owner_rights_stop_a_write_through_the_users_link_into_a_root_directory(linked_home):
+    entry, units, rootful = linked_home
+    with pytest.raises(PermissionError):
+        with _runas.owner_rights(entry):
+            (units / "evil.container").write_text("[Container]\nImage=x\n")
+    assert not (rootful / "evil.container").exists()
+    # Control: with root's rights the same write lands in the root-owned directory (the attack works).
+    (units / "evil.container").write_text("[Container]\nImage=x\n")
+    assert (rootful / "evil.container").exists()
+
+
+def test_owner_rights_stop_a_read_and_a_delete_through_the_users_links(linked_home):
+    entry, units, rootful = linked_home
+    with _runas.owner_rights(entry):
+        with pytest.raises(PermissionError):
+            (units / "old.container").read_text()
+        with pytest.raises(PermissionError):
+            os.unlink(str(units / "old.container"))
+    assert os.path.lexists(str(rootful / "old.container"))
+    # Control: root reads the secret through the user's links.
+    assert "canary" in (units / "old.container").read_text()
+
+
+def test_owner_rights_give_root_back_its_ids_even_after_an_error(linked_home):
+    entry = linked_home[0]
+    groups = os.getgroups()
+    with pytest.raises(RuntimeError):
+        with _runas.owner_rights(entry):
+            assert (os.geteuid(), os.getegid(), os.getgroups()) == (4242, 4242, [4242])
+            raise RuntimeError("inside")
+    assert (os.geteuid(), os.getegid(), os.getgroups()) == (0, 0, groups)
+    with _runas.owner_rights(None):
+        assert os.geteuid() == 0

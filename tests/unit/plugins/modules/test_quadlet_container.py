@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -141,9 +142,20 @@ def env(monkeypatch, tmp_path):
             path in RUNTIME_DIRS if str(path).startswith("/run/user/") else real(path)))
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, **kwargs: "/usr/bin/" + name)
     patch_module(monkeypatch)
+    # The real _runas.owner_rights switches to the user's ids (tested in test_runas.py against real files): here
+    # the users are fictitious, so the module's use of it is recorded instead.
+    rights = []
+
+    @contextlib.contextmanager
+    def recorded_rights(entry):
+        rights.append(entry.pw_name if entry else None)
+        yield
+
+    monkeypatch.setattr(_quadlet_host, "owner_rights", recorded_rights)
 
     class Env(object):
         root = unit_dir
+        owner_rights = rights
         user_home = home
         subuid, subgid = subids
         linger_dir = linger
@@ -229,6 +241,24 @@ def test_absent_removes_the_unit(env):
     assert result["changed"] is True and not (env.root / "web.container").exists()
     assert result["diff"]["after"] == ""
     assert env.run(name="web", state="absent")["changed"] is False
+
+
+def test_a_rootless_users_unit_directory_linked_elsewhere_is_refused_before_anything_is_read(env):
+    """~/.config/containers/systemd made a link to root's unit directory: the task fails naming the link and
+    writes nothing there (root's Quadlet would run a unit the user can edit)."""
+    config = env.user_home / ".config" / "containers"
+    config.mkdir(parents=True)
+    env.root.mkdir()
+    (config / "systemd").symlink_to(env.root)
+    host = Host()
+    error = env.run(host, expect=FailJson, name="web", image=IMAGE, rootless_user="podsec")
+    assert "refusing to manage the units of user podsec" in error["msg"]
+    assert "%s is a symbolic link to %s" % (config / "systemd", env.root) in error["msg"]
+    assert list(env.root.iterdir()) == [] and host.calls == []
+    # Control: a directory of the user's own is used as before.
+    (config / "systemd").unlink()
+    assert env.run(Host(), name="web", image=IMAGE, rootless_user="podsec")["changed"] is True
+    assert (config / "systemd" / "web.container").exists()
 
 
 def test_rootless_unit_goes_to_the_users_config_and_validates_with_user_flag(env):
@@ -878,3 +908,14 @@ def test_auto_update_before_podman_4_6_is_the_label_podman_auto_update_reads(env
     content = (env.root / "web.container").read_text()
     assert "AutoUpdate=" not in content and "--label=io.containers.autoupdate=registry" in content
     assert result["changed"] is True
+
+
+def test_a_rootless_users_unit_files_are_read_written_and_removed_with_the_users_rights(env, monkeypatch, tmp_path):
+    """Every file operation in the user's home goes through _runas.owner_rights (what it stops: test_runas.py);
+    root's own units do not."""
+    monkeypatch.setattr(_quadlet_host, "write_file_atomic", lambda *args, **kwargs: None)
+    env.run(Host(stored=set()), **rootless_apply(env, monkeypatch, tmp_path))
+    assert env.owner_rights and set(env.owner_rights) == {"runner"}
+    del env.owner_rights[:]
+    env.run(Host(stored=set()), containers=[dict(name="web", image=SIGNED)], apply={})
+    assert set(env.owner_rights) == {None}
