@@ -30,6 +30,8 @@ from ansible_collections.podsec.hardening.plugins.module_utils._runas import USE
 # Labels `podman container runlabel` runs (with the host's privileges, as the label says).
 RUNLABELS = ("RUN", "INSTALL", "UNINSTALL")
 _LISTED = 20
+# How long one image's mount, walk and unmount may take before the scan fails (and the image is refused).
+SCAN_SECONDS = 300
 # The quadlet_container option (per container) that allows an image with setuid-root files.
 ALLOW_OPTION = "setuid_root_ok"
 
@@ -37,7 +39,7 @@ ALLOW_OPTION = "setuid_root_ok"
 # {"error": "..."}; "unmount_error" when the unmount failed. Only files with a setuid/setgid bit or a
 # security.capability attribute are listed; paths are inside the image ("/usr/bin/su").
 SCAN_SCRIPT = r'''
-import json, os, signal, stat, subprocess, sys
+import errno, json, os, signal, stat, subprocess, sys
 
 def stop(signum, frame):
     raise SystemExit(128 + signum)
@@ -50,25 +52,30 @@ def run(argv):
     out, err = proc.communicate()
     return proc.returncode, out.strip(), err.strip()
 
+def fail(error):
+    raise error
+
 def walk(root):
+    # fwalk with paths relative to each directory's descriptor: an image's path deeper than PATH_MAX cannot hide a
+    # file, and any directory or file that cannot be read fails the scan instead of being skipped.
     found = []
     if not os.path.isdir(root):
         raise OSError("the mount point %s is not a directory" % root)
-    for directory, dirs, files in os.walk(root, followlinks=False):
+    for directory, dirs, files, dir_fd in os.fwalk(root, follow_symlinks=False, onerror=fail):
         for name in files:
-            path = os.path.join(directory, name)
-            try:
-                info = os.lstat(path)
-            except OSError:
-                continue
+            info = os.lstat(name, dir_fd=dir_fd)
             if not stat.S_ISREG(info.st_mode):
                 continue
             try:
-                caps = os.getxattr(path, "security.capability", follow_symlinks=False) is not None
-            except OSError:
+                caps = os.getxattr("/proc/self/fd/%d/%s" % (dir_fd, name), "security.capability",
+                                   follow_symlinks=False) is not None
+            except OSError as error:
+                if error.errno not in (errno.ENODATA, errno.ENOTSUP):
+                    raise
                 caps = False
             if caps or info.st_mode & (stat.S_ISUID | stat.S_ISGID):
-                found.append(["/" + os.path.relpath(path, root), info.st_mode, info.st_uid, info.st_gid, caps])
+                found.append(["/" + os.path.relpath(os.path.join(directory, name), root), info.st_mode,
+                              info.st_uid, info.st_gid, caps])
     return found
 
 podman, image = sys.argv[1], sys.argv[2]
@@ -196,6 +203,8 @@ def parse_scan(rc, out, err):
         result = json.loads(out.strip().splitlines()[-1]) if out.strip() else None
     except ValueError:
         result = None
+    if rc == 124 and not isinstance(result, dict):
+        return [], "the scan did not finish within %d seconds" % SCAN_SECONDS
     if not isinstance(result, dict):
         return [], "the scan printed no result (rc=%d): %s" % (rc, (err or out).strip()[-500:] or "no output")
     error = result.get("error")
@@ -220,14 +229,20 @@ def refusal(image, containers, files, option=ALLOW_OPTION):
     if not paths:
         return None
     return ("image %s (containers %s) has setuid-root files: %s. A setuid-root binary gives whoever runs it in "
-            "the container root's privileges unless no_new_privileges holds; rebuild the image without the bit, or "
-            "set %s: true on the container to deploy it anyway." % (image, ", ".join(containers), _listed(paths),
-                                                                    option))
+            "the container root's privileges as soon as no_new_privileges is off; rebuild the image without the bit "
+            "(RUN find / -xdev -perm -4000 -type f -exec chmod u-s {} +), or set %s: true on the container to "
+            "deploy it anyway." % (image, ", ".join(containers), _listed(paths), option))
 
 
-def scan_argv(prefix, podman, python, image, rootless):
-    """The one command that mounts ``image``, walks it and unmounts it, run as the owner (``prefix``)."""
-    return list(prefix) + ([podman, "unshare"] if rootless else []) + [python, "-c", SCAN_SCRIPT, podman, image]
+def scan_argv(prefix, podman, python, image, rootless, timeout=None):
+    """The one command that mounts ``image``, walks it and unmounts it, run as the owner (``prefix``).
+
+    ``timeout`` (the coreutils binary) stops it after SCAN_SECONDS: a rootless user's storage.conf may name a
+    mount program that never returns. Python runs isolated (``-I``): the user's site-packages cannot answer
+    for the script."""
+    limit = [timeout, "-k", "10", str(SCAN_SECONDS)] if timeout else []
+    return (list(prefix) + limit + ([podman, "unshare"] if rootless else [])
+            + [python, "-I", "-c", SCAN_SCRIPT, podman, image])
 
 
 def inspect_images(module, prefix, podman, images, rootless):
@@ -251,7 +266,8 @@ def inspect_images(module, prefix, podman, images, rootless):
             result[image] = {"info": None, "files": [], "error": "podman image inspect: %s"
                              % (err.strip() or "not found")}
             continue
-        rc, out, err = module.run_command(scan_argv(prefix, podman, python, image, rootless), cwd=USER_CWD)
+        rc, out, err = module.run_command(scan_argv(prefix, podman, python, image, rootless,
+                                                    module.get_bin_path("timeout")), cwd=USER_CWD)
         files, error = parse_scan(rc, out, err)
         result[image] = {"info": info, "files": files, "error": error}
     return result

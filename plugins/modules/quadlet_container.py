@@ -390,7 +390,15 @@ options:
         holds is mounted read-only (C(podman unshare) for a rootless owner) and walked after the
         pull and before any unit file changes; setuid-root files fail the task naming the image,
         the paths and this option. Such a file gives whoever runs it root inside the container
-        unless C(NoNewPrivileges) holds; in check mode an image that would be pulled is not judged.
+        if C(no_new_privileges) is ever turned off (it is on by default); many distribution base
+        images carry setuid-root C(su), C(passwd) or C(mount) (rebuild with C(RUN find / -xdev
+        -perm -4000 -type f -exec chmod u-s {} +)). In check mode an image that would be pulled
+        is not judged.
+      - 'What is not looked at: an image every container of it already runs (a re-run, or containers
+        deployed before this check existed: C(container_posture inspect_images) reports those);
+        an image pulled later by the service itself (C(Pull=) in O(containers[].extra_keys)) or
+        by C(podman auto-update) (O(containers[].auto_update)); file capabilities are reported
+        as findings, not refused.'
     type: bool
     default: false
   command:

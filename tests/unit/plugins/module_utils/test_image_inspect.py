@@ -100,6 +100,54 @@ def test_the_image_is_unmounted_even_when_the_walk_fails(podman, tmp_path, monke
     assert podman.calls() == ["image mount img", "image unmount img"]
 
 
+def deep_directory(base, levels=20, width=250):
+    """A directory below ``base`` whose path is longer than PATH_MAX (4096), made one level at a time."""
+    fd = os.open(str(base), os.O_RDONLY | os.O_DIRECTORY)
+    names = []
+    for level in range(levels):
+        name = ("d%d" % level).ljust(width, "x")
+        os.mkdir(name, dir_fd=fd)
+        inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+        names.append(name)
+    return fd, "/" + "/".join(names)
+
+
+def test_a_setuid_file_deeper_than_path_max_is_found(podman, image_root, monkeypatch):
+    """A path the kernel refuses as a whole (ENAMETOOLONG) must not hide a setuid-root file from the scan."""
+    fd, deep = deep_directory(image_root)
+    try:
+        os.close(os.open("su", os.O_WRONLY | os.O_CREAT, 0o4755, dir_fd=fd))
+        os.chmod("su", 0o4755, dir_fd=fd)
+    finally:
+        os.close(fd)
+    assert len(str(image_root) + deep) > 4096
+    monkeypatch.setenv("FAKE_MOUNT", str(image_root))
+    files, error = scan(podman)
+    assert error is None
+    assert deep + "/su" in [entry["path"] for entry in files]
+    # Control: a path-based lstat of that file fails, which is what the walk skipped before.
+    with pytest.raises(OSError):
+        os.lstat(str(image_root) + deep + "/su")
+
+
+def test_a_scan_that_does_not_finish_is_stopped_and_refuses(podman, monkeypatch, tmp_path):
+    """A mount program that never returns (a rootless user's storage.conf may name one) cannot hold the task."""
+    slow = tmp_path / "slow-podman"
+    slow.write_text("#!/bin/sh\nsleep 60\n")
+    slow.chmod(0o755)
+    monkeypatch.setattr(_image_inspect, "SCAN_SECONDS", 1)
+    argv = _image_inspect.scan_argv([], str(slow), sys.executable, "img", False, "/usr/bin/timeout")
+    done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          check=False, timeout=30)
+    files, error = _image_inspect.parse_scan(done.returncode, done.stdout, done.stderr)
+    assert files == [] and error == "the scan did not finish within 1 seconds"
+    entry = dict(image="img", containers=["app"], id="1" * 64)
+    assert "could not look inside image img" in _image_inspect.vet(
+        [entry], {"img": {"info": IMAGE_INFO, "files": files, "error": error}}, allowed=[])
+
+
 def test_a_failed_mount_is_reported_and_nothing_is_unmounted(podman, monkeypatch):
     monkeypatch.setenv("FAKE_MOUNT", "")
     files, error = scan(podman)
@@ -127,10 +175,14 @@ def test_a_rootless_owner_scans_inside_podman_unshare_as_that_user():
     prefix = ["/usr/sbin/runuser", "-u", "alice", "--", "/usr/bin/env", "-i", "HOME=/home/alice"]
     argv = _image_inspect.scan_argv(prefix, "/usr/bin/podman", "/usr/bin/python3", "abc", rootless=True)
     assert argv[:len(prefix)] == prefix
-    assert argv[len(prefix):len(prefix) + 4] == ["/usr/bin/podman", "unshare", "/usr/bin/python3", "-c"]
+    assert argv[len(prefix):len(prefix) + 5] == ["/usr/bin/podman", "unshare", "/usr/bin/python3", "-I", "-c"]
     assert argv[-2:] == ["/usr/bin/podman", "abc"]
     # Root's podman refuses `unshare`; root runs the same script directly.
-    assert _image_inspect.scan_argv([], "/usr/bin/podman", "python3", "abc", rootless=False)[:2] == ["python3", "-c"]
+    assert _image_inspect.scan_argv([], "/usr/bin/podman", "python3", "abc", rootless=False)[:3] == [
+        "python3", "-I", "-c"]
+    # Inside a time limit, as the owner: a mount program that never returns cannot hold the task.
+    argv = _image_inspect.scan_argv(prefix, "/usr/bin/podman", "python3", "abc", True, "/usr/bin/timeout")
+    assert argv[len(prefix):len(prefix) + 4] == ["/usr/bin/timeout", "-k", "10", str(_image_inspect.SCAN_SECONDS)]
 
 
 class Module(object):

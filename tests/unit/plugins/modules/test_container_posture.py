@@ -221,7 +221,7 @@ def test_inspect_images_scans_the_images_of_every_owner_as_that_owner(run, monke
     assert [item["details"]["paths"] for item in setuid] == [["/usr/bin/tool"]]
     if owner == "root":
         # Root's podman mounts directly (it refuses `podman unshare`); the target is the image alone.
-        assert scans[0][:2] == ["/usr/bin/python3", "-c"]
+        assert scans[0][4:7] == ["/usr/bin/python3", "-I", "-c"] and scans[0][0] == "/usr/bin/timeout"
         assert setuid[0]["target"] == "image localhost/podsec/setuid:latest"
     else:
         # As the user (runuser), inside the user's namespace (podman unshare), where rootless podman can mount.
