@@ -205,6 +205,30 @@ def namespace_cpu_seconds(namespaces):
     return total / CLOCK
 
 
+def count_calls(result):
+    """Tasks that ran on at least one host, module invocations (loop items count one each) and the invocations
+    among them that reach a host, from the ansible.posix.json callback's result.
+
+    With the linear strategy the callback writes one entry per task; with the others (free, host_pinned) one
+    per host and task, so a task is counted once by its id.
+    """
+    ran, invocations, host_calls = set(), 0, 0
+    for play in result["plays"]:
+        for task in play["tasks"]:
+            for res in task["hosts"].values():
+                items = res.get("results")
+                if items is not None:
+                    count = len([item for item in items if not item.get("skipped")])
+                else:
+                    count = 0 if res.get("skipped") else 1
+                invocations += count
+                if res.get("action") not in LOCAL_ACTIONS:
+                    host_calls += count
+                if count:
+                    ran.add(task["task"]["id"])
+    return len(ran), invocations, host_calls
+
+
 def testbed(*args):
     return subprocess.run(["python3", TESTBED] + list(args), check=True, stdout=subprocess.PIPE,
                           universal_newlines=True).stdout
@@ -319,21 +343,7 @@ class Bench(object):
         controller = controller_cpu_seconds() - own_start
         hosts = namespace_cpu_seconds(namespaces) - hosts_start
         other = max(0.0, cpu - controller - hosts)
-        tasks = invocations = host_calls = 0
-        for play in result["plays"]:
-            for task in play["tasks"]:
-                ran = False
-                for res in task["hosts"].values():
-                    items = res.get("results")
-                    if items is not None:
-                        count = len([item for item in items if not item.get("skipped")])
-                    else:
-                        count = 0 if res.get("skipped") else 1
-                    invocations += count
-                    if res.get("action") not in LOCAL_ACTIONS:
-                        host_calls += count
-                    ran = ran or count > 0
-                tasks += 1 if ran else 0
+        tasks, invocations, host_calls = count_calls(result)
         reloads = 0
         for name, mark in marks.items():
             # Every systemd manager's reloads: PID 1's and those of the users' managers (rootless units).

@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+"""The benchmark script's count of tasks and host calls (tests/benchmark/benchmark.py), from the json callback.
+
+The free and host_pinned strategies make ansible.posix.json write one task entry per host; a fleet run of 12
+hosts counted 48 tasks for the role's 4 before the count went by task id.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, strategies as st
+
+from ansible_collections.podsec.hardening.tests.benchmark import benchmark
+
+MODULE = "podsec.hardening.quadlet_container"
+
+
+def linear(tasks, hosts):
+    """The callback's layout for the linear strategy: one entry per task with every host's result."""
+    return {"plays": [{"tasks": [{"task": {"id": task_id}, "hosts": dict((host, result) for host in hosts)}
+                                 for task_id, result in tasks]}]}
+
+
+def per_host(tasks, hosts):
+    """The layout for free and host_pinned: one entry per host and task, the same task id in each."""
+    return {"plays": [{"tasks": [{"task": {"id": task_id}, "hosts": {host: result}}
+                                 for host in hosts for task_id, result in tasks]}]}
+
+
+ROLE = [("plan", {"action": "ansible.builtin.set_fact"}),
+        ("check", {"action": "ansible.builtin.command", "skipped": True}),
+        ("secrets", {"action": "ansible.builtin.include_tasks", "skipped": True}),
+        ("apply", {"action": MODULE}),
+        ("loop", {"action": "ansible.builtin.lineinfile", "results": [{}, {"skipped": True}, {}]})]
+
+
+def test_the_role_on_twelve_hosts_counts_its_tasks_once_whatever_the_strategy():
+    hosts = ["h%d" % index for index in range(12)]
+    # plan, apply and the loop ran; the check and the include were skipped everywhere
+    assert benchmark.count_calls(linear(ROLE, hosts)) == (3, 12 * 4, 12 * 3)
+    assert benchmark.count_calls(per_host(ROLE, hosts)) == (3, 12 * 4, 12 * 3)
+
+
+def test_controller_actions_are_not_host_calls():
+    assert benchmark.count_calls(linear(ROLE[:1], ["h"])) == (1, 1, 0)
+
+
+results = st.one_of(
+    st.builds(lambda action, skipped: {"action": action, "skipped": skipped},
+              st.sampled_from(["ansible.builtin.set_fact", MODULE, "ansible.builtin.ping"]), st.booleans()),
+    st.builds(lambda action, items: {"action": action, "results": [{"skipped": skip} for skip in items]},
+              st.sampled_from(["ansible.builtin.debug", "ansible.builtin.systemd_service"]), st.lists(st.booleans())))
+
+
+@given(st.lists(results, max_size=6), st.integers(min_value=1, max_value=5))
+def test_both_layouts_of_the_same_run_count_the_same(role, host_count):
+    tasks = [("task-%d" % index, result) for index, result in enumerate(role)]
+    hosts = ["h%d" % index for index in range(host_count)]
+    counted = benchmark.count_calls(linear(tasks, hosts))
+    assert benchmark.count_calls(per_host(tasks, hosts)) == counted
+    assert counted[0] <= len(tasks) and counted[2] <= counted[1]
