@@ -58,3 +58,9 @@ def test_both_layouts_of_the_same_run_count_the_same(role, host_count):
     counted = benchmark.count_calls(linear(tasks, hosts))
     assert benchmark.count_calls(per_host(tasks, hosts)) == counted
     assert counted[0] <= len(tasks) and counted[2] <= counted[1]
+
+
+def test_own_cpu_seconds_reads_utime_and_stime_of_the_process_alone():
+    # a command name with spaces and a parenthesis, as /proc/PID/stat writes it; utime 250, stime 50, children 999
+    stat = "4242 (ansible-playbook (x)) S 1 4242 4242 0 -1 4194304 100 0 0 0 250 50 999 999 20 0 1 0 5 0 0"
+    assert benchmark.own_cpu_seconds(stat) == 300.0 / benchmark.CLOCK
