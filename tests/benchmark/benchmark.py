@@ -219,7 +219,8 @@ def count_calls(result):
     among them that reach a host, from the ansible.posix.json callback's result.
 
     With the linear strategy the callback writes one entry per task; with the others (free, host_pinned) one
-    per host and task, so a task is counted once by its id.
+    per host and task, and the tasks of a role included on several hosts carry one id per host (the include is
+    made per host), so a task is counted once by where it is written: its path (file:line) and name.
     """
     ran, invocations, host_calls = set(), 0, 0
     for play in result["plays"]:
@@ -234,7 +235,7 @@ def count_calls(result):
                 if res.get("action") not in LOCAL_ACTIONS:
                     host_calls += count
                 if count:
-                    ran.add(task["task"]["id"])
+                    ran.add((task["task"].get("path"), task["task"].get("name")))
     return len(ran), invocations, host_calls
 
 
