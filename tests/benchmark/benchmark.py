@@ -18,9 +18,9 @@ Series:
      daemon-reload and start tasks, as the reference, each count on a fresh host of its own.
   3. A first converge of 1 and of 10 containers per host on 1 fresh host and on 3 fresh hosts at once (forks 5).
 
-Every point is measured three times and the median of each figure is shown (a first converge on the same host
-after a reset: its units stopped and removed, its containers and subordinate id ranges gone). CPU is measured
-where it is spent, not as this machine's busy time:
+Every point is measured three times (--runs; --reference-runs for the reference and the baseline series) and the
+median of each figure is shown (a first converge on the same host after a reset: its units stopped and removed,
+its containers and subordinate id ranges gone). CPU is measured where it is spent, not as this machine's busy time:
   controller  the ansible-playbook process tree (its own, its workers' and its SSH clients' CPU: RUSAGE_CHILDREN);
               not the SSH ControlPersist masters, which detach (by hand: about 0.02 s per host and run);
   main        of it, ansible-playbook's main process alone (strategy, results, callbacks), read from /proc while
@@ -42,11 +42,12 @@ reference; per-container marginal converge cost against the reference's. With --
 commit REF is measured too (30 containers on one host, 10 per host on 3 hosts), as "today".
 
 --fleet N boots N hosts and converges (then re-runs) the role with --fleet-containers containers per host at
-forks 5 and 12 with the strategies linear, host_pinned and free (one run per cell, hosts reset in between).
+forks 5 and 12 with the strategies linear, host_pinned and free (one run per cell, hosts reset in between), after
+the fleet's own floor (one ping on every host) at each fork count.
 
 Run as root on the test-bed machine:
   /var/cache/podsec-testbed/venv/bin/python tests/benchmark/benchmark.py [--counts 1,10,30] [--host-counts 1,10]
-      [--runs 3] [--baseline REF] [--fleet N --fleet-containers 5] [--keep]
+      [--runs 3] [--reference-runs 1] [--baseline REF] [--fleet N --fleet-containers 5] [--skip-series] [--keep]
 """
 
 from __future__ import annotations
@@ -421,6 +422,8 @@ def main():
     parser.add_argument("--counts", default="1,10,30", help="container counts of series 1 and 2")
     parser.add_argument("--host-counts", default="1,10", help="containers per host in series 3")
     parser.add_argument("--runs", type=int, default=3, help="runs per point (the median is shown)")
+    parser.add_argument("--reference-runs", type=int,
+                        help="runs per point of the containers.podman reference and the baseline (default: --runs)")
     parser.add_argument("--baseline", help="git commit whose role is measured too, as 'today'")
     parser.add_argument("--fleet", type=int, default=0, help="hosts of the fleet run (0: no fleet run)")
     parser.add_argument("--fleet-containers", type=int, default=5, help="containers per host in the fleet run")
@@ -428,6 +431,7 @@ def main():
     parser.add_argument("--keep", action="store_true", help="leave the hosts running")
     args = parser.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
+    reference_runs = args.reference_runs or args.runs
     host_counts = [int(c) for c in args.host_counts.split(",")]
     series = [("ours.yml", "hc", "hardened_container", False), ("reference.yml", "ref", "podman_container quadlet", False)]
     if args.baseline:
@@ -444,7 +448,7 @@ def main():
 
     def measure(label, kind, count, phase, playbook, names, bench_containers, baseline=False, **kwargs):
         runs = []
-        for _attempt in range(args.runs):
+        for _attempt in range(reference_runs if baseline else args.runs):
             if phase == "converge":
                 bench.reset(names)
             runs.append(bench.run(playbook, names, bench_containers, baseline, **kwargs))
@@ -464,7 +468,7 @@ def main():
                     names = [single[label]]
                     # converge then re-run, as pairs: each re-run follows its own first converge
                     runs = {"converge": [], "re-run": []}
-                    for _attempt in range(args.runs):
+                    for _attempt in range(args.runs if label == "hardened_container" else reference_runs):
                         bench.reset(names)
                         runs["converge"].append(bench.run(playbook, names, containers(prefix, count), baseline))
                         runs["re-run"].append(bench.run(playbook, names, containers(prefix, count), baseline))
@@ -487,6 +491,12 @@ def main():
                             "converge", "ours.yml", three, containers("hc", count), baseline=True)
         fleet_rows = []
         for forks in (5, 12) if fleet else ():
+            # The fleet's floor: one ping on every host, what any run on this fleet costs at these forks.
+            row = bench.run("floor.yml", fleet, [], forks=forks)
+            row.update(label="fleet %d hosts forks %d floor: one ping" % (len(fleet), forks), kind="fleet", count=forks,
+                       phase="floor", strategy="linear")
+            fleet_rows.append(row)
+            print(fmt(row), flush=True)
             for strategy in ("linear", "host_pinned", "free"):
                 bench.reset(fleet)
                 for phase in ("converge", "re-run"):
