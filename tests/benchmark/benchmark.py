@@ -18,10 +18,13 @@ Series:
      daemon-reload and start tasks, as the reference, each count on a fresh host of its own.
   3. A first converge of 1 and of 10 containers per host on 1 fresh host and on 3 fresh hosts at once (forks 5).
 
-Every point is measured three times and the median of each figure is shown (a first converge on the same host
-after a reset: its units stopped and removed, its containers and subordinate id ranges gone). CPU is measured
-where it is spent, not as this machine's busy time:
+Every point is measured three times (--runs; --reference-runs for the reference and the baseline series) and the
+median of each figure is shown (a first converge on the same host after a reset: its units stopped and removed,
+its containers and subordinate id ranges gone). CPU is measured where it is spent, not as this machine's busy time:
   controller  the ansible-playbook process tree (its own, its workers' and its SSH clients' CPU: RUSAGE_CHILDREN);
+              not the SSH ControlPersist masters, which detach (by hand: about 0.02 s per host and run);
+  main        of it, ansible-playbook's main process alone (strategy, results, callbacks), read from /proc while
+              it runs: the part that more forks or more cores do not spread;
   hosts       every process in the measured test hosts' PID namespaces (utime + stime + cutime + cstime, before
               and after: the test hosts share one cgroup on this machine, payload/, with every other developer's
               hosts, so their cgroup cannot tell them apart);
@@ -39,11 +42,12 @@ reference; per-container marginal converge cost against the reference's. With --
 commit REF is measured too (30 containers on one host, 10 per host on 3 hosts), as "today".
 
 --fleet N boots N hosts and converges (then re-runs) the role with --fleet-containers containers per host at
-forks 5 and 12 with the strategies linear, host_pinned and free (one run per cell, hosts reset in between).
+forks 5 and 12 with the strategies linear, host_pinned and free (one run per cell, hosts reset in between), after
+the fleet's own floor (one ping on every host) at each fork count.
 
 Run as root on the test-bed machine:
   /var/cache/podsec-testbed/venv/bin/python tests/benchmark/benchmark.py [--counts 1,10,30] [--host-counts 1,10]
-      [--runs 3] [--baseline REF] [--fleet N --fleet-containers 5] [--keep]
+      [--runs 3] [--reference-runs 1] [--baseline REF] [--fleet N --fleet-containers 5] [--skip-series] [--keep]
 """
 
 from __future__ import annotations
@@ -180,6 +184,12 @@ def busy_cpu_seconds():
     return (user + nice + system + irq + softirq) / CLOCK
 
 
+def own_cpu_seconds(stat):
+    """utime + stime of one process (not its children) from the text of its /proc/PID/stat."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK
+
+
 def controller_cpu_seconds():
     """CPU time of the finished ansible-playbook runs: the process tree (workers, SSH clients) it waited for."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -203,6 +213,31 @@ def namespace_cpu_seconds(namespaces):
             continue
         total += sum(int(value) for value in fields[11:15])
     return total / CLOCK
+
+
+def count_calls(result):
+    """Tasks that ran on at least one host, module invocations (loop items count one each) and the invocations
+    among them that reach a host, from the ansible.posix.json callback's result.
+
+    With the linear strategy the callback writes one entry per task; with the others (free, host_pinned) one
+    per host and task, and the tasks of a role included on several hosts carry one id per host (the include is
+    made per host), so a task is counted once by where it is written: its path (file:line) and name.
+    """
+    ran, invocations, host_calls = set(), 0, 0
+    for play in result["plays"]:
+        for task in play["tasks"]:
+            for res in task["hosts"].values():
+                items = res.get("results")
+                if items is not None:
+                    count = len([item for item in items if not item.get("skipped")])
+                else:
+                    count = 0 if res.get("skipped") else 1
+                invocations += count
+                if res.get("action") not in LOCAL_ACTIONS:
+                    host_calls += count
+                if count:
+                    ran.add((task["task"].get("path"), task["task"].get("name")))
+    return len(ran), invocations, host_calls
 
 
 def testbed(*args):
@@ -285,16 +320,31 @@ class Bench(object):
         return path
 
     def ansible_playbook(self, playbook, names, *args, **kwargs):
-        """Run one playbook on the hosts; its result as the json callback reports it."""
+        """Run one playbook on the hosts; its result as the json callback reports it.
+
+        The CPU time of ansible-playbook's main process alone (the strategy and result loop, which no fork count
+        spreads over cores) is read from /proc while it runs and kept in ``self.main_cpu``.
+        """
         env = dict(self.env, **kwargs.get("env", {}))
-        proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
-                               "-i", self.inventory(names)] + list(args) + [os.path.join(self.workdir, playbook)],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                              check=False)
+        out_path, err_path = os.path.join(self.workdir, "stdout.json"), os.path.join(self.workdir, "stderr.txt")
+        with open(out_path, "w") as out, open(err_path, "w") as err:
+            proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+                                     "-i", self.inventory(names)] + list(args) + [os.path.join(self.workdir, playbook)],
+                                    env=env, stdout=out, stderr=err)
+            self.main_cpu = 0.0
+            while proc.poll() is None:
+                try:
+                    with open("/proc/%d/stat" % proc.pid) as handle:
+                        self.main_cpu = own_cpu_seconds(handle.read())
+                except (OSError, ValueError):
+                    pass
+                time.sleep(0.05)
+        with open(out_path) as out, open(err_path) as err:
+            stdout, stderr = out.read(), err.read()
         if proc.returncode != 0:
-            sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-2000:])
+            sys.stderr.write(stdout[-4000:] + stderr[-2000:])
             raise SystemExit("%s failed (rc=%d)" % (playbook, proc.returncode))
-        return json.loads(proc.stdout)
+        return json.loads(stdout)
 
     def reset(self, names):
         for name in names:
@@ -317,23 +367,10 @@ class Bench(object):
         result = self.ansible_playbook(playbook, names, "-e", "@" + extra, env=env)
         wall, cpu = time.monotonic() - start, busy_cpu_seconds() - cpu_start
         controller = controller_cpu_seconds() - own_start
+        main = self.main_cpu
         hosts = namespace_cpu_seconds(namespaces) - hosts_start
         other = max(0.0, cpu - controller - hosts)
-        tasks = invocations = host_calls = 0
-        for play in result["plays"]:
-            for task in play["tasks"]:
-                ran = False
-                for res in task["hosts"].values():
-                    items = res.get("results")
-                    if items is not None:
-                        count = len([item for item in items if not item.get("skipped")])
-                    else:
-                        count = 0 if res.get("skipped") else 1
-                    invocations += count
-                    if res.get("action") not in LOCAL_ACTIONS:
-                        host_calls += count
-                    ran = ran or count > 0
-                tasks += 1 if ran else 0
+        tasks, invocations, host_calls = count_calls(result)
         reloads = 0
         for name, mark in marks.items():
             # Every systemd manager's reloads: PID 1's and those of the users' managers (rootless units).
@@ -341,7 +378,7 @@ class Bench(object):
                                  "|| true" % mark)
             reloads += int(out.strip() or 0)
         changed = sum(stats.get("changed", 0) for stats in result["stats"].values())
-        return {"wall": wall, "cpu": cpu, "controller": controller, "hosts": hosts, "other": other,
+        return {"wall": wall, "cpu": cpu, "controller": controller, "main": main, "hosts": hosts, "other": other,
                 "busy": other / wall > OTHER_LOAD_FLAG if wall else False, "tasks": tasks, "invocations": invocations,
                 "host_calls": host_calls, "changed": changed, "reloads": reloads}
 
@@ -353,7 +390,7 @@ class Bench(object):
         return int(out.strip()) / 1000.0
 
 
-FIELDS = ("wall", "cpu", "controller", "hosts", "other", "tasks", "invocations", "host_calls", "changed", "reloads")
+FIELDS = ("wall", "cpu", "controller", "main", "hosts", "other", "tasks", "invocations", "host_calls", "changed", "reloads")
 
 
 def median_row(runs):
@@ -366,13 +403,13 @@ def median_row(runs):
 def fmt(row):
     flag = ("*%d/%d" % (row["busy"], row["runs"])) if row.get("runs") and row["busy"] else (
         "*" if row.get("busy") is True else "")
-    return "%-50s %7.1f %6.1f %6.1f %6.1f %6.1f %6d %8d %6d %8d %8d %5s" % (
-        row["label"], row["wall"], row["cpu"], row["controller"], row["hosts"], row["other"], row["tasks"],
+    return "%-50s %7.1f %6.1f %6.1f %6.1f %6.1f %6.1f %6d %8d %6d %8d %8d %5s" % (
+        row["label"], row["wall"], row["cpu"], row["controller"], row["main"], row["hosts"], row["other"], row["tasks"],
         row["invocations"], row["host_calls"], row["changed"], row["reloads"], flag)
 
 
-HEADER = "%-50s %7s %6s %6s %6s %6s %6s %8s %6s %8s %8s %5s" % (
-    "run (median of the runs)", "wall s", "cpu s", "ctl s", "host s", "oth s", "tasks", "modules", "host", "changed",
+HEADER = "%-50s %7s %6s %6s %6s %6s %6s %6s %8s %6s %8s %8s %5s" % (
+    "run (median of the runs)", "wall s", "cpu s", "ctl s", "main s", "host s", "oth s", "tasks", "modules", "host", "changed",
     "reloads", "load")
 
 
@@ -385,6 +422,8 @@ def main():
     parser.add_argument("--counts", default="1,10,30", help="container counts of series 1 and 2")
     parser.add_argument("--host-counts", default="1,10", help="containers per host in series 3")
     parser.add_argument("--runs", type=int, default=3, help="runs per point (the median is shown)")
+    parser.add_argument("--reference-runs", type=int,
+                        help="runs per point of the containers.podman reference and the baseline (default: --runs)")
     parser.add_argument("--baseline", help="git commit whose role is measured too, as 'today'")
     parser.add_argument("--fleet", type=int, default=0, help="hosts of the fleet run (0: no fleet run)")
     parser.add_argument("--fleet-containers", type=int, default=5, help="containers per host in the fleet run")
@@ -392,6 +431,7 @@ def main():
     parser.add_argument("--keep", action="store_true", help="leave the hosts running")
     args = parser.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
+    reference_runs = args.reference_runs or args.runs
     host_counts = [int(c) for c in args.host_counts.split(",")]
     series = [("ours.yml", "hc", "hardened_container", False), ("reference.yml", "ref", "podman_container quadlet", False)]
     if args.baseline:
@@ -408,7 +448,7 @@ def main():
 
     def measure(label, kind, count, phase, playbook, names, bench_containers, baseline=False, **kwargs):
         runs = []
-        for _attempt in range(args.runs):
+        for _attempt in range(reference_runs if baseline else args.runs):
             if phase == "converge":
                 bench.reset(names)
             runs.append(bench.run(playbook, names, bench_containers, baseline, **kwargs))
@@ -428,7 +468,7 @@ def main():
                     names = [single[label]]
                     # converge then re-run, as pairs: each re-run follows its own first converge
                     runs = {"converge": [], "re-run": []}
-                    for _attempt in range(args.runs):
+                    for _attempt in range(args.runs if label == "hardened_container" else reference_runs):
                         bench.reset(names)
                         runs["converge"].append(bench.run(playbook, names, containers(prefix, count), baseline))
                         runs["re-run"].append(bench.run(playbook, names, containers(prefix, count), baseline))
@@ -451,6 +491,12 @@ def main():
                             "converge", "ours.yml", three, containers("hc", count), baseline=True)
         fleet_rows = []
         for forks in (5, 12) if fleet else ():
+            # The fleet's floor: one ping on every host, what any run on this fleet costs at these forks.
+            row = bench.run("floor.yml", fleet, [], forks=forks)
+            row.update(label="fleet %d hosts forks %d floor: one ping" % (len(fleet), forks), kind="fleet", count=forks,
+                       phase="floor", strategy="linear")
+            fleet_rows.append(row)
+            print(fmt(row), flush=True)
             for strategy in ("linear", "host_pinned", "free"):
                 bench.reset(fleet)
                 for phase in ("converge", "re-run"):
@@ -522,8 +568,9 @@ def report(rows, floors, counts, host_counts, args):
         print("fleet of %d hosts, %d containers each: controller CPU per host and host CPU per host" % (
             hosts, args.fleet_containers))
         for row in fleet_rows:
-            print("  %-45s wall %6.1f s  controller %.2f s/host  host %.2f s/host%s" % (
-                row["label"], row["wall"], row["controller"] / hosts, row["hosts"] / hosts, "  *" if row["busy"] else ""))
+            print("  %-45s wall %6.1f s  controller %.2f s/host (main process %.2f)  host %.2f s/host%s" % (
+                row["label"], row["wall"], row["controller"] / hosts, row["main"] / hosts, row["hosts"] / hosts,
+                "  *" if row["busy"] else ""))
 
 
 if __name__ == "__main__":
