@@ -97,8 +97,8 @@ CONTAINER_OPTIONS = {
         "pulled is not judged.",
         "What is not looked at: an image every container of it already runs (a re-run, or containers deployed "
         "before this check existed: C(container_posture inspect_images) reports those); an image pulled later "
-        "by the service itself (C(Pull=) in O(containers[].extra_keys)) or by C(podman auto-update) "
-        "(O(containers[].auto_update)); file capabilities are reported as findings, not refused."]},
+        "by the service itself (C(Pull=) in C(extra_keys)) or by C(podman auto-update) "
+        "(C(auto_update)); file capabilities are reported as findings, not refused."]},
     "command": {"type": "list", "elements": "str", "description": [
         "Command and arguments (C(Exec=)). Each item is one argument, passed literally (C(%) and C($) are "
         "escaped); an empty argument is refused (Quadlet would drop it and every later one)."]},
