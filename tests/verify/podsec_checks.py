@@ -137,7 +137,16 @@ class Container(object):
         return self.host.check_output("cat /proc/%d/%s" % (pid, name))
 
     def statuses(self):
-        return [(pid, parse_status(self.proc(pid, "status"))) for pid in self.host_pids]
+        """``(pid, status fields)`` of each process. One that exited between ``podman top`` and this read (a
+        healthcheck's short-lived command) is left out; the container's first process must always be read."""
+        found = []
+        for pid in self.host_pids:
+            read = self.host.run("cat /proc/%d/status" % pid)
+            if read.rc != 0 and pid != self.host_pids[0] and self.host.run("test -e /proc/%d" % pid).rc != 0:
+                continue
+            assert read.rc == 0, "%s: cannot read /proc/%d/status: %s" % (self.label, pid, read.stderr.strip())
+            found.append((pid, parse_status(read.stdout)))
+        return found
 
 
 # ---------------------------------------------------------------- the checks
