@@ -25,7 +25,7 @@ import os
 import stat
 
 from ansible_collections.podsec.hardening.plugins.module_utils._posture import ROOT_USERS, container_name, finding
-from ansible_collections.podsec.hardening.plugins.module_utils._runas import USER_CWD, as_user
+from ansible_collections.podsec.hardening.plugins.module_utils._runas import USER_CWD
 
 # Labels `podman container runlabel` runs (with the host's privileges, as the label says).
 RUNLABELS = ("RUN", "INSTALL", "UNINSTALL")
@@ -258,6 +258,7 @@ def inspect_images(module, prefix, podman, images, rootless):
             entries.append(found[0] if len(found) == 1 else None)
             errors.append(err)
     python = module.get_bin_path("python3") or "python3"
+    timeout = module.get_bin_path("timeout")
     result = {}
     for index, image in enumerate(images):
         info = entries[index]
@@ -266,8 +267,7 @@ def inspect_images(module, prefix, podman, images, rootless):
             result[image] = {"info": None, "files": [], "error": "podman image inspect: %s"
                              % (err.strip() or "not found")}
             continue
-        rc, out, err = module.run_command(scan_argv(prefix, podman, python, image, rootless,
-                                                    module.get_bin_path("timeout")), cwd=USER_CWD)
+        rc, out, err = module.run_command(scan_argv(prefix, podman, python, image, rootless, timeout), cwd=USER_CWD)
         files, error = parse_scan(rc, out, err)
         result[image] = {"info": info, "files": files, "error": error}
     return result
@@ -313,13 +313,6 @@ def vet(entries, seen, allowed, owner="root"):
     return " ".join(message for message in refusals if message) or None
 
 
-def owner_prefix(module, owner):
-    """The command prefix that runs podman as ``owner`` (a passwd entry, None for root) from this process."""
-    if owner is None or os.geteuid() == owner.pw_uid:
-        return []
-    return as_user(module, owner)
-
-
 def images_to_vet(entries, running):
     """The quadlet_container RV(images) entries to look inside: those with a container that does not run that
     image ID yet. ``running``: ``_apply.parse_running`` (podman lists short IDs). An image all its containers
@@ -330,12 +323,11 @@ def images_to_vet(entries, running):
             if not entry.get("id") or not all(runs_it(entry, name) for name in entry["containers"])]
 
 
-def vet_images(module, owner, podman, entries, containers):
+def vet_images(module, prefix, owner, podman, entries, containers):
     """Look inside the images of ``entries`` (quadlet_container RV(images)) that the owner's storage holds, as the
-    owner; ``containers``: the containers' parameters. Read-only, so also in check mode. Returns ``vet``'s
-    refusal message or None."""
-    prefix = owner_prefix(module, owner)
+    owner (``prefix``: the command prefix that runs as the owner, ``owner``: its name); ``containers``: the
+    containers' parameters. Read-only, so also in check mode. Returns ``vet``'s refusal message or None."""
     present = [entry["image"] for entry in entries if entry.get("id")]
     seen = inspect_images(module, prefix, podman, present, is_rootless(prefix)) if present else {}
     allowed = [params["name"] for params in containers if params.get(ALLOW_OPTION)]
-    return vet(entries, seen, allowed, "root" if owner is None else owner.pw_name)
+    return vet(entries, seen, allowed, owner)

@@ -501,7 +501,10 @@ class Applier(object):
         running = parse_running(out) if rc == 0 else {}
         self.image_restarts = image_restarts(images, ids, running)
         # What is inside each image the owner has, as the owner: setuid-root files refuse it unless allowed.
-        refused = _image_inspect.vet_images(module, self.owner, module.params["podman_executable"],
+        # The prefix of the owner's commands, as OwnerShell builds it (the one way to run as the owner).
+        prefix, _environ = self.shell.command([])
+        refused = _image_inspect.vet_images(module, prefix, "root" if self.owner is None else self.owner.pw_name,
+                                            module.params["podman_executable"],
                                             _image_inspect.images_to_vet(result["images"], running),
                                             [unit.params for unit in containers])
         if refused:

@@ -18,7 +18,7 @@ LOGIN_UIDS = range(1000, 65534)  # Debian's login users; 65534 is nobody
 def home_entries(entries=None, login_only=False):
     """Password database entries (``pwd.getpwall()`` unless ``entries`` is given) with a home directory of
     their own: not empty and not ``/``. With ``login_only``, only root's and login users' (uid 1000 to 65533).
-    container_posture can take its rootless users from here (skipping uid 0)."""
+    container_posture takes its rootless users from here (skipping uid 0)."""
     if entries is None:
         entries = pwd.getpwall()
     return [entry for entry in entries
