@@ -245,27 +245,43 @@ def scan_argv(prefix, podman, python, image, rootless, timeout=None):
             + [python, "-I", "-c", SCAN_SCRIPT, podman, image])
 
 
-def inspect_images(module, prefix, podman, images, rootless):
+def inspect_each(module, prefix, podman, images, environ=None):
+    """``({image: its podman image inspect entry, or None when the owner's storage lacks it}, {image: podman's
+    error})`` for ``images``, asked as the owner (``prefix``; ``environ``: the environment update that goes with it).
+
+    One ``podman image inspect`` for all of them; only when one is missing (podman then prints the others, or
+    nothing) once more per image, to tell which.
+    """
+    entries, err = _inspect(module, prefix, podman, images, environ)
+    if len(entries) == len(images):
+        return dict(zip(images, entries)), {}
+    if len(images) == 1:
+        return {images[0]: None}, {images[0]: err}
+    infos, errors = {}, {}
+    for image in images:
+        found, err = _inspect(module, prefix, podman, [image], environ)
+        infos[image] = found[0] if len(found) == 1 else None
+        if infos[image] is None:
+            errors[image] = err
+    return infos, errors
+
+
+def inspect_images(module, prefix, podman, images, rootless, known=None):
     """``{image: {"info": inspect entry or None, "files": [...], "error": str or None}}`` for each of ``images``
     (ids or references), looked at as the owner whose command prefix is ``prefix``. Read-only: also in check mode.
+    ``known``: ``{image: inspect entry}`` the caller already asked podman for (not asked again).
     """
-    entries, err = _inspect(module, prefix, podman, images)
-    if len(entries) != len(images):
-        # One is missing: podman printed only the others. Ask once per image to tell which.
-        entries, errors = [], []
-        for image in images:
-            found, err = _inspect(module, prefix, podman, [image])
-            entries.append(found[0] if len(found) == 1 else None)
-            errors.append(err)
+    known = known or {}
+    infos, errors = inspect_each(module, prefix, podman, [image for image in images if image not in known])
+    infos.update(known)
     python = module.get_bin_path("python3") or "python3"
     timeout = module.get_bin_path("timeout")
     result = {}
-    for index, image in enumerate(images):
-        info = entries[index]
+    for image in images:
+        info = infos[image]
         if info is None:
-            err = errors[index]
             result[image] = {"info": None, "files": [], "error": "podman image inspect: %s"
-                             % (err.strip() or "not found")}
+                             % (errors.get(image, "").strip() or "not found")}
             continue
         rc, out, err = module.run_command(scan_argv(prefix, podman, python, image, rootless, timeout), cwd=USER_CWD)
         files, error = parse_scan(rc, out, err)
@@ -273,9 +289,12 @@ def inspect_images(module, prefix, podman, images, rootless):
     return result
 
 
-def _inspect(module, prefix, podman, images):
+def _inspect(module, prefix, podman, images, environ=None):
     """The ``podman image inspect`` entries of ``images`` (in order, one per image when all exist) and stderr."""
-    rc, out, err = module.run_command(list(prefix) + [podman, "image", "inspect"] + list(images), cwd=USER_CWD)
+    if not images:
+        return [], ""
+    rc, out, err = module.run_command(list(prefix) + [podman, "image", "inspect"] + list(images),
+                                      environ_update=environ, cwd=USER_CWD)
     try:
         entries = [entry for entry in json.loads(out or "[]") if isinstance(entry, dict)]
     except ValueError:
@@ -323,11 +342,12 @@ def images_to_vet(entries, running):
             if not entry.get("id") or not all(runs_it(entry, name) for name in entry["containers"])]
 
 
-def vet_images(module, prefix, owner, podman, entries, containers):
+def vet_images(module, prefix, owner, podman, entries, containers, known=None):
     """Look inside the images of ``entries`` (quadlet_container RV(images)) that the owner's storage holds, as the
     owner (``prefix``: the command prefix that runs as the owner, ``owner``: its name); ``containers``: the
-    containers' parameters. Read-only, so also in check mode. Returns ``vet``'s refusal message or None."""
+    containers' parameters; ``known``: the inspect entries the caller already has (``inspect_images``). Read-only,
+    so also in check mode. Returns ``vet``'s refusal message or None."""
     present = [entry["image"] for entry in entries if entry.get("id")]
-    seen = inspect_images(module, prefix, podman, present, is_rootless(prefix)) if present else {}
+    seen = inspect_images(module, prefix, podman, present, is_rootless(prefix), known) if present else {}
     allowed = [params["name"] for params in containers if params.get(ALLOW_OPTION)]
     return vet(entries, seen, allowed, owner)

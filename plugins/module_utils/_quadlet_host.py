@@ -26,6 +26,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _image_inspect
 from ansible_collections.podsec.hardening.plugins.module_utils._apply import (
+    RUNNING_STATES,
     declared_images,
     failed_services,
     failure_message,
@@ -385,9 +386,17 @@ def converge(module, owner, containers, others, validate_always=False):
             if entry["changed"] or validate_always:
                 entry["service"] = services[unit.file_name]
     applier = Applier(module, owner, shell, result) if module.params["apply"] is not None else None
+    ask_podman = applier.prepare_owner() if applier and present and containers else False
+    if shell and containers and module.params["report_active_state"]:
+        # A rootless user without lingering and without a session has no manager to ask: expected, not a warning.
+        no_manager_expected = owner is not None and not os.path.exists(os.path.join(LINGER_DIR, owner.pw_name))
+        states = active_states(module, [entry["service_name"] for entry in result["units"]], shell,
+                               quiet=no_manager_expected)
+        for entry in result["units"]:
+            entry["active_state"] = states[entry["service_name"]]
     if applier and present and containers:
         # Every unit is valid: the images come next, before the profile and any unit file.
-        applier.pull_images(containers)
+        applier.pull_images(containers, ask_podman)
     # Every unit is valid: the profile goes in place before any unit that refers to it.
     profile_users = [unit.name for unit in containers if present and uses_tightened_seccomp(unit.params)]
     if profile_users:
@@ -416,13 +425,6 @@ def converge(module, owner, containers, others, validate_always=False):
     if present and not module.params["rootless_user"] and any(uses_auto_userns(u.params["userns"]) for u in containers):
         result["missing_subid_ranges"] = missing_subid_ranges(dict((path, read_text(path)[0]) for path in SUBID_FILES),
                                                               user_exists=user_exists("containers"))
-    if shell and containers and module.params["report_active_state"]:
-        # A rootless user without lingering and without a session has no manager to ask: expected, not a warning.
-        no_manager_expected = owner is not None and not result["linger"]
-        states = active_states(module, [entry["service_name"] for entry in result["units"]], shell,
-                               quiet=no_manager_expected)
-        for entry in result["units"]:
-            entry["active_state"] = states[entry["service_name"]]
     if module._diff:
         result["diff"] = [dict(before=before, after=after, before_header=unit.path, after_header=unit.path)
                           for unit, before, after, entry in plans if entry["changed"]]
@@ -453,31 +455,39 @@ class Applier(object):
         # Whether a container of this call sets auto_update: the owner's podman-auto-update.timer must run.
         self.auto_update = False
 
-    def pull_images(self, containers):
+    def prepare_owner(self):
+        """Whether the owner's podman may be asked about its images; lingering enabled first where it must be.
+
+        A rootless owner's podman needs its runtime directory, which its systemd instance creates: lingering is
+        enabled first (apply does it anyway); in check mode without that directory podman is not asked at all (it
+        would create its state elsewhere) and every image counts as one to pull (see _apply.plan_image_queries).
+        """
+        queries = plan_image_queries(self.owner is not None, self.lingering, self.shell.has_runtime_dir(),
+                                     self.module.check_mode)
+        if queries["enable_linger"]:
+            self.enable_linger()
+        return queries["ask"]
+
+    def pull_images(self, containers, ask):
         """Pull, as the owner, each image of ``containers`` that its storage lacks; fail naming the image otherwise.
 
         Runs before any unit file is written: the owner's trust policy refuses an image here, in the task, with
-        podman's own message, instead of at the service's start. One ``podman image inspect`` per image; in check
-        mode nothing is pulled and RV(images) says what would be. A rootless owner's podman needs its runtime
-        directory, which its systemd instance creates: lingering is enabled first (apply does it anyway); in check
-        mode without that directory podman is not asked at all (it would create its state elsewhere) and every
-        image counts as one to pull (see _apply.plan_image_queries).
+        podman's own message, instead of at the service's start. One ``podman image inspect`` for all images
+        (its entries also serve the look inside them); in check mode nothing is pulled and RV(images) says what
+        would be. ``ask``: whether the owner's podman may be asked at all (``prepare_owner``); ``units[]`` carry
+        their ``active_state`` already.
         """
         module, result = self.module, self.result
-        queries = plan_image_queries(self.owner is not None, self.lingering, self.shell.has_runtime_dir(),
-                                     module.check_mode)
-        if queries["enable_linger"]:
-            self.enable_linger()
         # Built after lingering is enabled: the rootless user's podman gets the runtime directory it created.
-        podman, environ = self.shell.command([module.params["podman_executable"]])
+        prefix, environ = self.shell.command([])
+        podman = prefix + [module.params["podman_executable"]]
         scope = "system" if self.owner is None else "user %s" % self.owner.pw_name
         images = declared_images([unit.params for unit in containers])
-        ids = {}
-        for image, _names in images if queries["ask"] else ():
-            rc, out, _err = module.run_command(podman + ["image", "inspect", "--format", "{{.Id}}", image],
-                                               environ_update=environ, cwd="/")
-            if rc == 0 and out.strip():
-                ids[image] = out.strip().splitlines()[-1]
+        infos = {}
+        if ask and images:
+            infos, _errors = _image_inspect.inspect_each(module, prefix, module.params["podman_executable"],
+                                                         [image for image, _names in images], environ)
+        ids = dict((image, info.get("Id")) for image, info in infos.items() if info and info.get("Id"))
         before = dict(ids)
         pull = images_to_pull(images, ids, self.options["pull"] == "newer")
         if not module.check_mode:
@@ -496,19 +506,29 @@ class Applier(object):
         result["images"] = [dict(image=image, containers=names, pulled=image in pull, id=ids.get(image),
                                  updated=image in updated) for image, names in images]
         # What each running container runs, from podman itself: a tag that now names another image restarts it.
+        # With none of the declared services active (a first converge) no container of them runs: not asked.
+        declared_running = any(entry.get("active_state") in RUNNING_STATES for entry in result["units"])
         rc, out, _err = (module.run_command(podman + ["ps", "--format", "{{.Names}}\t{{.ImageID}}"],
-                                            environ_update=environ, cwd="/") if queries["ask"] else (1, "", ""))
+                                            environ_update=environ, cwd="/")
+                         if ask and declared_running else (1, "", ""))
         running = parse_running(out) if rc == 0 else {}
         self.image_restarts = image_restarts(images, ids, running)
         # What is inside each image the owner has, as the owner: setuid-root files refuse it unless allowed.
-        # The prefix of the owner's commands, as OwnerShell builds it (the one way to run as the owner).
-        prefix, _environ = self.shell.command([])
+        # The prefix of the owner's commands, as OwnerShell builds it (the one way to run as the owner); an image
+        # the pull left as it was is not inspected again.
+        unchanged = dict((image, info) for image, info in infos.items() if info and ids.get(image) == info.get("Id"))
         refused = _image_inspect.vet_images(module, prefix, "root" if self.owner is None else self.owner.pw_name,
                                             module.params["podman_executable"],
                                             _image_inspect.images_to_vet(result["images"], running),
-                                            [unit.params for unit in containers])
+                                            [unit.params for unit in containers], unchanged)
         if refused:
             module.fail_json(msg=refused, **result)
+        # The rest of what is inside (allowed setuid-root files, setgid and capability files, root user, runlabels)
+        # is the reader's to see: a warning per finding above info, once, when the image is first deployed.
+        for entry in result["images"]:
+            for found in entry.get("findings", []):
+                if found["severity"] != "info":
+                    module.warn(found["message"])
         if any(entry["updated"] for entry in result["images"]):
             result["changed"] = True
 

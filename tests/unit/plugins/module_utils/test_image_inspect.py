@@ -191,7 +191,7 @@ class Module(object):
     def __init__(self):
         self.argvs = []
 
-    def run_command(self, argv, cwd=None):
+    def run_command(self, argv, cwd=None, environ_update=None):
         self.argvs.append(argv)
         done = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                               check=False)

@@ -59,13 +59,14 @@ class Host(object):
             # The image scan (_image_inspect.SCAN_SCRIPT): the image's setuid-root files, if any.
             files = [[path, 0o104755, 0, 0, False] for path in self.setuid.get(args[-1], [])]
             return 0, json.dumps({"files": files}) + "\n", ""
-        if "inspect" in args and "--format" not in args:
-            return 0, json.dumps([{"Id": "a" * 64, "Config": {"User": "10001"}} for _image in args[args.index("inspect") + 1:]]), ""
-        if args[-4:-1] == ["inspect", "--format", "{{.Id}}"]:
-            image = args[-1]
-            if self.stored is not None and image not in self.stored:
-                return 125, "", "Error: %s: image not known\n" % image
-            return 0, self.ids.get(image, "a" * 64) + "\n", ""
+        if "inspect" in args:
+            # Like podman: the entries of the stored images, an error (rc 125) for each missing one.
+            images = args[args.index("inspect") + 1:]
+            missing = [image for image in images if self.stored is not None and image not in self.stored]
+            found = [{"Id": self.ids.get(image, "a" * 64), "Config": {"User": "10001"}} for image in images
+                     if image not in missing]
+            return (125 if missing else 0), json.dumps(found), "".join(
+                "Error: %s: image not known\n" % image for image in missing)
         if "pull" in args:
             image = args[-1]
             if image in self.refused:
@@ -664,8 +665,10 @@ def test_apply_pulls_a_refused_image_before_writing_and_fails_with_podmans_polic
         "podman could not pull %s for app, job (system scope: its storage and trust policy): Error: copying system "
         "image from manifest list: Source image rejected: A signature was required, but no signature exists -- "
         "no unit was installed, removed or restarted" % UNSIGNED)
-    # Both images were looked up once, the permitted one pulled first; no unit written, systemd never told.
-    assert [call[-1] for call in host.calls if "{{.Id}}" in call] == [SIGNED, UNSIGNED]
+    # Both images were looked up in one call, then once each (one is missing); the permitted one pulled first; no
+    # unit written, systemd never told.
+    assert [call[3:] for call in host.calls if call[1:3] == ["image", "inspect"]] == [[SIGNED, UNSIGNED], [SIGNED],
+                                                                                      [UNSIGNED]]
     assert [call[-1] for call in pulls(host)] == [SIGNED, UNSIGNED]
     assert not env.root.exists() or list(env.root.iterdir()) == []
     assert systemctl_calls(host) == []
@@ -712,11 +715,13 @@ def test_control_setuid_root_ok_deploys_the_image_and_reports_its_files(env):
     assert (env.root / "app.container").exists()
     assert "setuid_root_ok" not in (env.root / "app.container").read_text()
     assert result["images"][0]["setuid_root_files"] == ["/usr/local/bin/tool"]
+    # The reader is told: a warning names the image and the path (the plain image of the test above warns nothing).
+    assert result["warnings"] == ["%s (used by app) has setuid-root files: /usr/local/bin/tool" % SETUID]
 
 
 def test_a_rerun_does_not_look_inside_an_image_its_containers_already_run(env):
     """The image was looked at when its containers were deployed: a re-run that changes nothing mounts nothing."""
-    host = Host(stored={SETUID})
+    host = Host(stored={SETUID}, active={"app.service": "active"})
     host.setuid = {SETUID: ["/usr/local/bin/tool"]}
     host.running = {"app": "a" * 64}
     result = env.run(host, containers=[dict(name="app", image=SETUID, setuid_root_ok=True)], apply={})
@@ -748,10 +753,11 @@ def test_apply_pulls_nothing_when_the_images_are_stored_and_asks_once_per_image(
     host = Host(active={"web.service": "active", "app.service": "active"})
     result = env.run(host, containers=units, apply={})
     assert pulls(host) == [] and result["changed"] is False
-    assert [call for call in host.calls if "{{.Id}}" in call] == [["podman", "image", "inspect", "--format", "{{.Id}}",
-                                                                   SIGNED]]
+    # One image inspect, whose entry also serves the look inside the image: podman is not asked twice.
+    assert [call for call in host.calls if "inspect" in call] == [["podman", "image", "inspect", SIGNED]]
     assert result["images"] == [dict(image=SIGNED, containers=["web", "app"], pulled=False, id="a" * 64,
                                      updated=False, findings=[], setuid_root_files=[])]
+    assert result["warnings"] == []
 
 
 def test_apply_in_check_mode_reports_the_pull_without_pulling(env):
@@ -819,8 +825,7 @@ def test_check_mode_for_a_rootless_user_without_lingering_asks_no_podman_and_cha
     host = Host(stored=set())
     result = env.run(host, _ansible_check_mode=True, **args)
     asked = [call[len(as_runner(env)):] for call in host.calls if "podman" in call and call[0] == "/usr/bin/runuser"]
-    assert asked == [["podman", "image", "inspect", "--format", "{{.Id}}", SIGNED],
-                     ["podman", "ps", "--format", "{{.Names}}\t{{.ImageID}}"]]
+    assert asked == [["podman", "image", "inspect", SIGNED]]
     assert pulls(host) == [] and list((tmp_path / "home-runner").iterdir()) == []
 
 
@@ -854,6 +859,24 @@ def test_a_tag_with_a_new_digest_restarts_exactly_the_containers_that_use_it(env
                                        findings=[], setuid_root_files=[])
     restart = [call for call in systemctl_calls(host) if "restart" in call]
     assert restart == [["/usr/bin/systemctl", "restart", "web.service", "api.service"]]
+    # What was inspected before the pull describes the old image: the new one is inspected again before its scan.
+    assert [call[3:] for call in host.calls if call[1:3] == ["image", "inspect"]] == [[SIGNED, IMAGE], [SIGNED]]
+
+
+def test_a_first_converge_asks_podman_once_about_the_images_and_not_which_containers_run(env):
+    """No declared service is active: none of their containers runs, so `podman ps` is not asked; the one image
+    inspect serves the pull decision and the look inside the image."""
+    units = [dict(name="web", image=SIGNED), dict(name="db", image=IMAGE)]
+    host = Host()
+    result = env.run(host, containers=units, apply={})
+    podman = [call[1:3] for call in host.calls if call[0] == "podman"]
+    assert podman == [["--version"], ["image", "inspect"]]
+    assert [call[-1] for call in host.calls if "-c" in call] == [SIGNED, IMAGE]  # both looked inside
+    assert result["apply"]["restarted"] == ["web", "db"]
+    # Control: with one of them active podman is asked what runs (a moved tag would restart it).
+    host = Host(active={"db.service": "active"})
+    env.run(host, containers=units, apply={})
+    assert ["podman", "ps", "--format", "{{.Names}}\t{{.ImageID}}"] in host.calls
 
 
 def test_a_new_digest_pulled_by_hand_restarts_its_container_without_a_registry_query_also_in_check_mode(env):
