@@ -6,12 +6,15 @@
 
 """The atomic-write helpers: write_file_atomic for every file a module changes, replace_text_file for the
 diff-then-write of one managed text file, write_private_file for secret values (never through atomic_move),
-and the reads that go with them."""
+set_owner_and_mode for an existing file or directory that someone else may swap for a link, and the reads that go
+with them."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 import tempfile
 
 
@@ -126,13 +129,41 @@ def replace_text_file(module, path, raw_before, text, backup=False):
 
 
 def file_sha256(path):
-    """SHA-256 of a regular file, not following symlinks; None when it does not exist."""
+    """SHA-256 of a regular file, not following symlinks; None when it does not exist. Opened without blocking,
+    so that a FIFO swapped in cannot hang the caller; anything but a regular file fails (OSError)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = _open_own(path, directory=False)
     except FileNotFoundError:
         return None
     with os.fdopen(fd, "rb") as handle:
         return hashlib.sha256(handle.read()).hexdigest()
+
+
+def _open_own(path, directory):
+    """A read-only descriptor of ``path`` itself (a link there fails with ELOOP), which must be a directory or a
+    regular file as asked (else OSError EINVAL)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | (os.O_DIRECTORY if directory else 0))
+    kind = os.fstat(fd).st_mode
+    if not (stat.S_ISDIR(kind) if directory else stat.S_ISREG(kind)):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a %s" % ("directory" if directory else "regular file"), path)
+    return fd
+
+
+def set_owner_and_mode(path, uid, gid, mode, directory=False):
+    """chown and chmod ``path`` itself, never what a link there leads to (tmpfs_secret).
+
+    The caller looked at ``path`` with lstat; whoever may write the directory that holds it (the secret's owner)
+    can swap it for a link to /etc/shadow before the change, and os.chown follows links. Here the change goes
+    through a descriptor opened without following one, of the kind expected (OSError otherwise). ``gid`` -1
+    leaves the group.
+    """
+    fd = _open_own(path, directory)
+    try:
+        os.fchown(fd, uid, gid)
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
 
 
 def write_private_file(target, data, uid, gid, mode):

@@ -235,7 +235,11 @@ import pwd
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _inputs
 from ansible_collections.podsec.hardening.plugins.module_utils import _selinux_label as label
-from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
+from ansible_collections.podsec.hardening.plugins.module_utils._files import (
+    read_file_bytes,
+    set_owner_and_mode,
+    write_file_atomic,
+)
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 from ansible_collections.podsec.hardening.plugins.module_utils._users import home_directories
 
@@ -422,10 +426,10 @@ class VolumeLabel(object):
         if parent and not os.path.isdir(parent):
             os.makedirs(parent, 0o755)
         os.mkdir(path, 0o700)
-        if self.params["create_owner"] is not None:
-            entry = pwd.getpwnam(self.params["create_owner"])
-            os.chown(path, entry.pw_uid, entry.pw_gid)
-        os.chmod(path, int(self.params["create_mode"], 8))
+        owner = pwd.getpwnam(self.params["create_owner"]) if self.params["create_owner"] is not None else None
+        # Through a descriptor of the directory just made: whoever may write the parent cannot swap in a link.
+        set_owner_and_mode(path, owner.pw_uid if owner else -1, owner.pw_gid if owner else -1,
+                           int(self.params["create_mode"], 8), directory=True)
 
     def apply_present(self, path, context, prune):
         if self.selinux_enabled:

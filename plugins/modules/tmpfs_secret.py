@@ -286,7 +286,11 @@ import pwd
 import stat
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _inputs, _runas, _tmpfs
-from ansible_collections.podsec.hardening.plugins.module_utils._files import file_sha256, write_private_file
+from ansible_collections.podsec.hardening.plugins.module_utils._files import (
+    file_sha256,
+    set_owner_and_mode,
+    write_private_file,
+)
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
 from ansible_collections.podsec.hardening.plugins.module_utils._users import group_name, user_name
 
@@ -403,8 +407,8 @@ class TmpfsSecret(object):
                                                                  self.request["mode"]):
             self.changed = True
             if not self.check_mode:
-                os.chown(self.path, self.request["uid"], self.request["gid"])
-                os.chmod(self.path, self.request["mode"])
+                self.set_owner_and_mode(self.path, self.request["uid"], self.request["gid"], self.request["mode"],
+                                        directory=True)
         self.after_mount = self.mount_line(self.planned_mount, self.request["uid"], self.request["gid"],
                                            self.request["mode"])
 
@@ -425,6 +429,14 @@ class TmpfsSecret(object):
         if problem:
             self.fail(problem)
         self.mount, self.planned_mount = entry, entry.as_dict()
+
+    def set_owner_and_mode(self, path, uid, gid, mode, directory=False):
+        """Never through a link: the owner of the secrets may swap what was looked at (_files.set_owner_and_mode)."""
+        try:
+            set_owner_and_mode(path, uid, gid, mode, directory)
+        except OSError as exc:
+            self.fail("cannot set the owner and mode of %s (not the %s looked at a moment ago: %s)"
+                      % (path, "directory" if directory else "file", exc.strerror))
 
     # -------------------------------------------------------------------------------- secrets
     @staticmethod
@@ -457,8 +469,7 @@ class TmpfsSecret(object):
             elif plan["action"] == "write":
                 write_private_file(target, item["data"], item["uid"], item["gid"], item["mode"])
             else:
-                os.chown(target, item["uid"], item["gid"])
-                os.chmod(target, item["mode"])
+                self.set_owner_and_mode(target, item["uid"], item["gid"], item["mode"])
         changed, registered = bool(plan["action"]), False
         if self.params["podman_secrets"]:
             podman_changed, registered = self.ensure_podman(item)
@@ -485,8 +496,7 @@ class TmpfsSecret(object):
         if plan is not None and not self.check_mode:
             if plan["mkdir"]:
                 os.mkdir(store, 0o700)
-            os.chown(store, owner, -1)
-            os.chmod(store, 0o700)
+            self.set_owner_and_mode(store, owner, -1, 0o700, directory=True)
         return plan is not None
 
     def ensure_podman(self, item):

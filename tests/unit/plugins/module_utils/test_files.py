@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -136,3 +137,52 @@ def test_replace_text_file_check_mode_touches_nothing(tmp_path, text):
     result = _files.replace_text_file(make_module(check_mode=True, diff=True), str(dest), b"old\n", text, backup=True)
     assert dest.read_bytes() == b"old\n" and sorted(p.name for p in tmp_path.iterdir()) == ["policy.json"]
     assert result["diff"]["before"] == "old\n" and "backup_file" not in result
+
+
+def test_set_owner_and_mode_changes_the_file_it_was_given(tmp_path):
+    secret = tmp_path / "db.password"
+    secret.write_text("x")
+    secret.chmod(0o600)
+    _files.set_owner_and_mode(str(secret), os.getuid(), os.getgid(), 0o440)
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o440
+    _files.set_owner_and_mode(str(tmp_path), os.getuid(), -1, 0o710, directory=True)
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o710
+
+
+def test_set_owner_and_mode_never_follows_a_link_swapped_in(tmp_path):
+    """The secret's owner may write its directory: between tmpfs_secret's lstat and the change it can put a link
+    to a file of root's (/etc/shadow) where the secret was. The change fails; the link's target is untouched."""
+    shadow = tmp_path / "shadow"
+    shadow.write_text("root:*:")
+    shadow.chmod(0o600)
+    secret = tmp_path / "db.password"
+    secret.symlink_to(shadow)
+    with pytest.raises(OSError) as raised:
+        _files.set_owner_and_mode(str(secret), os.getuid(), os.getgid(), 0o644)
+    assert raised.value.errno == errno.ELOOP
+    assert stat.S_IMODE(shadow.stat().st_mode) == 0o600
+    # Control: what the module did before (os.chown, os.chmod) follows the link and opens the target to all.
+    os.chown(str(secret), os.getuid(), os.getgid())
+    os.chmod(str(secret), 0o644)
+    assert stat.S_IMODE(shadow.stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize("directory", [False, True], ids=["file expected", "directory expected"])
+def test_set_owner_and_mode_refuses_another_kind_without_blocking(tmp_path, directory):
+    """A FIFO swapped in would block a plain open: opened without blocking and refused, like a file where a
+    directory was looked at (and the reverse)."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(str(fifo), 0o600)
+    other = tmp_path / ("file" if directory else "dir")
+    if directory:
+        other.write_text("")
+    else:
+        other.mkdir()
+    other.chmod(0o600)
+    for path in (fifo, other):
+        with pytest.raises(OSError) as raised:
+            _files.set_owner_and_mode(str(path), os.getuid(), os.getgid(), 0o644, directory=directory)
+        assert raised.value.errno in (errno.EINVAL, errno.ENOTDIR)
+        assert stat.S_IMODE(path.stat().st_mode) != 0o644
+    with pytest.raises(OSError):
+        _files.file_sha256(str(fifo))

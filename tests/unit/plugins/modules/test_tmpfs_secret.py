@@ -240,6 +240,40 @@ def test_mode_and_owner_change_only(host):
     assert "db_password 12345:root 0440" in result["diff"]["after"]
 
 
+def swap_for_a_link_after_the_look(monkeypatch, target):
+    """The secret's owner swaps the secret for a link to ``target`` right after the module looked at it (lstat)."""
+    real = mod.TmpfsSecret.file_facts
+
+    def look_then_swap(path, digest=True):
+        facts = real(path, digest)
+        if facts and facts["regular"] and os.path.basename(path) == "db_password":
+            os.unlink(path)
+            os.symlink(str(target), path)
+        return facts
+    monkeypatch.setattr(mod.TmpfsSecret, "file_facts", staticmethod(look_then_swap))
+
+
+@pytest.mark.parametrize("protected", [True, False], ids=["attack", "control: os.chown"])
+def test_a_link_swapped_in_after_the_look_is_not_followed(host, tmp_path, monkeypatch, protected):
+    run_module(args_for(host, secret()))
+    shadow = tmp_path / "shadow"
+    shadow.write_text("root:*:")
+    shadow.chmod(0o600)
+    swap_for_a_link_after_the_look(monkeypatch, shadow)
+    if not protected:
+        # Control: the change as it was made before (os.chown, os.chmod), which follow the link.
+        def follow(path, uid, gid, mode, directory=False):
+            os.chown(path, uid, gid)
+            os.chmod(path, mode)
+        monkeypatch.setattr(mod, "set_owner_and_mode", follow)
+    status, result = run_module(args_for(host, secret(mode="0444")))
+    if protected:
+        assert status == "failed" and "not the file looked at a moment ago" in result["msg"], result
+        assert stat.S_IMODE(shadow.stat().st_mode) == 0o600
+    else:
+        assert stat.S_IMODE(shadow.stat().st_mode) == 0o444
+
+
 def test_content_base64_and_absent(host):
     status, result = run_module(args_for(host, {"name": "db_password", "content_base64": "AAEC/w=="}))
     assert status == "ok", result
