@@ -332,12 +332,14 @@ def vet(entries, seen, allowed, owner="root"):
     return " ".join(message for message in refusals if message) or None
 
 
-def images_to_vet(entries, running):
+def images_to_vet(entries, running, changed=()):
     """The quadlet_container RV(images) entries to look inside: those with a container that does not run that
-    image ID yet. ``running``: ``_apply.parse_running`` (podman lists short IDs). An image all its containers
-    already run was looked at when they were deployed, so a re-run that changes nothing mounts no image."""
+    image ID yet, or whose unit changes now (``changed``: container names). ``running``: ``_apply.parse_running``
+    (podman lists short IDs). An image all its containers already run, unchanged, was looked at when they were
+    deployed, so a re-run that changes nothing mounts no image; a redeploy (``setuid_root_ok`` turned off, which
+    changes the unit) looks again."""
     def runs_it(entry, name):
-        return bool(running.get(name)) and entry["id"].startswith(running[name])
+        return bool(running.get(name)) and entry["id"].startswith(running[name]) and name not in changed
     return [entry for entry in entries
             if not entry.get("id") or not all(runs_it(entry, name) for name in entry["containers"])]
 

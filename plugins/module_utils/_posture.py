@@ -20,7 +20,11 @@ import re
 import shlex
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _policy
-from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import carries_marker, looks_like_secret
+from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
+    SETUID_ROOT_OK_NOTE,
+    carries_marker,
+    looks_like_secret,
+)
 from ansible_collections.podsec.hardening.plugins.module_utils._inputs import is_within
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -904,6 +908,8 @@ def opt_outs(info, unit_text=None, rootless=False):
             result.append("%s: host" % option)
     if any(value.count(":") < 2 or value.startswith(("0.0.0.0:", "[::]:")) for value in keys.get("PublishPort", [])):
         result.append("publish_on_all_addresses: true")
+    if carries_marker(unit_text, SETUID_ROOT_OK_NOTE):
+        result.append("setuid_root_ok: true")
     return result
 
 

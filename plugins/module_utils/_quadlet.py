@@ -1237,10 +1237,18 @@ def gate_versions(pairs, version):
     return kept, fallback_args
 
 
+# Header line of a unit whose container allows setuid-root files in its image. It makes the option part of the
+# unit's text: turning it off changes the unit, so the redeploy looks inside the image again (and refuses it), and
+# container_posture reads it as an opt-out.
+SETUID_ROOT_OK_NOTE = "setuid_root_ok: true (the image may carry setuid-root files)"
+
+
 def render(spec, version, rootless=False, header=None, own_network=False):
     """Return the unit text for a normalized and validated ``spec`` on podman ``version``.
 
     ``own_network``: the caller writes the container's network of its own (see effective_network())."""
+    if spec.get("setuid_root_ok"):
+        header = _header_lines(header) + [SETUID_ROOT_OK_NOTE]
     container, fallback_args = gate_versions(
         _container_pairs(spec, effective_network(spec, rootless, own_network)), version)
     podman_args = fallback_args + [quote_word(str(arg)) for arg in spec["podman_args"]]

@@ -519,7 +519,8 @@ class Applier(object):
         unchanged = dict((image, info) for image, info in infos.items() if info and ids.get(image) == info.get("Id"))
         refused = _image_inspect.vet_images(module, prefix, "root" if self.owner is None else self.owner.pw_name,
                                             module.params["podman_executable"],
-                                            _image_inspect.images_to_vet(result["images"], running),
+                                            _image_inspect.images_to_vet(result["images"], running, [
+                                                entry["name"] for entry in result["units"] if entry["changed"]]),
                                             [unit.params for unit in containers], unchanged)
         if refused:
             module.fail_json(msg=refused, **result)

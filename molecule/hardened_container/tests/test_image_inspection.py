@@ -103,7 +103,13 @@ def test_the_role_refuses_the_setuid_image_unless_allowed(host, setuid_image, ro
         assert "[WARNING]: %s (used by suidapp) has setuid-root files: %s" % (image, TOOL) in " ".join(
             output.split()), output[-3000:]
         assert json.loads(podman.check("podman inspect suidapp"))[0]["State"]["Running"] is True
-        assert unit_checksums(host, rootless) != before
+        allowed = unit_checksums(host, rootless)
+        assert allowed != before
+        # Turning the option off again, while the container runs the image: refused, the unit left as it was.
+        rc, output = run_playbook("setuid_image.yml", "-e", json.dumps({"hc_owner": owner}))
+        assert rc != 0 and "(containers suidapp) has setuid-root files: %s." % TOOL in output, output[-3000:]
+        assert unit_checksums(host, rootless) == allowed
+        assert mounted_images(host) == {"root": "", ROOTLESS_USER: ""}
     finally:
         rc, output = run_playbook("setuid_image.yml", "-e", json.dumps(
             {"hc_owner": owner, "hc_setuid_ok": True, "hc_suid_state": "absent"}))

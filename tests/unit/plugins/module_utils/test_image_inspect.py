@@ -336,6 +336,9 @@ def test_an_image_every_container_already_runs_is_not_looked_at_again():
     running = {"web": "sha256aaaa", "api": "sha256aaaa", "db": "sha256ffff"}
     assert [entry["image"] for entry in _image_inspect.images_to_vet(entries, running)] == [
         "reg/b:1", "reg/c:1", "reg/d:1"]
+    # A container whose unit changes now (setuid_root_ok turned off, say) is redeployed: its image is looked at.
+    assert [entry["image"] for entry in _image_inspect.images_to_vet(entries, running, ["api"])] == [
+        "reg/a:1", "reg/b:1", "reg/c:1", "reg/d:1"]
     # Control: one container of the image not running yet makes the image looked at.
     del running["api"]
     assert "reg/a:1" in [entry["image"] for entry in _image_inspect.images_to_vet(entries, running)]

@@ -15,7 +15,7 @@ import yaml
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.podsec.hardening.plugins.module_utils import _posture
+from ansible_collections.podsec.hardening.plugins.module_utils import _posture, _quadlet
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 SECRET_VALUE = "s3cr3t-Planted-Value-42"
@@ -690,6 +690,10 @@ def test_management_and_opt_outs():
     assert _posture.opt_outs(HARDENED, full) == []
     loose = full.replace("ReadOnly=true\n", "").replace("PublishPort=127.0.0.1:8080:8080", "PublishPort=0.0.0.0:80:80")
     assert _posture.opt_outs(HARDENED, loose) == ["read_only: false", "publish_on_all_addresses: true"]
+    # The header line the collection writes for setuid_root_ok; the same words after the header are no opt-out.
+    allowed = "# %s\n%s" % (_quadlet.SETUID_ROOT_OK_NOTE, full)
+    assert _posture.opt_outs(HARDENED, allowed) == ["setuid_root_ok: true"]
+    assert _posture.opt_outs(HARDENED, full + "# %s\n" % _quadlet.SETUID_ROOT_OK_NOTE) == []
     # Without the collection's unit: the resource limits podman inspect shows.
     assert _posture.opt_outs(RECORDED["weak-seccomp"]) == ["memory: unlimited", "pids_limit: unlimited"]
     finding = _posture.opt_out_finding(HARDENED, "root", ["memory: unlimited"])

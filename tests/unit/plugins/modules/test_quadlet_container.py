@@ -713,14 +713,40 @@ def test_control_setuid_root_ok_deploys_the_image_and_reports_its_files(env):
     host.setuid = {SETUID: ["/usr/local/bin/tool"]}
     result = env.run(host, containers=[dict(name="app", image=SETUID, setuid_root_ok=True)], apply={})
     assert (env.root / "app.container").exists()
-    assert "setuid_root_ok" not in (env.root / "app.container").read_text()
+    # The choice is in the unit's header, a comment: nothing in the unit's sections changes.
+    text = (env.root / "app.container").read_text()
+    assert "# setuid_root_ok: true" in text and "setuid_root_ok" not in text.split("[Unit]", 1)[1]
     assert result["images"][0]["setuid_root_files"] == ["/usr/local/bin/tool"]
     # The reader is told: a warning names the image and the path (the plain image of the test above warns nothing).
     assert result["warnings"] == ["%s (used by app) has setuid-root files: /usr/local/bin/tool" % SETUID]
 
 
+def test_turning_setuid_root_ok_off_refuses_the_running_image(env):
+    """The option is part of the unit: turning it off changes the unit, and the redeploy looks inside the image
+    that the running container has, and refuses it before the unit is written."""
+    units = [dict(name="app", image=SETUID, setuid_root_ok=True)]
+    host = Host(stored={SETUID})
+    host.setuid = {SETUID: ["/usr/local/bin/tool"]}
+    env.run(host, containers=units, apply={})
+    allowed = (env.root / "app.container").read_text()
+    host = Host(stored={SETUID}, active={"app.service": "active"})
+    host.setuid = {SETUID: ["/usr/local/bin/tool"]}
+    host.running = {"app": "a" * 64}
+    error = env.run(host, expect=FailJson, containers=[dict(name="app", image=SETUID)], apply={})
+    assert "has setuid-root files: /usr/local/bin/tool" in error["msg"]
+    assert (env.root / "app.container").read_text() == allowed
+    assert [call for call in systemctl_calls(host) if "restart" in call] == []
+    # Control: kept on, the same re-run looks inside nothing and changes nothing.
+    host = Host(stored={SETUID}, active={"app.service": "active"})
+    host.setuid = {SETUID: ["/usr/local/bin/tool"]}
+    host.running = {"app": "a" * 64}
+    result = env.run(host, containers=units, apply={})
+    assert result["changed"] is False and [call for call in host.calls if "-c" in call] == []
+
+
 def test_a_rerun_does_not_look_inside_an_image_its_containers_already_run(env):
     """The image was looked at when its containers were deployed: a re-run that changes nothing mounts nothing."""
+    env.run(Host(stored={SETUID}), containers=[dict(name="app", image=SETUID, setuid_root_ok=True)], apply={})
     host = Host(stored={SETUID}, active={"app.service": "active"})
     host.setuid = {SETUID: ["/usr/local/bin/tool"]}
     host.running = {"app": "a" * 64}
