@@ -6,7 +6,7 @@
 
 """The atomic-write helpers: write_file_atomic for every file a module changes, replace_text_file for the
 diff-then-write of one managed text file, write_private_file for secret values (never through atomic_move),
-set_owner_and_mode for an existing file or directory that someone else may swap for a link, and the reads that go
+set_directory_owner_and_mode for a directory that someone else may swap for a link, and the reads that go
 with them."""
 
 from __future__ import annotations
@@ -150,16 +150,22 @@ def _open_own(path, directory):
     return fd
 
 
-def set_owner_and_mode(path, uid, gid, mode, directory=False):
-    """chown and chmod ``path`` itself, never what a link there leads to (tmpfs_secret).
+def set_directory_owner_and_mode(path, uid, gid, mode, fresh=False):
+    """chown and chmod the directory ``path`` itself, never what a link there leads to.
 
-    The caller looked at ``path`` with lstat; whoever may write the directory that holds it (the secret's owner)
-    can swap it for a link to /etc/shadow before the change, and os.chown follows links. Here the change goes
-    through a descriptor opened without following one, of the kind expected (OSError otherwise). ``gid`` -1
+    The caller looked at ``path`` (lstat) or just made it; whoever may write the directory that holds it can swap
+    it for a link (to /etc) or rename another directory to its name before the change, and os.chown follows
+    links. Here the change goes through a descriptor opened without following one, of a directory (OSError
+    otherwise). ``fresh``: the caller has just made it with mkdir(path, 0o700): it must still be that, empty, the
+    caller's and mode 0700, or another directory (with content, or anyone's) would get the new owner. ``gid`` -1
     leaves the group.
     """
-    fd = _open_own(path, directory)
+    fd = _open_own(path, directory=True)
     try:
+        if fresh:
+            info = os.fstat(fd)
+            if info.st_uid != os.geteuid() or stat.S_IMODE(info.st_mode) != 0o700 or os.listdir(fd):
+                raise OSError(errno.EEXIST, "not the empty directory just made", path)
         os.fchown(fd, uid, gid)
         os.fchmod(fd, mode)
     finally:

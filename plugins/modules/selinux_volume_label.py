@@ -237,7 +237,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils import _inputs
 from ansible_collections.podsec.hardening.plugins.module_utils import _selinux_label as label
 from ansible_collections.podsec.hardening.plugins.module_utils._files import (
     read_file_bytes,
-    set_owner_and_mode,
+    set_directory_owner_and_mode,
     write_file_atomic,
 )
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
@@ -427,9 +427,10 @@ class VolumeLabel(object):
             os.makedirs(parent, 0o755)
         os.mkdir(path, 0o700)
         owner = pwd.getpwnam(self.params["create_owner"]) if self.params["create_owner"] is not None else None
-        # Through a descriptor of the directory just made: whoever may write the parent cannot swap in a link.
-        set_owner_and_mode(path, owner.pw_uid if owner else -1, owner.pw_gid if owner else -1,
-                           int(self.params["create_mode"], 8), directory=True)
+        # Through a descriptor of the directory just made, checked to be still that (empty, root's, 0700): whoever
+        # may write the parent cannot swap in a link or rename another directory to its name.
+        set_directory_owner_and_mode(path, owner.pw_uid if owner else -1, owner.pw_gid if owner else -1,
+                                     int(self.params["create_mode"], 8), fresh=True)
 
     def apply_present(self, path, context, prune):
         if self.selinux_enabled:

@@ -288,7 +288,7 @@ import stat
 from ansible_collections.podsec.hardening.plugins.module_utils import _inputs, _runas, _tmpfs
 from ansible_collections.podsec.hardening.plugins.module_utils._files import (
     file_sha256,
-    set_owner_and_mode,
+    set_directory_owner_and_mode,
     write_private_file,
 )
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
@@ -407,8 +407,8 @@ class TmpfsSecret(object):
                                                                  self.request["mode"]):
             self.changed = True
             if not self.check_mode:
-                self.set_owner_and_mode(self.path, self.request["uid"], self.request["gid"], self.request["mode"],
-                                        directory=True)
+                self.set_directory_owner_and_mode(self.path, self.request["uid"], self.request["gid"],
+                                                  self.request["mode"])
         self.after_mount = self.mount_line(self.planned_mount, self.request["uid"], self.request["gid"],
                                            self.request["mode"])
 
@@ -430,13 +430,20 @@ class TmpfsSecret(object):
             self.fail(problem)
         self.mount, self.planned_mount = entry, entry.as_dict()
 
-    def set_owner_and_mode(self, path, uid, gid, mode, directory=False):
-        """Never through a link: the owner of the secrets may swap what was looked at (_files.set_owner_and_mode)."""
+    def set_directory_owner_and_mode(self, path, uid, gid, mode):
+        """Never through a link: the owner of the secrets may swap what was looked at (_files.set_directory_owner_and_mode)."""
         try:
-            set_owner_and_mode(path, uid, gid, mode, directory)
+            set_directory_owner_and_mode(path, uid, gid, mode)
         except OSError as exc:
-            self.fail("cannot set the owner and mode of %s (not the %s looked at a moment ago: %s)"
-                      % (path, "directory" if directory else "file", exc.strerror))
+            self.fail("cannot set the owner and mode of %s (not the directory looked at a moment ago: %s)"
+                      % (path, exc.strerror))
+
+    @staticmethod
+    def replace_secret_file(target, item):
+        """A new file (a fresh inode, owner and mode set before it has the name) also when only owner or mode
+        differ. The secrets' owner may write their directory: between the look and a chown of the existing file
+        it could rename another secret (root's) or a link to its name, and the chown would hand that over."""
+        write_private_file(target, item["data"], item["uid"], item["gid"], item["mode"])
 
     # -------------------------------------------------------------------------------- secrets
     @staticmethod
@@ -466,10 +473,8 @@ class TmpfsSecret(object):
         if plan["action"] and not self.check_mode:
             if plan["action"] == "remove":
                 os.unlink(target)
-            elif plan["action"] == "write":
-                write_private_file(target, item["data"], item["uid"], item["gid"], item["mode"])
             else:
-                self.set_owner_and_mode(target, item["uid"], item["gid"], item["mode"])
+                self.replace_secret_file(target, item)
         changed, registered = bool(plan["action"]), False
         if self.params["podman_secrets"]:
             podman_changed, registered = self.ensure_podman(item)
@@ -496,7 +501,7 @@ class TmpfsSecret(object):
         if plan is not None and not self.check_mode:
             if plan["mkdir"]:
                 os.mkdir(store, 0o700)
-            self.set_owner_and_mode(store, owner, -1, 0o700, directory=True)
+            self.set_directory_owner_and_mode(store, owner, -1, 0o700)
         return plan is not None
 
     def ensure_podman(self, item):

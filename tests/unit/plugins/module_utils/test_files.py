@@ -139,50 +139,65 @@ def test_replace_text_file_check_mode_touches_nothing(tmp_path, text):
     assert result["diff"]["before"] == "old\n" and "backup_file" not in result
 
 
-def test_set_owner_and_mode_changes_the_file_it_was_given(tmp_path):
-    secret = tmp_path / "db.password"
-    secret.write_text("x")
-    secret.chmod(0o600)
-    _files.set_owner_and_mode(str(secret), os.getuid(), os.getgid(), 0o440)
-    assert stat.S_IMODE(secret.stat().st_mode) == 0o440
-    _files.set_owner_and_mode(str(tmp_path), os.getuid(), -1, 0o710, directory=True)
-    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o710
+def test_set_directory_owner_and_mode_changes_the_directory_it_was_given(tmp_path):
+    store = tmp_path / "store"
+    store.mkdir(0o700)
+    _files.set_directory_owner_and_mode(str(store), os.getuid(), -1, 0o710)
+    assert stat.S_IMODE(store.stat().st_mode) == 0o710
 
 
-def test_set_owner_and_mode_never_follows_a_link_swapped_in(tmp_path):
-    """The secret's owner may write its directory: between tmpfs_secret's lstat and the change it can put a link
-    to a file of root's (/etc/shadow) where the secret was. The change fails; the link's target is untouched."""
-    shadow = tmp_path / "shadow"
-    shadow.write_text("root:*:")
-    shadow.chmod(0o600)
-    secret = tmp_path / "db.password"
-    secret.symlink_to(shadow)
+def test_set_directory_owner_and_mode_never_follows_a_link_swapped_in(tmp_path):
+    """Whoever may write the parent can put a link to a directory of root's (/etc) where the directory was, between
+    the caller's look and the change. The change fails; the link's target is untouched."""
+    etc = tmp_path / "etc"
+    etc.mkdir(0o755)
+    store = tmp_path / "store"
+    store.symlink_to(etc)
     with pytest.raises(OSError) as raised:
-        _files.set_owner_and_mode(str(secret), os.getuid(), os.getgid(), 0o644)
-    assert raised.value.errno == errno.ELOOP
-    assert stat.S_IMODE(shadow.stat().st_mode) == 0o600
-    # Control: what the module did before (os.chown, os.chmod) follows the link and opens the target to all.
-    os.chown(str(secret), os.getuid(), os.getgid())
-    os.chmod(str(secret), 0o644)
-    assert stat.S_IMODE(shadow.stat().st_mode) == 0o644
+        _files.set_directory_owner_and_mode(str(store), os.getuid(), os.getgid(), 0o777)
+    assert raised.value.errno in (errno.ELOOP, errno.ENOTDIR)
+    assert stat.S_IMODE(etc.stat().st_mode) == 0o755
+    # Control: os.chown and os.chmod, as the modules changed it before, follow the link and open it to all.
+    os.chown(str(store), os.getuid(), os.getgid())
+    os.chmod(str(store), 0o777)
+    assert stat.S_IMODE(etc.stat().st_mode) == 0o777
 
 
-@pytest.mark.parametrize("directory", [False, True], ids=["file expected", "directory expected"])
-def test_set_owner_and_mode_refuses_another_kind_without_blocking(tmp_path, directory):
-    """A FIFO swapped in would block a plain open: opened without blocking and refused, like a file where a
-    directory was looked at (and the reverse)."""
+def test_set_directory_owner_and_mode_refuses_a_fifo_or_a_file_without_blocking(tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(str(fifo), 0o600)
-    other = tmp_path / ("file" if directory else "dir")
-    if directory:
-        other.write_text("")
-    else:
-        other.mkdir()
-    other.chmod(0o600)
-    for path in (fifo, other):
+    plain = tmp_path / "file"
+    plain.write_text("")
+    plain.chmod(0o600)
+    for path in (fifo, plain):
         with pytest.raises(OSError) as raised:
-            _files.set_owner_and_mode(str(path), os.getuid(), os.getgid(), 0o644, directory=directory)
+            _files.set_directory_owner_and_mode(str(path), os.getuid(), os.getgid(), 0o644)
         assert raised.value.errno in (errno.EINVAL, errno.ENOTDIR)
-        assert stat.S_IMODE(path.stat().st_mode) != 0o644
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # A FIFO swapped in for a file to hash neither blocks nor counts as a file.
     with pytest.raises(OSError):
         _files.file_sha256(str(fifo))
+
+
+def test_a_fresh_directory_must_still_be_the_empty_one_just_made(tmp_path):
+    """selinux_volume_label makes the volume directory (0700) and then gives it its owner: a directory renamed to
+    its name in between (with keys in it, or anyone's) does not get the new owner."""
+    made = tmp_path / "data"
+    made.mkdir(0o700)
+    _files.set_directory_owner_and_mode(str(made), os.getuid(), -1, 0o750, fresh=True)
+    assert stat.S_IMODE(made.stat().st_mode) == 0o750
+    keys = tmp_path / "conf"
+    keys.mkdir(0o700)
+    (keys / "key").write_text("secret")
+    loose = tmp_path / "loose"
+    loose.mkdir(0o755)
+    loose.chmod(0o755)
+    for swapped in (keys, loose):
+        mode = stat.S_IMODE(swapped.stat().st_mode)
+        with pytest.raises(OSError) as raised:
+            _files.set_directory_owner_and_mode(str(swapped), os.getuid(), -1, 0o777, fresh=True)
+        assert raised.value.errno == errno.EEXIST
+        assert stat.S_IMODE(swapped.stat().st_mode) == mode
+    # Control: without ``fresh`` the same directory would get the new mode.
+    _files.set_directory_owner_and_mode(str(keys), os.getuid(), -1, 0o777)
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o777

@@ -240,38 +240,66 @@ def test_mode_and_owner_change_only(host):
     assert "db_password 12345:root 0440" in result["diff"]["after"]
 
 
-def swap_for_a_link_after_the_look(monkeypatch, target):
-    """The secret's owner swaps the secret for a link to ``target`` right after the module looked at it (lstat)."""
+def swap_after_the_look(monkeypatch, swap):
+    """The secrets' owner changes what is at db_password right after the module looked at it (lstat, digest)."""
     real = mod.TmpfsSecret.file_facts
 
     def look_then_swap(path, digest=True):
         facts = real(path, digest)
         if facts and facts["regular"] and os.path.basename(path) == "db_password":
-            os.unlink(path)
-            os.symlink(str(target), path)
+            swap(path)
         return facts
     monkeypatch.setattr(mod.TmpfsSecret, "file_facts", staticmethod(look_then_swap))
 
 
-@pytest.mark.parametrize("protected", [True, False], ids=["attack", "control: os.chown"])
-def test_a_link_swapped_in_after_the_look_is_not_followed(host, tmp_path, monkeypatch, protected):
+def chown_in_place(target, item):
+    """The change as the module made it before: os.chown and os.chmod of the path looked at."""
+    os.chown(target, item["uid"], item["gid"])
+    os.chmod(target, item["mode"])
+
+
+@pytest.mark.parametrize("protected", [True, False], ids=["attack", "control: chown in place"])
+def test_a_link_swapped_in_after_the_look_is_replaced_not_followed(host, tmp_path, monkeypatch, protected):
     run_module(args_for(host, secret()))
     shadow = tmp_path / "shadow"
     shadow.write_text("root:*:")
     shadow.chmod(0o600)
-    swap_for_a_link_after_the_look(monkeypatch, shadow)
+
+    def link(path):
+        os.unlink(path)
+        os.symlink(str(shadow), path)
+    swap_after_the_look(monkeypatch, link)
     if not protected:
-        # Control: the change as it was made before (os.chown, os.chmod), which follow the link.
-        def follow(path, uid, gid, mode, directory=False):
-            os.chown(path, uid, gid)
-            os.chmod(path, mode)
-        monkeypatch.setattr(mod, "set_owner_and_mode", follow)
+        monkeypatch.setattr(mod.TmpfsSecret, "replace_secret_file", staticmethod(chown_in_place))
     status, result = run_module(args_for(host, secret(mode="0444")))
+    assert status == "ok", result
+    target = os.path.join(host.root, "db_password")
     if protected:
-        assert status == "failed" and "not the file looked at a moment ago" in result["msg"], result
         assert stat.S_IMODE(shadow.stat().st_mode) == 0o600
+        assert not os.path.islink(target) and stat.S_IMODE(os.lstat(target).st_mode) == 0o444
     else:
         assert stat.S_IMODE(shadow.stat().st_mode) == 0o444
+
+
+@pytest.mark.parametrize("protected", [True, False], ids=["attack", "control: chown in place"])
+def test_another_secret_renamed_in_after_the_look_is_not_handed_over(host, monkeypatch, protected):
+    """The owner of the secrets' directory renames root's api_token to the name of its own secret, whose owner
+    the run changes: a chown of what is at that name would give root's secret to that owner."""
+    run_module(args_for(host, secret(), secret("api_token", VALUE2)))
+    swap_after_the_look(monkeypatch, lambda path: os.rename(os.path.join(host.root, "api_token"), path))
+    if not protected:
+        monkeypatch.setattr(mod.TmpfsSecret, "replace_secret_file", staticmethod(chown_in_place))
+    status, result = run_module(args_for(host, secret(owner="12345"), secret("api_token", VALUE2)))
+    target = os.path.join(host.root, "db_password")
+    owned = open(target).read(), os.stat(target).st_uid
+    if protected:
+        assert status == "ok", result
+        assert owned == (VALUE, 12345)
+        # root's secret is back under its own name, root's (the run writes it again).
+        api = os.path.join(host.root, "api_token")
+        assert (open(api).read(), os.stat(api).st_uid) == (VALUE2, 0)
+    else:
+        assert owned == (VALUE2, 12345)
 
 
 def test_content_base64_and_absent(host):
