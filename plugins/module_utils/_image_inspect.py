@@ -24,6 +24,7 @@ import json
 import os
 import stat
 
+from ansible_collections.podsec.hardening.plugins.module_utils._inputs import escape_control_characters
 from ansible_collections.podsec.hardening.plugins.module_utils._posture import ROOT_USERS, container_name, finding
 from ansible_collections.podsec.hardening.plugins.module_utils._runas import USER_CWD
 
@@ -329,7 +330,8 @@ def vet(entries, seen, allowed, owner="root"):
                             % (entry["image"], ", ".join(strict), found["error"], ALLOW_OPTION))
         elif strict:
             refusals.append(refusal(entry["image"], strict, found["files"]))
-    return " ".join(message for message in refusals if message) or None
+    # The paths and podman's words come from the image and the host: no control character reaches the console.
+    return escape_control_characters(" ".join(message for message in refusals if message)) or None
 
 
 def images_to_vet(entries, running, changed=()):

@@ -43,6 +43,16 @@ def control_character(text):
     return "\\x%02x" % code if code < 256 else "\\u%04x" % code
 
 
+def escape_control_characters(text):
+    """``text`` with each control character written as ``\\xNN`` (``\\uNNNN``): for what a host or an image
+    supplies (file names, labels) on its way to a console line, where a newline or an escape sequence could
+    forge or erase other lines."""
+    def escaped(match):
+        code = ord(match.group(0))
+        return "\\x%02x" % code if code < 256 else "\\u%04x" % code
+    return _CONTROL.sub(escaped, text)
+
+
 def walk_strings(value, where):
     """Yield ``(where, text)`` for every string in a nested structure of dicts and lists, keys included."""
     if isinstance(value, str):

@@ -1247,8 +1247,14 @@ def render(spec, version, rootless=False, header=None, own_network=False):
     """Return the unit text for a normalized and validated ``spec`` on podman ``version``.
 
     ``own_network``: the caller writes the container's network of its own (see effective_network())."""
+    header = _header_lines(header)
+    if any(line.startswith(SETUID_ROOT_OK_NOTE.split(":")[0] + ":") for line in header):
+        # Only the option writes that line: a header carrying it would keep the unit unchanged when the option is
+        # turned off (no second look inside the image) and show an opt-out that is not there.
+        raise QuadletError("header: a line starting 'setuid_root_ok:' is written by this module for the option "
+                           "setuid_root_ok only")
     if spec.get("setuid_root_ok"):
-        header = _header_lines(header) + [SETUID_ROOT_OK_NOTE]
+        header = header + [SETUID_ROOT_OK_NOTE]
     container, fallback_args = gate_versions(
         _container_pairs(spec, effective_network(spec, rootless, own_network)), version)
     podman_args = fallback_args + [quote_word(str(arg)) for arg in spec["podman_args"]]

@@ -50,6 +50,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._container_schema
     kind_options,
 )
 from ansible_collections.podsec.hardening.plugins.module_utils._files import read_file_bytes, write_file_atomic
+from ansible_collections.podsec.hardening.plugins.module_utils._inputs import escape_control_characters
 from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
     TIGHTENED_SECCOMP_PATH,
     HostPaths,
@@ -525,11 +526,12 @@ class Applier(object):
         if refused:
             module.fail_json(msg=refused, **result)
         # The rest of what is inside (allowed setuid-root files, setgid and capability files, root user, runlabels)
-        # is the reader's to see: a warning per finding above info, once, when the image is first deployed.
+        # is the reader's to see: a warning per finding above info, whenever the image is looked at.
         for entry in result["images"]:
             for found in entry.get("findings", []):
                 if found["severity"] != "info":
-                    module.warn(found["message"])
+                    # File names and labels are the image author's: escaped, they cannot forge console lines.
+                    module.warn(escape_control_characters(found["message"]))
         if any(entry["updated"] for entry in result["images"]):
             result["changed"] = True
 

@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
     KEY_MIN_VERSION,
+    SETUID_ROOT_OK_NOTE,
     QuadletError,
     build_unit,
     carries_marker,
@@ -324,6 +325,19 @@ def test_marker_is_a_whole_header_line():
     assert not carries_marker(text, "installed by")
     assert not carries_marker(unit(), "installed by podsec")
     assert not carries_marker("[Unit]\n# installed by podsec\n", "installed by podsec")
+
+
+def test_setuid_root_ok_is_a_header_line_only_the_option_writes():
+    header = ["Ansible managed", "installed by podsec"]
+    allowed = build_unit(dict(BASE, setuid_root_ok=True), NEW, header=header)
+    assert allowed == build_unit(dict(BASE), NEW, header=header).replace(
+        "# installed by podsec\n", "# installed by podsec\n# %s\n" % SETUID_ROOT_OK_NOTE, 1)
+    # A header that carries the line would keep the unit unchanged when the option is turned off: refused.
+    for forged in (SETUID_ROOT_OK_NOTE, "setuid_root_ok: yes", "Ansible managed\nsetuid_root_ok: true"):
+        with pytest.raises(QuadletError, match="header: a line starting 'setuid_root_ok:'"):
+            build_unit(dict(BASE), NEW, header=["Ansible managed", forged])
+    # Control: the words elsewhere in a header line are only words.
+    assert "# see setuid_root_ok: true\n" in build_unit(dict(BASE), NEW, header=["see setuid_root_ok: true"])
 
 
 @pytest.mark.parametrize("userns, auto", [

@@ -721,6 +721,22 @@ def test_control_setuid_root_ok_deploys_the_image_and_reports_its_files(env):
     assert result["warnings"] == ["%s (used by app) has setuid-root files: /usr/local/bin/tool" % SETUID]
 
 
+def test_file_names_from_the_image_reach_the_console_escaped(env):
+    """An image author names its files: a newline or an escape sequence in a name would forge or erase console
+    lines of the warning and of the refusal."""
+    name = "/usr/bin/x\n[WARNING]: all images are clean\x1b[2K"
+    host = Host(stored={SETUID})
+    host.setuid = {SETUID: [name]}
+    result = env.run(host, containers=[dict(name="app", image=SETUID, setuid_root_ok=True)], apply={})
+    assert result["warnings"] == [
+        "%s (used by app) has setuid-root files: /usr/bin/x\\x0a[WARNING]: all images are clean\\x1b[2K" % SETUID]
+    # Control: the finding itself keeps the name as the image has it (JSON carries it escaped).
+    assert result["images"][0]["setuid_root_files"] == [name]
+    # The refusal (a container that does not allow it) carries the name escaped too.
+    error = env.run(host, expect=FailJson, containers=[dict(name="app2", image=SETUID)], apply={})
+    assert "\n" not in error["msg"] and "\x1b" not in error["msg"] and "x\\x0a[WARNING]" in error["msg"]
+
+
 def test_turning_setuid_root_ok_off_refuses_the_running_image(env):
     """The option is part of the unit: turning it off changes the unit, and the redeploy looks inside the image
     that the running container has, and refuses it before the unit is written."""
