@@ -95,7 +95,7 @@ CONTAINER_OPTIONS = {
         "many distribution base images carry setuid-root C(su), C(passwd) or C(mount) (rebuild with "
         "C(RUN find / -xdev -perm -4000 -type f -exec chmod u-s {} +)). In check mode an image that would be "
         "pulled is not judged.",
-        "The unit carries the choice as a header comment (C(# setuid_root_ok: true ...)): turning the option off "
+        "The unit carries the choice as a header comment line (C(setuid_root_ok: true ...)): turning the option off "
         "changes the unit, and that redeploy looks inside the image again, also while the container runs it. "
         "What is not looked at: an image every container of it already runs with an unchanged unit (a re-run, or "
         "containers deployed before this check existed: C(container_posture inspect_images) reports those); an "

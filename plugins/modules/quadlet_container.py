@@ -266,7 +266,7 @@ options:
       - With O(containers) and O(state=present), bring the owner's services to the declared state in the same
         call, after the units are written, so that a host's whole change is one module call.
       - Before any unit file (or the seccomp profile) is written, each image of O(containers) that the owner's
-        storage lacks (one C(podman image inspect) per image) is pulled as the owner (root, or O(rootless_user)
+        storage lacks (one C(podman image inspect) for all of them) is pulled as the owner (root, or O(rootless_user)
         through C(runuser) with the user's own environment), so the owner's trust policy (C(containers-policy.json))
         judges it now; a refused image fails the task with podman's error naming the image, and nothing is
         installed, removed or restarted. In check mode nothing is pulled; RV(images) says what would be. For a
@@ -394,7 +394,7 @@ options:
         images carry setuid-root C(su), C(passwd) or C(mount) (rebuild with C(RUN find / -xdev
         -perm -4000 -type f -exec chmod u-s {} +)). In check mode an image that would be pulled
         is not judged.
-      - 'The unit carries the choice as a header comment (C(# setuid_root_ok: true ...)): turning
+      - 'The unit carries the choice as a header comment line (C(setuid_root_ok: true ...)): turning
         the option off changes the unit, and that redeploy looks inside the image again, also
         while the container runs it. What is not looked at: an image every container of it already
         runs with an unchanged unit (a re-run, or containers deployed before this check existed:
