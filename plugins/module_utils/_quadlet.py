@@ -1241,6 +1241,7 @@ def gate_versions(pairs, version):
 # unit's text: turning it off changes the unit, so the redeploy looks inside the image again (and refuses it), and
 # container_posture reads it as an opt-out.
 SETUID_ROOT_OK_NOTE = "setuid_root_ok: true (the image may carry setuid-root files)"
+_SETUID_ROOT_OK_KEY = "setuid_root_ok:"
 
 
 def render(spec, version, rootless=False, header=None, own_network=False):
@@ -1248,7 +1249,7 @@ def render(spec, version, rootless=False, header=None, own_network=False):
 
     ``own_network``: the caller writes the container's network of its own (see effective_network())."""
     header = _header_lines(header)
-    if any(line.startswith(SETUID_ROOT_OK_NOTE.split(":")[0] + ":") for line in header):
+    if any(line.startswith(_SETUID_ROOT_OK_KEY) for line in header):
         # Only the option writes that line: a header carrying it would keep the unit unchanged when the option is
         # turned off (no second look inside the image) and show an opt-out that is not there.
         raise QuadletError("header: a line starting 'setuid_root_ok:' is written by this module for the option "
