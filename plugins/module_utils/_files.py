@@ -6,7 +6,7 @@
 
 """The atomic-write helpers: write_file_atomic for every file a module changes, replace_text_file for the
 diff-then-write of one managed text file, write_private_file for secret values (never through atomic_move),
-set_directory_owner_and_mode for a directory that someone else may swap for a link, and the reads that go
+set_directory_owner_and_mode and make_directory for directories that someone else may swap for a link, and the reads that go
 with them."""
 
 from __future__ import annotations
@@ -128,15 +128,22 @@ def replace_text_file(module, path, raw_before, text, backup=False):
     return result
 
 
-def file_sha256(path):
-    """SHA-256 of a regular file, not following symlinks; None when it does not exist. Opened without blocking,
-    so that a FIFO swapped in cannot hang the caller; anything but a regular file fails (OSError)."""
+def file_sha256(path, limit=None):
+    """SHA-256 of a regular file, not following symlinks; None when it does not exist, or when it is larger than
+    ``limit`` bytes (then it cannot hold the value compared with, and is not read: a sparse file of terabytes
+    costs nothing to make on a tmpfs). Opened without blocking, so that a FIFO swapped in cannot hang the caller;
+    anything but a regular file fails (OSError). Read in blocks."""
     try:
         fd = _open_own(path, directory=False)
     except FileNotFoundError:
         return None
     with os.fdopen(fd, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
+        if limit is not None and os.fstat(handle.fileno()).st_size > limit:
+            return None
+        digest = hashlib.sha256()
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+        return digest.hexdigest()
 
 
 def _open_own(path, directory):
@@ -150,26 +157,59 @@ def _open_own(path, directory):
     return fd
 
 
-def set_directory_owner_and_mode(path, uid, gid, mode, fresh=False):
+def set_directory_owner_and_mode(path, uid, gid, mode):
     """chown and chmod the directory ``path`` itself, never what a link there leads to.
 
-    The caller looked at ``path`` (lstat) or just made it; whoever may write the directory that holds it can swap
-    it for a link (to /etc) or rename another directory to its name before the change, and os.chown follows
-    links. Here the change goes through a descriptor opened without following one, of a directory (OSError
-    otherwise). ``fresh``: the caller has just made it with mkdir(path, 0o700): it must still be that, empty, the
-    caller's and mode 0700, or another directory (with content, or anyone's) would get the new owner. ``gid`` -1
-    leaves the group.
+    The caller looked at ``path`` (lstat); whoever may write the directory that holds it can swap it for a link
+    (to /etc) before the change, and os.chown follows links. Here the change goes through a descriptor opened
+    without following one, of a directory (OSError otherwise). ``gid`` -1 leaves the group.
     """
     fd = _open_own(path, directory=True)
     try:
-        if fresh:
-            info = os.fstat(fd)
-            if info.st_uid != os.geteuid() or stat.S_IMODE(info.st_mode) != 0o700 or os.listdir(fd):
-                raise OSError(errno.EEXIST, "not the empty directory just made", path)
         os.fchown(fd, uid, gid)
         os.fchmod(fd, mode)
     finally:
         os.close(fd)
+
+
+def make_directory(path, uid, gid, mode, parents_mode=0o755):
+    """Make the directory ``path`` (absolute; missing parents root's with ``parents_mode``) and give it owner and
+    mode, never through a link (selinux_volume_label).
+
+    Whoever may write one of its parents could swap a component for a link (to /etc) while the run goes on, and
+    os.makedirs, os.mkdir and os.chown follow links in every component. Here each component is opened relative to
+    its parent's descriptor without following a link (ELOOP), missing ones are made there, and the new directory
+    gets owner and mode through its own descriptor after a check that it is still the empty 0700 directory just
+    made (another directory renamed to its name would be given away; OSError EEXIST). ``gid`` -1 leaves the group.
+    """
+    parts = [part for part in path.split("/") if part]
+    fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            try:
+                os.mkdir(part, 0o700 if last else parents_mode, dir_fd=fd)
+            except FileExistsError:
+                if last:
+                    raise
+            child = os.open(part, os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = child
+        info = os.fstat(fd)
+        if info.st_uid != os.geteuid() or stat.S_IMODE(info.st_mode) != 0o700 or os.listdir(fd):
+            raise OSError(errno.EEXIST, "not the empty directory just made", path)
+        os.fchown(fd, uid, gid)
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
+
+
+def _drop_access_acl(fd):
+    try:
+        os.removexattr(fd, "system.posix_acl_access")
+    except OSError as exc:
+        if exc.errno not in (errno.ENODATA, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
 
 
 def write_private_file(target, data, uid, gid, mode):
@@ -184,6 +224,9 @@ def write_private_file(target, data, uid, gid, mode):
     fd, tmp_path = tempfile.mkstemp(prefix=".podsec-", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
+            # A default ACL of the directory (its owner may set one) is inherited by the new file and takes
+            # effect with the group bits of ``mode``: the file keeps no ACL, only owner and mode.
+            _drop_access_acl(handle.fileno())
             handle.write(data)
             handle.flush()
             os.fchown(handle.fileno(), uid, gid)

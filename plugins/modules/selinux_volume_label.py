@@ -237,7 +237,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils import _inputs
 from ansible_collections.podsec.hardening.plugins.module_utils import _selinux_label as label
 from ansible_collections.podsec.hardening.plugins.module_utils._files import (
     read_file_bytes,
-    set_directory_owner_and_mode,
+    make_directory,
     write_file_atomic,
 )
 from ansible_collections.podsec.hardening.plugins.module_utils._module import PodsecModule
@@ -421,16 +421,12 @@ class VolumeLabel(object):
         return "; undone: the rule(s) %s" % ", ".join(undone) if undone else ""
 
     def create_directory(self, path):
-        """A missing volume directory: parents 0755, the directory itself create_mode and create_owner's."""
-        parent = os.path.dirname(path.rstrip("/"))
-        if parent and not os.path.isdir(parent):
-            os.makedirs(parent, 0o755)
-        os.mkdir(path, 0o700)
+        """A missing volume directory: parents 0755, the directory itself create_mode and create_owner's; made
+        component by component without following a link (_files.make_directory): whoever owns a parent could
+        swap a component for a link to /etc while the run goes on."""
         owner = pwd.getpwnam(self.params["create_owner"]) if self.params["create_owner"] is not None else None
-        # Through a descriptor of the directory just made, checked to be still that (empty, root's, 0700): whoever
-        # may write the parent cannot swap in a link or rename another directory to its name.
-        set_directory_owner_and_mode(path, owner.pw_uid if owner else -1, owner.pw_gid if owner else -1,
-                                     int(self.params["create_mode"], 8), fresh=True)
+        make_directory(path, owner.pw_uid if owner else -1, owner.pw_gid if owner else -1,
+                       int(self.params["create_mode"], 8))
 
     def apply_present(self, path, context, prune):
         if self.selinux_enabled:

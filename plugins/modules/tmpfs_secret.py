@@ -447,8 +447,9 @@ class TmpfsSecret(object):
 
     # -------------------------------------------------------------------------------- secrets
     @staticmethod
-    def file_facts(target, digest=True):
-        """What ``plan_secret`` and ``plan_store_dir`` look at (lstat: a link is not followed); None when absent."""
+    def file_facts(target, size=None):
+        """What ``plan_secret`` and ``plan_store_dir`` look at (lstat: a link is not followed); None when absent.
+        The digest only of a regular file of at most ``size`` bytes (the value's): a larger one cannot hold it."""
         try:
             st = os.lstat(target)
         except FileNotFoundError:
@@ -456,7 +457,7 @@ class TmpfsSecret(object):
         regular = stat.S_ISREG(st.st_mode)
         return {"regular": regular, "dir": stat.S_ISDIR(st.st_mode), "uid": st.st_uid, "gid": st.st_gid,
                 "mode": stat.S_IMODE(st.st_mode), "owner": user_name(st.st_uid), "group": group_name(st.st_gid),
-                "digest": file_sha256(target) if regular and digest else None}
+                "digest": file_sha256(target, limit=size) if regular and size is not None else None}
 
     def ensure_secret(self, item):
         target, current = item["target"], None
@@ -466,7 +467,7 @@ class TmpfsSecret(object):
                                             self.mount, os.path.realpath(self.path))
             if problem:
                 self.fail(problem)
-            current = self.file_facts(target)
+            current = self.file_facts(target, len(item["data"] or b""))
         plan = _tmpfs.plan_secret(item, current)
         self.before_lines.extend(line for line in [plan["before"]] if line)
         self.after_lines.extend(line for line in [plan["after"]] if line)
@@ -497,7 +498,7 @@ class TmpfsSecret(object):
 
     def ensure_store_dir(self, store):
         owner = self.request["podman_entry"].pw_uid if self.request["podman_entry"] else 0
-        plan = _tmpfs.plan_store_dir(store, self.file_facts(store, digest=False), owner)
+        plan = _tmpfs.plan_store_dir(store, self.file_facts(store), owner)
         if plan is not None and not self.check_mode:
             if plan["mkdir"]:
                 os.mkdir(store, 0o700)
@@ -513,7 +514,11 @@ class TmpfsSecret(object):
         changed = self.ensure_store_dir(store) if present else False
         wanted = _tmpfs.shell_driver_options(store)
         info = self.podman_inspect(name)
-        action = _tmpfs.plan_podman(item, info, wanted, lambda secret_id: file_sha256(os.path.join(store, secret_id)))
+
+        def stored_digest(secret_id):
+            # The store is the podman user's: a file larger than the value is not read (see _files.file_sha256).
+            return file_sha256(os.path.join(store, secret_id), limit=len(item["data"] or b""))
+        action = _tmpfs.plan_podman(item, info, wanted, stored_digest)
         if action is None or self.check_mode:
             return changed or action is not None, present
         for step in _tmpfs.podman_steps(action, name, info, wanted):
@@ -525,8 +530,7 @@ class TmpfsSecret(object):
                 self.registered_here.append(name)
         if action == "remove":
             return True, False
-        if _tmpfs.plan_podman(item, self.podman_inspect(name), wanted,
-                              lambda secret_id: file_sha256(os.path.join(store, secret_id))) is not None:
+        if _tmpfs.plan_podman(item, self.podman_inspect(name), wanted, stored_digest) is not None:
             self.fail("podman secret %s was created but its value is not in %s" % (name, store))
         return True, True
 

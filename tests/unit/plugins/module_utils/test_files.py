@@ -5,8 +5,10 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
+import struct
 
 import pytest
 from ansible.module_utils import basic
@@ -179,25 +181,82 @@ def test_set_directory_owner_and_mode_refuses_a_fifo_or_a_file_without_blocking(
         _files.file_sha256(str(fifo))
 
 
-def test_a_fresh_directory_must_still_be_the_empty_one_just_made(tmp_path):
-    """selinux_volume_label makes the volume directory (0700) and then gives it its owner: a directory renamed to
-    its name in between (with keys in it, or anyone's) does not get the new owner."""
-    made = tmp_path / "data"
-    made.mkdir(0o700)
-    _files.set_directory_owner_and_mode(str(made), os.getuid(), -1, 0o750, fresh=True)
-    assert stat.S_IMODE(made.stat().st_mode) == 0o750
+def test_make_directory_makes_the_parents_and_gives_the_directory_its_owner_and_mode(tmp_path):
+    target = tmp_path / "srv" / "app" / "data"
+    _files.make_directory(str(target), os.getuid(), -1, 0o750)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o750 and target.parent.is_dir()
+    with pytest.raises(FileExistsError):
+        _files.make_directory(str(target), os.getuid(), -1, 0o750)
+
+
+def test_make_directory_never_follows_a_link_in_a_parent(tmp_path):
+    """selinux_volume_label: whoever owns /srv/app can swap /srv/app/vol for a link to /etc while the run goes on;
+    the volume directory must not be made (and given away) in /etc."""
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "vol").symlink_to(etc)
+    with pytest.raises(OSError) as raised:
+        _files.make_directory(str(app / "vol" / "data"), os.getuid(), -1, 0o777)
+    assert raised.value.errno in (errno.ELOOP, errno.ENOTDIR)
+    assert list(etc.iterdir()) == []
+    # Control: os.makedirs, as the module made it before, follows the link.
+    os.makedirs(str(app / "vol" / "data"))
+    assert (etc / "data").is_dir()
+
+
+def test_make_directory_gives_away_only_the_empty_directory_it_just_made(tmp_path, monkeypatch):
+    """Right after the mkdir, the owner of the parent renames another directory (with keys in it) to its name."""
     keys = tmp_path / "conf"
     keys.mkdir(0o700)
     (keys / "key").write_text("secret")
-    loose = tmp_path / "loose"
-    loose.mkdir(0o755)
-    loose.chmod(0o755)
-    for swapped in (keys, loose):
-        mode = stat.S_IMODE(swapped.stat().st_mode)
-        with pytest.raises(OSError) as raised:
-            _files.set_directory_owner_and_mode(str(swapped), os.getuid(), -1, 0o777, fresh=True)
-        assert raised.value.errno == errno.EEXIST
-        assert stat.S_IMODE(swapped.stat().st_mode) == mode
-    # Control: without ``fresh`` the same directory would get the new mode.
-    _files.set_directory_owner_and_mode(str(keys), os.getuid(), -1, 0o777)
-    assert stat.S_IMODE(keys.stat().st_mode) == 0o777
+    real_mkdir = os.mkdir
+
+    def mkdir_then_swap(name, mode=0o777, *, dir_fd=None):
+        real_mkdir(name, mode, dir_fd=dir_fd)
+        if name == "data":
+            os.rmdir(str(tmp_path / "data"))
+            os.rename(str(keys), str(tmp_path / "data"))
+    monkeypatch.setattr(os, "mkdir", mkdir_then_swap)
+    with pytest.raises(OSError) as raised:
+        _files.make_directory(str(tmp_path / "data"), os.getuid(), -1, 0o777)
+    assert raised.value.errno == errno.EEXIST
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+    # Control: the change without that check would open it to all.
+    _files.set_directory_owner_and_mode(str(tmp_path / "data"), os.getuid(), -1, 0o777)
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o777
+
+
+def _acl(*entries):
+    """A POSIX ACL in the kernel's xattr form (version 2; entries of tag, permissions, id)."""
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", tag, perm, ident) for tag, perm, ident in entries)
+
+
+def test_a_secret_keeps_no_acl_the_directory_owner_set_as_default(tmp_path):
+    """The owner of the secrets' directory sets a default ACL naming itself; a new file inherits it, and the group
+    read bit of the secret's mode would make it effective: the written file carries no ACL at all."""
+    user_obj, user, group_obj, mask, other = 0x01, 0x02, 0x04, 0x10, 0x20
+    default = _acl((user_obj, 7, 0xFFFFFFFF), (user, 7, 65534), (group_obj, 7, 0xFFFFFFFF), (mask, 7, 0xFFFFFFFF),
+                   (other, 0, 0xFFFFFFFF))
+    os.setxattr(str(tmp_path), "system.posix_acl_default", default)
+    target = tmp_path / "api_token"
+    _files.write_private_file(str(target), b"root-only", 0, 0, 0o440)
+    with pytest.raises(OSError) as raised:
+        os.getxattr(str(target), "system.posix_acl_access")
+    assert raised.value.errno == errno.ENODATA
+    # Control: a file made there the plain way carries the named entry for uid 65534.
+    plain = tmp_path / "plain"
+    plain.write_text("")
+    assert struct.pack("<HHI", user, 7, 65534) in os.getxattr(str(plain), "system.posix_acl_access")
+
+
+def test_a_file_larger_than_the_value_is_not_read(tmp_path):
+    """A sparse file of any size costs nothing on a tmpfs; hashing it would read all of it."""
+    big = tmp_path / "db_password"
+    with open(str(big), "wb") as handle:
+        handle.truncate(1 << 40)
+    assert _files.file_sha256(str(big), limit=64) is None
+    small = tmp_path / "small"
+    small.write_bytes(b"x" * 64)
+    assert _files.file_sha256(str(small), limit=64) == hashlib.sha256(b"x" * 64).hexdigest()

@@ -244,8 +244,8 @@ def swap_after_the_look(monkeypatch, swap):
     """The secrets' owner changes what is at db_password right after the module looked at it (lstat, digest)."""
     real = mod.TmpfsSecret.file_facts
 
-    def look_then_swap(path, digest=True):
-        facts = real(path, digest)
+    def look_then_swap(path, size=None):
+        facts = real(path, size)
         if facts and facts["regular"] and os.path.basename(path) == "db_password":
             swap(path)
         return facts
