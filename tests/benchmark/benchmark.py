@@ -16,7 +16,9 @@ Series:
      converge from nothing, then a re-run with nothing to change.
   2. The same container sets through containers.podman.podman_container (state: quadlet) plus the usual
      daemon-reload and start tasks, as the reference, each count on a fresh host of its own.
-  3. A first converge of 1 and of 10 containers per host on 1 fresh host and on 3 fresh hosts at once (forks 5).
+  3. A first converge of 1 and of 10 containers per host on 1 fresh host and on 3 fresh hosts at once (forks 5);
+     with --per-host also the role and the reference on the 3 hosts, converge and re-run, for the controller CPU
+     per host above one ping on the same 3 hosts.
 
 Every point is measured three times (--runs; --reference-runs for the reference and the baseline series) and the
 median of each figure is shown (a first converge on the same host after a reset: its units stopped and removed,
@@ -47,7 +49,8 @@ the fleet's own floor (one ping on every host) at each fork count.
 
 Run as root on the test-bed machine:
   /var/cache/podsec-testbed/venv/bin/python tests/benchmark/benchmark.py [--counts 1,10,30] [--host-counts 1,10]
-      [--runs 3] [--reference-runs 1] [--baseline REF] [--fleet N --fleet-containers 5] [--skip-series] [--keep]
+      [--runs 3] [--reference-runs 1] [--baseline REF] [--per-host] [--fleet N --fleet-containers 5] [--skip-series]
+      [--keep]
 """
 
 from __future__ import annotations
@@ -427,6 +430,9 @@ def main():
     parser.add_argument("--baseline", help="git commit whose role is measured too, as 'today'")
     parser.add_argument("--fleet", type=int, default=0, help="hosts of the fleet run (0: no fleet run)")
     parser.add_argument("--fleet-containers", type=int, default=5, help="containers per host in the fleet run")
+    parser.add_argument("--per-host", action="store_true",
+                        help="also the role and the reference on 3 hosts at --host-counts, converge and re-run: "
+                             "controller CPU per host above the 3-host floor")
     parser.add_argument("--skip-series", action="store_true", help="only the fleet run")
     parser.add_argument("--keep", action="store_true", help="leave the hosts running")
     args = parser.parse_args()
@@ -489,6 +495,24 @@ def main():
                 if args.baseline and count == host_counts[-1]:
                     measure("baseline %d per host, 3 hosts converge" % count, "baseline-hosts-%d" % count, 3,
                             "converge", "ours.yml", three, containers("hc", count), baseline=True)
+            if args.per_host:
+                # Controller CPU per host: ansible-playbook's start-up is paid once per run, so the per-host cost
+                # is what a run on 3 hosts takes above one ping on the same 3 hosts.
+                measure("floor: one ping on 3 hosts", "per-host-floor", 3, "floor", "floor.yml", three, [])
+                for count in host_counts:
+                    for playbook, prefix, kind in (("ours.yml", "hc", "per-host-ours"),
+                                                   ("reference.yml", "ref", "per-host-reference")):
+                        pairs = {"converge": [], "re-run": []}
+                        for _attempt in range(args.runs):
+                            bench.reset(three)
+                            pairs["converge"].append(bench.run(playbook, three, containers(prefix, count)))
+                            pairs["re-run"].append(bench.run(playbook, three, containers(prefix, count)))
+                        for phase in ("converge", "re-run"):
+                            row = median_row(pairs[phase])
+                            row.update(label="%s %d per host, 3 hosts %s" % (kind[9:], count, phase), kind=kind,
+                                       count=count, phase=phase)
+                            rows.append(row)
+                            print(fmt(row), flush=True)
         fleet_rows = []
         for forks in (5, 12) if fleet else ():
             # The fleet's floor: one ping on every host, what any run on this fleet costs at these forks.
@@ -570,6 +594,15 @@ def report(rows, floors, counts, host_counts, args):
                   "hosts %.1f), so on %d cores it cannot take less than %.1f s" % (
                       count, ratio(three["wall"], one["wall"]), three["controller"] + three["hosts"], three["controller"],
                       three["hosts"], cores, (three["controller"] + three["hosts"]) / cores))
+    floor3 = pick("per-host-floor", 3, "floor")
+    for count in host_counts if floor3 else ():
+        parts = []
+        for phase in ("converge", "re-run"):
+            ours, theirs = [(pick(kind, count, phase)["controller"] - floor3["controller"]) / 3
+                            for kind in ("per-host-ours", "per-host-reference")]
+            parts.append("%s ours %.3f s, reference %.3f s, ratio %.2f" % (phase, ours, theirs, ratio(ours, theirs)))
+        print("%2d containers per host on 3 hosts, controller CPU per host above the 3-host ping (%.2f s): %s" % (
+            count, floor3["controller"], "; ".join(parts)))
     fleet_rows = [r for r in rows if r["kind"] == "fleet"]
     if fleet_rows:
         hosts = args.fleet
