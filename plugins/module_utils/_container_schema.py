@@ -99,8 +99,7 @@ CONTAINER_OPTIONS = {
         "changes the unit, and that redeploy looks inside the image again, also while the container runs it. "
         "What is not looked at: an image every container of it already runs with an unchanged unit (a re-run, or "
         "containers deployed before this check existed: C(container_posture inspect_images) reports those); an "
-        "image pulled later "
-        "by the service itself (C(Pull=) in C(extra_keys)) or by C(podman auto-update) "
+        "image pulled later by the service itself (C(Pull=) in C(extra_keys)) or by C(podman auto-update) "
         "(C(auto_update)); file capabilities are reported as findings, not refused."]},
     "command": {"type": "list", "elements": "str", "description": [
         "Command and arguments (C(Exec=)). Each item is one argument, passed literally (C(%) and C($) are "

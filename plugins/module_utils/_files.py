@@ -6,8 +6,8 @@
 
 """The atomic-write helpers: write_file_atomic for every file a module changes, replace_text_file for the
 diff-then-write of one managed text file, write_private_file for secret values (never through atomic_move),
-set_directory_owner_and_mode and make_directory for directories that someone else may swap for a link, and the reads that go
-with them."""
+set_directory_owner_and_mode and make_directory for directories that someone else may swap for a link, and the
+reads that go with them."""
 
 from __future__ import annotations
 

@@ -37,8 +37,10 @@ def describe(value):
 def control_character(text):
     """The first control character in ``text`` (as ``\\xNN``), or None."""
     match = _CONTROL.search(text)
-    if match is None:
-        return None
+    return None if match is None else _escaped(match)
+
+
+def _escaped(match):
     code = ord(match.group(0))
     return "\\x%02x" % code if code < 256 else "\\u%04x" % code
 
@@ -47,10 +49,7 @@ def escape_control_characters(text):
     """``text`` with each control character written as ``\\xNN`` (``\\uNNNN``): for what a host or an image
     supplies (file names, labels) on its way to a console line, where a newline or an escape sequence could
     forge or erase other lines."""
-    def escaped(match):
-        code = ord(match.group(0))
-        return "\\x%02x" % code if code < 256 else "\\u%04x" % code
-    return _CONTROL.sub(escaped, text)
+    return _CONTROL.sub(_escaped, text)
 
 
 def walk_strings(value, where):

@@ -1240,8 +1240,8 @@ def gate_versions(pairs, version):
 # Header line of a unit whose container allows setuid-root files in its image. It makes the option part of the
 # unit's text: turning it off changes the unit, so the redeploy looks inside the image again (and refuses it), and
 # container_posture reads it as an opt-out.
-SETUID_ROOT_OK_NOTE = "setuid_root_ok: true (the image may carry setuid-root files)"
 _SETUID_ROOT_OK_KEY = "setuid_root_ok:"
+SETUID_ROOT_OK_NOTE = _SETUID_ROOT_OK_KEY + " true (the image may carry setuid-root files)"
 
 
 def render(spec, version, rootless=False, header=None, own_network=False):

@@ -388,9 +388,11 @@ def converge(module, owner, containers, others, validate_always=False):
                 entry["service"] = services[unit.file_name]
     applier = Applier(module, owner, shell, result) if module.params["apply"] is not None else None
     ask_podman = applier.prepare_owner() if applier and present and containers else False
+    # After prepare_owner, which may have enabled it.
+    lingering = owner is not None and os.path.exists(os.path.join(LINGER_DIR, owner.pw_name))
     if shell and containers and module.params["report_active_state"]:
         # A rootless user without lingering and without a session has no manager to ask: expected, not a warning.
-        no_manager_expected = owner is not None and not os.path.exists(os.path.join(LINGER_DIR, owner.pw_name))
+        no_manager_expected = owner is not None and not lingering
         states = active_states(module, [entry["service_name"] for entry in result["units"]], shell,
                                quiet=no_manager_expected)
         for entry in result["units"]:
@@ -422,7 +424,7 @@ def converge(module, owner, containers, others, validate_always=False):
         result["podman_version"] = "%d.%d" % version
     if owner is not None:
         result["rootless_uid"] = owner.pw_uid
-        result["linger"] = os.path.exists(os.path.join(LINGER_DIR, owner.pw_name))
+        result["linger"] = lingering
     if present and not module.params["rootless_user"] and any(uses_auto_userns(u.params["userns"]) for u in containers):
         result["missing_subid_ranges"] = missing_subid_ranges(dict((path, read_text(path)[0]) for path in SUBID_FILES),
                                                               user_exists=user_exists("containers"))
@@ -481,12 +483,13 @@ class Applier(object):
         module, result = self.module, self.result
         # Built after lingering is enabled: the rootless user's podman gets the runtime directory it created.
         prefix, environ = self.shell.command([])
-        podman = prefix + [module.params["podman_executable"]]
+        podman_executable = module.params["podman_executable"]
+        podman = prefix + [podman_executable]
         scope = "system" if self.owner is None else "user %s" % self.owner.pw_name
         images = declared_images([unit.params for unit in containers])
         infos = {}
         if ask and images:
-            infos, _errors = _image_inspect.inspect_each(module, prefix, module.params["podman_executable"],
+            infos, _errors = _image_inspect.inspect_each(module, prefix, podman_executable,
                                                          [image for image, _names in images], environ)
         ids = dict((image, info.get("Id")) for image, info in infos.items() if info and info.get("Id"))
         before = dict(ids)
@@ -519,7 +522,7 @@ class Applier(object):
         # the pull left as it was is not inspected again.
         unchanged = dict((image, info) for image, info in infos.items() if info and ids.get(image) == info.get("Id"))
         refused = _image_inspect.vet_images(module, prefix, "root" if self.owner is None else self.owner.pw_name,
-                                            module.params["podman_executable"],
+                                            podman_executable,
                                             _image_inspect.images_to_vet(result["images"], running, [
                                                 entry["name"] for entry in result["units"] if entry["changed"]]),
                                             [unit.params for unit in containers], unchanged)

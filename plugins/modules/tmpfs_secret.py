@@ -431,7 +431,8 @@ class TmpfsSecret(object):
         self.mount, self.planned_mount = entry, entry.as_dict()
 
     def set_directory_owner_and_mode(self, path, uid, gid, mode):
-        """Never through a link: the owner of the secrets may swap what was looked at (_files.set_directory_owner_and_mode)."""
+        """Never through a link: the owner of the secrets may swap what was looked at
+        (_files.set_directory_owner_and_mode)."""
         try:
             set_directory_owner_and_mode(path, uid, gid, mode)
         except OSError as exc:

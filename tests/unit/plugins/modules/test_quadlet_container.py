@@ -737,6 +737,14 @@ def test_file_names_from_the_image_reach_the_console_escaped(env):
     assert "\n" not in error["msg"] and "\x1b" not in error["msg"] and "x\\x0a[WARNING]" in error["msg"]
 
 
+def app_runs_the_setuid_image():
+    """A host whose service app is active and runs SETUID, an image with a setuid-root file."""
+    host = Host(stored={SETUID}, active={"app.service": "active"})
+    host.setuid = {SETUID: ["/usr/local/bin/tool"]}
+    host.running = {"app": "a" * 64}
+    return host
+
+
 def test_turning_setuid_root_ok_off_refuses_the_running_image(env):
     """The option is part of the unit: turning it off changes the unit, and the redeploy looks inside the image
     that the running container has, and refuses it before the unit is written."""
@@ -745,17 +753,13 @@ def test_turning_setuid_root_ok_off_refuses_the_running_image(env):
     host.setuid = {SETUID: ["/usr/local/bin/tool"]}
     env.run(host, containers=units, apply={})
     allowed = (env.root / "app.container").read_text()
-    host = Host(stored={SETUID}, active={"app.service": "active"})
-    host.setuid = {SETUID: ["/usr/local/bin/tool"]}
-    host.running = {"app": "a" * 64}
+    host = app_runs_the_setuid_image()
     error = env.run(host, expect=FailJson, containers=[dict(name="app", image=SETUID)], apply={})
     assert "has setuid-root files: /usr/local/bin/tool" in error["msg"]
     assert (env.root / "app.container").read_text() == allowed
     assert [call for call in systemctl_calls(host) if "restart" in call] == []
     # Control: kept on, the same re-run looks inside nothing and changes nothing.
-    host = Host(stored={SETUID}, active={"app.service": "active"})
-    host.setuid = {SETUID: ["/usr/local/bin/tool"]}
-    host.running = {"app": "a" * 64}
+    host = app_runs_the_setuid_image()
     result = env.run(host, containers=units, apply={})
     assert result["changed"] is False and [call for call in host.calls if "-c" in call] == []
 
@@ -763,9 +767,7 @@ def test_turning_setuid_root_ok_off_refuses_the_running_image(env):
 def test_a_rerun_does_not_look_inside_an_image_its_containers_already_run(env):
     """The image was looked at when its containers were deployed: a re-run that changes nothing mounts nothing."""
     env.run(Host(stored={SETUID}), containers=[dict(name="app", image=SETUID, setuid_root_ok=True)], apply={})
-    host = Host(stored={SETUID}, active={"app.service": "active"})
-    host.setuid = {SETUID: ["/usr/local/bin/tool"]}
-    host.running = {"app": "a" * 64}
+    host = app_runs_the_setuid_image()
     result = env.run(host, containers=[dict(name="app", image=SETUID, setuid_root_ok=True)], apply={})
     assert [call for call in host.calls if "-c" in call] == []
     assert "findings" not in result["images"][0]
