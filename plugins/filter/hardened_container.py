@@ -4,10 +4,11 @@
 
 """The hardened_container role's data, computed once on the controller and checked before any host is touched.
 
-hardened_container_plan turns the role's container list into what its tasks need (present and absent
+hardened_container_plan turns the role's container list into what its step needs (present and absent
 containers, the quadlet_container elements, the secret files on the owner's tmpfs) and refuses, naming the
 key or field, anything quadlet_container would refuse, plus keys of neither the module nor the role. It
-never returns a secret value; hardened_container_secret_values (used only by a no_log task) does.
+never returns a secret value. The role's step (the hardened_container_apply action) calls it, then
+secret_values (handed only to tmpfs_secret, run as a no_log task) and with_levels.
 """
 
 from __future__ import annotations
@@ -219,7 +220,7 @@ def hardened_container_plan(containers, user, secrets_path, levels=None, network
     }
 
 
-def hardened_container_levels(units, levels):
+def with_levels(units, levels):
     """The plan's ``units`` with the SELinux level of each container that has one and declares none itself.
 
     Lets the role check and plan once, before the volumes are labelled, and add the levels the labelling
@@ -232,7 +233,7 @@ def hardened_container_levels(units, levels):
             for unit in units]
 
 
-def hardened_container_secret_values(containers, secret_mounts):
+def secret_values(containers, secret_mounts):
     """tmpfs_secret's ``secrets``: one entry with its value per secret file. Only for a no_log task."""
     values = {}
     for container in containers:
@@ -249,6 +250,4 @@ class FilterModule(object):
     def filters(self):
         return {
             "hardened_container_plan": hardened_container_plan,
-            "hardened_container_levels": hardened_container_levels,
-            "hardened_container_secret_values": hardened_container_secret_values,
         }

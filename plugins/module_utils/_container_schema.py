@@ -369,6 +369,33 @@ ROLE_SECRET_KEYS = {
 # Options of the module that the role sets itself.
 ROLE_MANAGED = ("secret_files",)
 
+# Second comment line of every unit the hardened_container role installs; units carrying it are the ones its
+# prune may remove and the ones container_posture calls managed.
+ROLE_MARKER = "podsec.hardening.hardened_container: installed by this role, local changes are overwritten"
+
+# The options of podsec.hardening.hardened_container_apply, the role's one step: its variables without the
+# hardened_container_ prefix, with the role's defaults (the role's argument spec describes each, and checks the
+# lists' items; the action checks them again with the container schema). secrets_path defaults to
+# /run/podsec-secrets-USER.
+APPLY_OPTIONS = {
+    "containers": {"type": "list", "elements": "dict", "default": []},
+    "networks": {"type": "list", "elements": "dict", "default": []},
+    "volumes": {"type": "list", "elements": "dict", "default": []},
+    "pods": {"type": "list", "elements": "dict", "default": []},
+    "user": {"type": "str", "default": "root"},
+    "prune": {"type": "bool", "default": False},
+    "managed_header": {"type": "str", "default": "Ansible managed"},
+    "subid_start": {"type": "int", "default": 2147483647},
+    "subid_count": {"type": "int", "default": 2147483648},
+    "user_manager_timeout": {"type": "int", "default": 30},
+    "start_settle": {"type": "float", "default": 0.5},
+    "pull": {"type": "str", "default": "missing", "choices": ["missing", "newer"]},
+    "selinux_when_disabled": {"type": "str", "default": "record", "choices": ["record", "rules", "skip", "fail"]},
+    "secrets_path": {"type": "path"},
+    "secrets_size": {"type": "str", "default": "1m", "no_log": False},
+    "secrets_on_no_noswap": {"type": "str", "default": "fail", "choices": ["fail", "ramfs", "allow_swap"]},
+}
+
 
 def _without(spec, keys):
     return dict((key, value) for key, value in spec.items() if key not in keys)

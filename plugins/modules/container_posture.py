@@ -236,11 +236,11 @@ import stat
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _image_inspect, _posture, _runas, _users
+from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import ROLE_MARKER
 from ansible_collections.podsec.hardening.plugins.module_utils._inputs import resolve_on_target
 
 LINGER_DIR = "/var/lib/systemd/linger"
 SOCKET_GLOBS = ("/run/user/*/podman/podman.sock", "/run/user/*/docker.sock")
-MARKER = "podsec.hardening.hardened_container: installed by this role, local changes are overwritten"
 
 
 class PostureBackend(object):
@@ -482,7 +482,7 @@ def main():
             rootful=dict(type="bool", default=True),
             users=dict(type="list", elements="str", default=[]),
             discover_users=dict(type="bool", default=True),
-            managed_marker=dict(type="str", default=MARKER),
+            managed_marker=dict(type="str", default=ROLE_MARKER),
             policy_path=dict(type="path", default="/etc/containers/policy.json"),
             socket_path=dict(type="path", default="/run/podman/podman.sock"),
             check_audit=dict(type="bool", default=True),

@@ -13,9 +13,9 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.podsec.hardening.plugins.filter.hardened_container import (
-    hardened_container_levels,
     hardened_container_plan,
-    hardened_container_secret_values,
+    secret_values,
+    with_levels,
 )
 
 CANARY = "canary-5d1e9b7c3a"
@@ -45,7 +45,7 @@ def test_the_plan_carries_no_secret_value_and_mounts_each_one_from_the_tmpfs():
     assert unit["secrets"] == [{"name": "api", "target": "/etc/api"}]
     assert unit["secret_files"] == [{"source": PATH + "/web.db", "target": "/run/secrets/db", "idmap": True}]
     assert unit["volumes"] == [{"source": "/srv/web", "target": "/data", "private": False}]
-    assert hardened_container_secret_values(containers, result["secret_mounts"]) == [
+    assert secret_values(containers, result["secret_mounts"]) == [
         {"name": "web.db", "content": CANARY, "owner": "10001", "group": "10002", "mode": "0400", "state": "present"}]
 
 
@@ -67,8 +67,8 @@ def test_levels_added_after_planning_give_the_units_planning_with_levels_gives()
                   {"name": "b", "image": IMAGE, "security_label_level": "s0:c1,c2"}, {"name": "c", "image": IMAGE}]
     levels = {"a": "s0:c5,c6", "b": "s0:c7,c8"}
     once = plan(containers)
-    assert hardened_container_levels(once["units"], levels) == plan(containers, levels=levels)["units"]
-    assert hardened_container_levels(once["units"], {}) == once["units"]
+    assert with_levels(once["units"], levels) == plan(containers, levels=levels)["units"]
+    assert with_levels(once["units"], {}) == once["units"]
     assert once["started"] == ["a", "b", "c"] and once["host_volumes"] is True
     assert plan([{"name": "c", "image": IMAGE, "started": False}])["started"] == []
     assert plan([{"name": "c", "image": IMAGE}])["host_volumes"] is False

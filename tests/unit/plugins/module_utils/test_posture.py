@@ -11,13 +11,12 @@ import os
 import re
 
 import pytest
-import yaml
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _posture, _quadlet
+from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import ROLE_MARKER
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 SECRET_VALUE = "s3cr3t-Planted-Value-42"
 
 # A container deployed by the hardened_container role (Quadlet: ReadOnly, NoNewPrivileges, DropCapability=all,
@@ -647,11 +646,6 @@ def test_policy_podman_refuses_is_critical(text):
 
 # --- managed containers and opt-outs ----------------------------------------------------------------------
 
-def _role_marker():
-    with open(os.path.join(REPO, "roles", "hardened_container", "vars", "main.yml")) as handle:
-        return yaml.safe_load(handle)["__hardened_container_marker"]
-
-
 ROLE_UNIT = """# Managed by Ansible
 # %s
 
@@ -671,13 +665,8 @@ PublishPort=127.0.0.1:8080:8080
 """
 
 
-def test_module_default_marker_is_the_roles():
-    from ansible_collections.podsec.hardening.plugins.modules import container_posture
-    assert container_posture.MARKER == _role_marker()
-
-
 def test_management_and_opt_outs():
-    marker = _role_marker()
+    marker = ROLE_MARKER
     unit = ROLE_UNIT % marker
     assert _posture.quadlet_file_name(HARDENED) == "web.container"
     assert _posture.management(HARDENED, unit, marker) == "podsec.hardening"

@@ -1,0 +1,155 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: podsec.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: hardened_container_apply
+short_description: The hardened_container role's whole change of one owner's containers, in one task
+version_added: 0.1.0
+description:
+  - The one step of the C(podsec.hardening.hardened_container) role. Use the role, whose argument spec describes
+    and checks each option, which is the role's variable without the C(hardened_container_) prefix.
+  - Runs on the controller (an action plugin) and costs one task per host. It checks and plans the containers
+    (the P(podsec.hardening.hardened_container_plan#filter) filter) before the host is touched; when a container has a secret value or a
+    host-path volume, it reads the host's podman version (refusing a podman without Quadlet before anything
+    changes), stores the values through M(podsec.hardening.tmpfs_secret) (run as a C(no_log) step, with that
+    module's refusal of a connection without pipelining) and labels the volumes through
+    M(podsec.hardening.selinux_volume_label) (private ones with MCS categories of their own, registered under the
+    container's name, or C(USER-NAME) for a rootless owner); then M(podsec.hardening.quadlet_container) installs
+    the units and brings the services to the declared state, restarting the containers whose secret changed.
+  - The result is M(podsec.hardening.quadlet_container)'s, plus RV(changed_secrets) and RV(selinux_levels). It never
+    carries a secret value.
+author:
+  - podsec.hardening contributors (@podsec)
+extends_documentation_fragment:
+  - podsec.hardening.attributes
+  - podsec.hardening.attributes.ALL
+options:
+  containers:
+    description: The role's C(hardened_container_containers).
+    type: list
+    elements: dict
+    default: []
+  networks:
+    description: The role's C(hardened_container_networks).
+    type: list
+    elements: dict
+    default: []
+  volumes:
+    description: The role's C(hardened_container_volumes).
+    type: list
+    elements: dict
+    default: []
+  pods:
+    description: The role's C(hardened_container_pods).
+    type: list
+    elements: dict
+    default: []
+  user:
+    description: The role's C(hardened_container_user).
+    type: str
+    default: root
+  prune:
+    description: The role's C(hardened_container_prune).
+    type: bool
+    default: false
+  managed_header:
+    description: The role's C(hardened_container_managed_header).
+    type: str
+    default: Ansible managed
+  subid_start:
+    description: The role's C(hardened_container_subid_start).
+    type: int
+    default: 2147483647
+  subid_count:
+    description: The role's C(hardened_container_subid_count).
+    type: int
+    default: 2147483648
+  user_manager_timeout:
+    description: The role's C(hardened_container_user_manager_timeout).
+    type: int
+    default: 30
+  start_settle:
+    description: The role's C(hardened_container_start_settle).
+    type: float
+    default: 0.5
+  pull:
+    description: The role's C(hardened_container_pull).
+    type: str
+    choices: [missing, newer]
+    default: missing
+  selinux_when_disabled:
+    description: The role's C(hardened_container_selinux_when_disabled).
+    type: str
+    choices: [record, rules, skip, fail]
+    default: record
+  secrets_path:
+    description: The role's C(hardened_container_secrets_path); default C(/run/podsec-secrets-USER).
+    type: path
+  secrets_size:
+    description: The role's C(hardened_container_secrets_size).
+    type: str
+    default: 1m
+  secrets_on_no_noswap:
+    description: The role's C(hardened_container_secrets_on_no_noswap).
+    type: str
+    choices: [fail, ramfs, allow_swap]
+    default: fail
+seealso:
+  - module: podsec.hardening.quadlet_container
+  - module: podsec.hardening.tmpfs_secret
+  - module: podsec.hardening.selinux_volume_label
+"""
+
+EXAMPLES = r"""
+# The role runs it; a play uses the role:
+- name: Hardened containers
+  ansible.builtin.include_role:
+    name: podsec.hardening.hardened_container
+  vars:
+    hardened_container_containers:
+      - name: web
+        image: registry.example.com/web:1.4
+"""
+
+RETURN = r"""
+changed_secrets:
+  description: Names of the secret files on the owner's tmpfs that were written (their containers were restarted).
+  returned: when a container has a secret value
+  type: list
+  elements: str
+  sample: [web.db_password]
+selinux_levels:
+  description: The MCS level of each container with private host-path volumes, as written into its unit.
+  returned: when a container has a host-path volume
+  type: dict
+  sample: {web: "s0:c123,c456"}
+changed_units:
+  description: M(podsec.hardening.quadlet_container)'s RV(podsec.hardening.quadlet_container#module:changed_units).
+  returned: always
+  type: list
+  elements: str
+  sample: [web.container]
+apply:
+  description: M(podsec.hardening.quadlet_container)'s RV(podsec.hardening.quadlet_container#module:apply).
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import APPLY_OPTIONS
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict((name, dict(option)) for name, option in APPLY_OPTIONS.items()),
+                           supports_check_mode=True)
+    module.fail_json(msg="podsec.hardening.hardened_container_apply runs on the controller, through its action plugin")
+
+
+if __name__ == "__main__":
+    main()

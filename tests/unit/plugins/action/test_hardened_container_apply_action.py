@@ -1,0 +1,184 @@
+# -*- coding: utf-8 -*-
+# Copyright: podsec.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The hardened_container role's one task: which host calls it makes, in which order, with which arguments.
+
+The modules' work on a host is proven by the molecule scenarios; here the host is a recorder, so each test can
+say which calls a run makes (one for containers without secrets or host volumes), what reaches each module and
+that nothing of a secret value reaches the result.
+"""
+
+from __future__ import annotations
+
+import json
+from unittest.mock import MagicMock
+
+import pytest
+
+from ansible.playbook.play_context import PlayContext
+from ansible.playbook.task import Task
+from ansible.plugins.action import ActionBase
+from ansible.plugins import loader as plugin_loader
+from ansible.plugins.loader import connection_loader
+
+from ansible_collections.podsec.hardening.plugins.action import tmpfs_secret
+from ansible_collections.podsec.hardening.plugins.action.hardened_container_apply import ActionModule
+from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import ROLE_MARKER
+
+SECRET = "planted-value-0c6e2b9d51f7"
+IMAGE = "localhost/podsec/busybox:latest"
+PLAIN = {"name": "web", "image": IMAGE, "command": ["httpd", "-f"]}
+WITH_SECRET_AND_VOLUME = dict(PLAIN, name="db", secrets=[{"name": "password", "value": SECRET}],
+                              volumes=[{"source": "/srv/db", "target": "/data"},
+                                       {"source": "/srv/shared", "target": "/shared", "selinux": "shared"}])
+
+
+class Host(object):
+    """Records each call the action makes to the host and answers like the modules would."""
+
+    def __init__(self, podman="podman version 5.4.2", changed_secrets=(), fail=None):
+        self.calls = []
+        self.podman = podman
+        self.changed_secrets = list(changed_secrets)
+        self.fail = fail
+
+    def execute_module(self, action, module_name=None, module_args=None, task_vars=None, wrap_async=False):
+        del task_vars, wrap_async
+        self.calls.append((module_name, module_args, action._task.no_log))
+        short = module_name.rsplit(".", 1)[1]
+        if short == self.fail:
+            return {"failed": True, "msg": "%s failed" % short}
+        if short == "tmpfs_secret":
+            return {"changed": bool(self.changed_secrets), "changed_secrets": self.changed_secrets,
+                    "secrets": [{"name": s["name"], "content": s["content"]} for s in module_args["secrets"]]}
+        if short == "selinux_volume_label":
+            return {"changed": False, "level": "s0:c1,c2" if module_args["mode"] == "private" else "s0"}
+        return {"changed": False, "changed_units": [], "apply": {}, "invocation": {"module_args": module_args}}
+
+    def low_level(self, cmd, sudoable=True):
+        # sudoable would make Ansible's ssh connection open a terminal, a login recorded in the host's wtmp
+        assert sudoable is False
+        self.calls.append((cmd, None, None))
+        return {"rc": 0 if self.podman else 127, "stdout": self.podman or "", "stderr": ""}
+
+
+def make_action(host, args, monkeypatch, pipelining=True):
+    def execute_module(action, **kwargs):
+        # a function, not host's bound method: each action (tmpfs_secret's too) passes itself as the first argument
+        return host.execute_module(action, **kwargs)
+
+    monkeypatch.setattr(ActionBase, "_execute_module", execute_module)
+    monkeypatch.setattr(ActionBase, "_low_level_execute_command", lambda action, cmd, **kwargs: host.low_level(cmd, **kwargs))
+    task = Task()
+    task.action = "podsec.hardening.hardened_container_apply"
+    task.args = args
+    play_context = PlayContext()
+    connection = connection_loader.get("ssh", play_context, None)
+    connection.set_option("pipelining", pipelining)
+
+    def get(name, task, connection, play_context, loader, templar, shared_loader_obj):
+        assert name == "podsec.hardening.tmpfs_secret"
+        return tmpfs_secret.ActionModule(task, connection, play_context, loader, templar, shared_loader_obj)
+
+    monkeypatch.setattr(plugin_loader.action_loader, "get", get)
+    return ActionModule(task, connection, play_context, loader=MagicMock(), templar=None, shared_loader_obj=None)
+
+
+def modules(host):
+    return [call[0] for call in host.calls]
+
+
+def test_containers_without_secrets_or_host_volumes_make_one_host_call(monkeypatch):
+    host = Host()
+    result = make_action(host, {"containers": [PLAIN], "managed_header": "Managed"}, monkeypatch).run(task_vars={})
+    assert not result.get("failed"), result
+    assert modules(host) == ["podsec.hardening.quadlet_container"]
+    args = host.calls[0][1]
+    assert args["header"] == ["Managed", ROLE_MARKER] and args["managed_marker"] == ROLE_MARKER
+    assert args["apply"]["started"] == ["web"] and args["apply"]["restart"] == []
+    assert "rootless_user" not in args and "changed_secrets" not in result
+
+
+def test_secrets_and_volumes_before_the_units_and_the_levels_in_them(monkeypatch):
+    host = Host(changed_secrets=["db.password"])
+    action = make_action(host, {"containers": [WITH_SECRET_AND_VOLUME, PLAIN]}, monkeypatch)
+    result = action.run(task_vars={"inventory_hostname": "h1"})
+    assert not result.get("failed"), result
+    assert modules(host) == ["podman --version", "podsec.hardening.tmpfs_secret",
+                             "podsec.hardening.selinux_volume_label", "podsec.hardening.selinux_volume_label",
+                             "podsec.hardening.quadlet_container"]
+    _name, stored, no_log = host.calls[1]
+    assert no_log is True  # the module logs nothing on the target
+    assert stored["path"] == "/run/podsec-secrets-root" and stored["group"] == "root"
+    assert [(s["name"], s["content"]) for s in stored["secrets"]] == [("db.password", SECRET)]
+    private, shared = host.calls[2][1], host.calls[3][1]
+    assert (private["paths"], private["mode"], private["owner"]) == (["/srv/db"], "private", "db")
+    assert (shared["paths"], shared["mode"]) == (["/srv/shared"], "shared")
+    units = host.calls[4][1]
+    assert host.calls[4][2] is False
+    db = [unit for unit in units["containers"] if unit["name"] == "db"][0]
+    assert db["security_label_level"] == "s0:c1,c2"
+    assert db["secret_files"] == [{"source": "/run/podsec-secrets-root/db.password", "target": "/run/secrets/password",
+                                   "idmap": True}]
+    assert units["apply"]["restart"] == ["db"]
+    assert result["changed"] is True and result["changed_secrets"] == ["db.password"]
+    assert result["selinux_levels"] == {"db": "s0:c1,c2"}
+    assert SECRET not in json.dumps(result) and SECRET not in json.dumps(units)
+
+
+def test_rootless_owner(monkeypatch):
+    host = Host()
+    result = make_action(host, {"containers": [WITH_SECRET_AND_VOLUME], "user": "alice"}, monkeypatch).run(task_vars={})
+    assert not result.get("failed"), result
+    stored, private, units = host.calls[1][1], host.calls[2][1], host.calls[4][1]
+    assert (stored["owner"], stored["group"], stored["path"]) == ("alice", "alice", "/run/podsec-secrets-alice")
+    assert (private["owner"], private["create_owner"]) == ("alice-db", "alice")
+    assert units["rootless_user"] == "alice" and units["apply"]["restart"] == []
+
+
+@pytest.mark.parametrize("podman, found", [("podman version 4.3.1", "podman 4.3.1"), (None, "podman not found")])
+def test_a_podman_without_quadlet_is_refused_before_secrets_and_labels(podman, found, monkeypatch):
+    host = Host(podman=podman)
+    result = make_action(host, {"containers": [WITH_SECRET_AND_VOLUME]}, monkeypatch).run(
+        task_vars={"inventory_hostname": "h1"})
+    assert result["failed"] is True
+    assert result["msg"].startswith("%s on h1 has no Quadlet" % found) and "needs podman 4.4 or later" in result["msg"]
+    assert modules(host) == ["podman --version"]
+
+
+def test_control_a_quadlet_podman_passes_the_check(monkeypatch):
+    host = Host(podman="podman version 4.4.0")
+    assert not make_action(host, {"containers": [WITH_SECRET_AND_VOLUME]}, monkeypatch).run(task_vars={}).get("failed")
+
+
+def test_without_pipelining_the_secrets_are_refused_and_nothing_else_runs(monkeypatch):
+    host = Host()
+    result = make_action(host, {"containers": [WITH_SECRET_AND_VOLUME]}, monkeypatch, pipelining=False).run(
+        task_vars={})
+    assert result["failed"] is True and result["msg"] == tmpfs_secret.PIPELINING_HINT
+    assert modules(host) == ["podman --version"]
+    assert SECRET not in json.dumps(result)
+
+
+@pytest.mark.parametrize("fail", ["tmpfs_secret", "selinux_volume_label"])
+def test_a_failed_step_stops_the_run_with_its_message(fail, monkeypatch):
+    host = Host(fail=fail)
+    result = make_action(host, {"containers": [WITH_SECRET_AND_VOLUME]}, monkeypatch).run(task_vars={})
+    assert result["failed"] is True and result["msg"] == "%s failed" % fail
+    assert "podsec.hardening.quadlet_container" not in modules(host)
+    assert SECRET not in json.dumps(result)
+
+
+def test_a_refused_container_touches_no_host_and_shows_no_value(monkeypatch):
+    host = Host()
+    bad = dict(WITH_SECRET_AND_VOLUME, enviroment={"TOKEN": SECRET})
+    result = make_action(host, {"containers": [bad]}, monkeypatch).run(task_vars={})
+    assert result["failed"] is True and "enviroment" in result["msg"] and "environment" in result["msg"]
+    assert host.calls == [] and SECRET not in json.dumps(result)
+
+
+def test_unknown_options_are_refused(monkeypatch):
+    host = Host()
+    result = make_action(host, {"containers": [PLAIN], "secret_path": "/tmp"}, monkeypatch).run(task_vars={})
+    assert result["failed"] is True and "secret_path" in result["msg"] and host.calls == []
