@@ -4,6 +4,9 @@
 
 """Action plugin for podsec.hardening.hardened_container_apply: the hardened_container role's whole change in one task.
 
+The containers are read from the variable hardened_container_containers, never from the task's arguments (which
+callbacks may show), because they carry the secret values.
+
 Every task costs the controller a worker per host (about 0.06 s of CPU each on a re-run, more than the module
 it runs), so the role's steps are one task: the containers are checked and planned on the controller
 (hardened_container_plan), then, only when they have any, the podman version is read (no module), the secret
@@ -36,6 +39,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
     parse_version,
 )
 
+CONTAINERS_VARIABLE = "hardened_container_containers"
 TMPFS_SECRET = "podsec.hardening.tmpfs_secret"
 SELINUX_VOLUME_LABEL = "podsec.hardening.selinux_volume_label"
 QUADLET_CONTAINER = "podsec.hardening.quadlet_container"
@@ -53,7 +57,8 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        # Not ActionBase.validate_argument_spec: its failure carries the task's arguments (the secret values).
+        # Not ActionBase.validate_argument_spec: it raises an error that carries the task's arguments; a result
+        # whose message names the options is enough.
         validated = ArgumentSpecValidator(_spec()).validate(self._task.args)
         if validated.error_messages:
             result.update(failed=True, changed=False,
@@ -63,8 +68,12 @@ class ActionModule(ActionBase):
         user = args["user"]
         rootless = user != "root"
         secrets_path = args["secrets_path"] or "/run/podsec-secrets-%s" % user
+        # Read here, not passed as an argument: a task's arguments are what callbacks show (the task banner
+        # with display_args_to_stdout, AWX's task_args), and the containers carry the secret values.
+        containers = (self._templar.resolve_variable_expression(CONTAINERS_VARIABLE)
+                      if CONTAINERS_VARIABLE in task_vars else [])
         try:
-            plan = hardened_container_plan(args["containers"], user, secrets_path, networks=args["networks"],
+            plan = hardened_container_plan(containers, user, secrets_path, networks=args["networks"],
                                            volumes=args["volumes"], pods=args["pods"])
         except AnsibleFilterError as error:
             result.update(failed=True, changed=False, msg=error.message)
@@ -78,7 +87,8 @@ class ActionModule(ActionBase):
                 result.update(failed=True, changed=False, msg=problem)
                 return result
         if plan["secret_mounts"]:
-            stored = self._store_secrets(args, plan, rootless, secrets_path, task_vars)
+            stored = self._store_secrets(args, secret_values(containers, plan["secret_mounts"]), rootless,
+                                         secrets_path, task_vars)
             steps.append(stored)
             if stored.get("failed"):
                 return self._failed(result, stored, steps)
@@ -134,7 +144,7 @@ class ActionModule(ActionBase):
                 "nothing was changed" % (version.group(0) if version else "not found", host,
                                          min_quadlet_version_text()))
 
-    def _store_secrets(self, args, plan, rootless, secrets_path, task_vars):
+    def _store_secrets(self, args, values, rootless, secrets_path, task_vars):
         """tmpfs_secret through its action plugin, as a no_log task; only names are kept from its result."""
         task = self._task.copy()
         task.no_log = True
@@ -145,7 +155,7 @@ class ActionModule(ActionBase):
             owner=args["user"],
             group=args["user"] if rootless else "root",
             mode="0700",
-            secrets=secret_values(args["containers"], plan["secret_mounts"]),
+            secrets=values,
         )
         action = self._shared_loader_obj.action_loader.get(
             TMPFS_SECRET, task=task, connection=self._connection, play_context=self._play_context,

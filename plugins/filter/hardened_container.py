@@ -72,6 +72,10 @@ def _check(containers):
             raise AnsibleFilterError(problem or "%s: name is required" % label)
         if container.get("state", "present") not in ("present", "absent"):
             raise AnsibleFilterError("%s.state: must be present or absent" % label)
+        for secret_index, secret in enumerate(container.get("secrets") or []):
+            # checked here, not only by check_container: the secret files are planned before it runs
+            if isinstance(secret, dict) and not isinstance(secret.get("name"), str):
+                raise AnsibleFilterError("%s.secrets[%d].name: is required" % (label, secret_index))
         for volume_index, volume in enumerate(container.get("volumes") or []):
             problem = _volume_problem(volume)
             if problem:

@@ -374,14 +374,15 @@ ROLE_MANAGED = ("secret_files",)
 ROLE_MARKER = "podsec.hardening.hardened_container: installed by this role, local changes are overwritten"
 
 # The options of podsec.hardening.hardened_container_apply, the role's one step: its variables without the
-# hardened_container_ prefix, with the role's defaults (the role's argument spec describes each, and checks the
-# lists' items; the action checks them again with the container schema). secrets_path defaults to
-# /run/podsec-secrets-USER.
+# hardened_container_ prefix, with the role's defaults (the role's argument spec describes each and checks the
+# lists' items; the action checks them again with the container schema). Not the containers: the action reads
+# hardened_container_containers itself, so that their secret values are never in the task's arguments. The
+# lists are raw, so that the plan refuses an item that is not a dictionary (a "dict" element would turn a
+# "key=value" string into one), and secrets_path a string, not a path (a path would be expanded on the controller).
 APPLY_OPTIONS = {
-    "containers": {"type": "list", "elements": "dict", "default": []},
-    "networks": {"type": "list", "elements": "dict", "default": []},
-    "volumes": {"type": "list", "elements": "dict", "default": []},
-    "pods": {"type": "list", "elements": "dict", "default": []},
+    "networks": {"type": "raw", "default": []},
+    "volumes": {"type": "raw", "default": []},
+    "pods": {"type": "raw", "default": []},
     "user": {"type": "str", "default": "root"},
     "prune": {"type": "bool", "default": False},
     "managed_header": {"type": "str", "default": "Ansible managed"},
@@ -391,7 +392,7 @@ APPLY_OPTIONS = {
     "start_settle": {"type": "float", "default": 0.5},
     "pull": {"type": "str", "default": "missing", "choices": ["missing", "newer"]},
     "selinux_when_disabled": {"type": "str", "default": "record", "choices": ["record", "rules", "skip", "fail"]},
-    "secrets_path": {"type": "path"},
+    "secrets_path": {"type": "str", "no_log": False},
     "secrets_size": {"type": "str", "default": "1m", "no_log": False},
     "secrets_on_no_noswap": {"type": "str", "default": "fail", "choices": ["fail", "ramfs", "allow_swap"]},
 }

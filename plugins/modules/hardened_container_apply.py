@@ -13,6 +13,9 @@ version_added: 0.1.0
 description:
   - The one step of the C(podsec.hardening.hardened_container) role. Use the role, whose argument spec describes
     and checks each option, which is the role's variable without the C(hardened_container_) prefix.
+  - The containers are not an option; the action reads the variable C(hardened_container_containers) itself.
+    They carry the secret values, and a task's arguments are what callbacks may show (the task banner with
+    C(display_args_to_stdout), the C(task_args) of AWX's events).
   - Runs on the controller (an action plugin) and costs one task per host. It checks and plans the containers
     (the P(podsec.hardening.hardened_container_plan#filter) filter) before the host is touched; when a container has a secret value or a
     host-path volume, it reads the host's podman version (refusing a podman without Quadlet before anything
@@ -29,25 +32,17 @@ extends_documentation_fragment:
   - podsec.hardening.attributes
   - podsec.hardening.attributes.ALL
 options:
-  containers:
-    description: The role's C(hardened_container_containers).
-    type: list
-    elements: dict
-    default: []
   networks:
     description: The role's C(hardened_container_networks).
-    type: list
-    elements: dict
+    type: raw
     default: []
   volumes:
     description: The role's C(hardened_container_volumes).
-    type: list
-    elements: dict
+    type: raw
     default: []
   pods:
     description: The role's C(hardened_container_pods).
-    type: list
-    elements: dict
+    type: raw
     default: []
   user:
     description: The role's C(hardened_container_user).
@@ -89,7 +84,7 @@ options:
     default: record
   secrets_path:
     description: The role's C(hardened_container_secrets_path); default C(/run/podsec-secrets-USER).
-    type: path
+    type: str
   secrets_size:
     description: The role's C(hardened_container_secrets_size).
     type: str
@@ -106,14 +101,16 @@ seealso:
 """
 
 EXAMPLES = r"""
-# The role runs it; a play uses the role:
-- name: Hardened containers
-  ansible.builtin.include_role:
-    name: podsec.hardening.hardened_container
+# What the role runs; use the role (include_role with hardened_container_* variables) rather than this task.
+- name: Install the Quadlet units and bring the services to the declared state
+  podsec.hardening.hardened_container_apply:
+    user: root
+    pull: missing
   vars:
     hardened_container_containers:
       - name: web
         image: registry.example.com/web:1.4
+  register: units
 """
 
 RETURN = r"""
@@ -147,7 +144,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._container_schema
 
 def main():
     module = AnsibleModule(argument_spec=dict((name, dict(option)) for name, option in APPLY_OPTIONS.items()),
-                           supports_check_mode=True)
+                           supports_check_mode=True, no_log=True)
     module.fail_json(msg="podsec.hardening.hardened_container_apply runs on the controller, through its action plugin")
 
 

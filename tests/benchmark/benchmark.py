@@ -17,8 +17,8 @@ Series:
   2. The same container sets through containers.podman.podman_container (state: quadlet) plus the usual
      daemon-reload and start tasks, as the reference, each count on a fresh host of its own.
   3. A first converge of 1 and of 10 containers per host on 1 fresh host and on 3 fresh hosts at once (forks 5);
-     with --per-host also the role and the reference on the 3 hosts, converge and re-run, for the controller CPU
-     per host above one ping on the same 3 hosts.
+     with --per-host also the role and the reference on 3 and on 6 hosts, converge and re-run, for the controller
+     CPU per host: above one ping on the same 3 hosts, and marginal (what 3 more hosts add).
 
 Every point is measured three times (--runs; --reference-runs for the reference and the baseline series) and the
 median of each figure is shown (a first converge on the same host after a reset: its units stopped and removed,
@@ -444,9 +444,10 @@ def main():
         series.append(("ours.yml", "hc", "baseline hardened_container", True))
     # One host per series (reset before every first converge) and three for the multi-host runs.
     single = dict((entry[2], "bench-%d" % index) for index, entry in enumerate(series))
-    three = ["bench-m1", "bench-m2", "bench-m3"]
+    six = ["bench-m%d" % index for index in range(1, 7)]
+    three = six[:3]
     fleet = ["bench-fleet%d" % index for index in range(1, args.fleet + 1)]
-    hosts = ([] if args.skip_series else sorted(single.values()) + three) + fleet
+    hosts = ([] if args.skip_series else sorted(single.values()) + (six if args.per_host else three)) + fleet
     workdir = tempfile.mkdtemp(prefix="podsec-bench-")
     bench = Bench(workdir, args.baseline)
     rows = []
@@ -496,21 +497,25 @@ def main():
                     measure("baseline %d per host, 3 hosts converge" % count, "baseline-hosts-%d" % count, 3,
                             "converge", "ours.yml", three, containers("hc", count), baseline=True)
             if args.per_host:
-                # Controller CPU per host: ansible-playbook's start-up is paid once per run, so the per-host cost
-                # is what a run on 3 hosts takes above one ping on the same 3 hosts.
+                # Controller CPU per host, two ways. ansible-playbook's start-up is paid once per run, so: what a run
+                # on 3 hosts takes above one ping on the same 3 hosts (a third of each once-per-run cost above the
+                # ping's, such as building a module's payload or loading a role, stays in it); and the marginal
+                # cost, what 3 more hosts add (6 hosts against 3), which is what each host of a fleet costs.
                 measure("floor: one ping on 3 hosts", "per-host-floor", 3, "floor", "floor.yml", three, [])
+                measure("floor: one ping on 6 hosts", "per-host-floor", 6, "floor", "floor.yml", six, [])
                 for count in host_counts:
                     for playbook, prefix, kind in (("ours.yml", "hc", "per-host-ours"),
                                                    ("reference.yml", "ref", "per-host-reference")):
-                        pairs = {"converge": [], "re-run": []}
+                        runs = dict(((hosts, phase), []) for hosts in (3, 6) for phase in ("converge", "re-run"))
                         for _attempt in range(args.runs):
-                            bench.reset(three)
-                            pairs["converge"].append(bench.run(playbook, three, containers(prefix, count)))
-                            pairs["re-run"].append(bench.run(playbook, three, containers(prefix, count)))
-                        for phase in ("converge", "re-run"):
-                            row = median_row(pairs[phase])
-                            row.update(label="%s %d per host, 3 hosts %s" % (kind[9:], count, phase), kind=kind,
-                                       count=count, phase=phase)
+                            for names in (six, three):
+                                bench.reset(names)
+                                for phase in ("converge", "re-run"):
+                                    runs[(len(names), phase)].append(bench.run(playbook, names, containers(prefix, count)))
+                        for (hosts, phase), measured in sorted(runs.items()):
+                            row = median_row(measured)
+                            row.update(label="%s %d per host, %d hosts %s" % (kind[9:], count, hosts, phase),
+                                       kind="%s-%d" % (kind, hosts), count=count, phase=phase)
                             rows.append(row)
                             print(fmt(row), flush=True)
         fleet_rows = []
@@ -594,15 +599,22 @@ def report(rows, floors, counts, host_counts, args):
                   "hosts %.1f), so on %d cores it cannot take less than %.1f s" % (
                       count, ratio(three["wall"], one["wall"]), three["controller"] + three["hosts"], three["controller"],
                       three["hosts"], cores, (three["controller"] + three["hosts"]) / cores))
-    floor3 = pick("per-host-floor", 3, "floor")
+    floor3, floor6 = pick("per-host-floor", 3, "floor"), pick("per-host-floor", 6, "floor")
+    if floor3:
+        print("one ping: 3 hosts %.2f s, 6 hosts %.2f s of controller CPU, %.3f s per host more" % (
+            floor3["controller"], floor6["controller"], (floor6["controller"] - floor3["controller"]) / 3))
     for count in host_counts if floor3 else ():
-        parts = []
+        above, marginal = [], []
         for phase in ("converge", "re-run"):
-            ours, theirs = [(pick(kind, count, phase)["controller"] - floor3["controller"]) / 3
+            ours, theirs = [(pick(kind + "-3", count, phase)["controller"] - floor3["controller"]) / 3
                             for kind in ("per-host-ours", "per-host-reference")]
-            parts.append("%s ours %.3f s, reference %.3f s, ratio %.2f" % (phase, ours, theirs, ratio(ours, theirs)))
-        print("%2d containers per host on 3 hosts, controller CPU per host above the 3-host ping (%.2f s): %s" % (
-            count, floor3["controller"], "; ".join(parts)))
+            above.append("%s ours %.3f s, reference %.3f s, ratio %.2f" % (phase, ours, theirs, ratio(ours, theirs)))
+            ours, theirs = [(pick(kind + "-6", count, phase)["controller"] - pick(kind + "-3", count, phase)["controller"]) / 3
+                            for kind in ("per-host-ours", "per-host-reference")]
+            marginal.append("%s ours %.3f s, reference %.3f s, ratio %.2f" % (phase, ours, theirs, ratio(ours, theirs)))
+        print("%2d containers per host, controller CPU per host above the 3-host ping: %s" % (count, "; ".join(above)))
+        print("%2d containers per host, controller CPU per host marginal (6 hosts against 3): %s" % (
+            count, "; ".join(marginal)))
     fleet_rows = [r for r in rows if r["kind"] == "fleet"]
     if fleet_rows:
         hosts = args.fleet

@@ -2,8 +2,6 @@
 job template runs it: a private data dir, the project's playbooks/ with no ansible.cfg, and the execution
 environment's ansible.cfg as the only configuration."""
 
-import json
-
 from conftest import changed_tasks, host_var, planted_values, summary_lines
 
 PIPELINING_REFUSAL = "tmpfs_secret refuses to run without pipelining"
@@ -35,9 +33,9 @@ def test_site_without_pipelining_is_refused_before_any_secret_leaves(site_run_wi
     result = site_run_without_config
     assert "No config file found; using defaults" in result.process_output
     assert result.status == "failed"
-    refused = [e for e in result.task_results(APPLY_TASK) if e.get("res", {}).get("failed")]
+    # (ansible-runner's events carry no "failed" key in the result: the refusal is found by its message)
+    refused = [e for e in result.task_results(APPLY_TASK) if PIPELINING_REFUSAL in e.get("res", {}).get("msg", "")]
     assert [e["host"] for e in refused] == ["fleet-h1"]
-    assert PIPELINING_REFUSAL in json.dumps(refused[0]["res"]) or PIPELINING_REFUSAL in result.process_output
     assert host_var("fleet-h1", "fleet_worker_token") not in result.all_text()
 
 

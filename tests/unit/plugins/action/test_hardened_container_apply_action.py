@@ -12,20 +12,25 @@ that nothing of a secret value reaches the result.
 from __future__ import annotations
 
 import json
+import os
 from unittest.mock import MagicMock
 
 import pytest
+import yaml
 
+from ansible.parsing.dataloader import DataLoader
 from ansible.playbook.play_context import PlayContext
 from ansible.playbook.task import Task
 from ansible.plugins.action import ActionBase
 from ansible.plugins import loader as plugin_loader
 from ansible.plugins.loader import connection_loader
+from ansible.template import Templar
 
 from ansible_collections.podsec.hardening.plugins.action import tmpfs_secret
 from ansible_collections.podsec.hardening.plugins.action.hardened_container_apply import ActionModule
 from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import ROLE_MARKER
 
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 SECRET = "planted-value-0c6e2b9d51f7"
 IMAGE = "localhost/podsec/busybox:latest"
 PLAIN = {"name": "web", "image": IMAGE, "command": ["httpd", "-f"]}
@@ -63,7 +68,8 @@ class Host(object):
         return {"rc": 0 if self.podman else 127, "stdout": self.podman or "", "stderr": ""}
 
 
-def make_action(host, args, monkeypatch, pipelining=True):
+def run(host, containers, monkeypatch, pipelining=True, **args):
+    """The action's result for ``containers`` (the role's variable) and the task's arguments ``args``."""
     def execute_module(action, **kwargs):
         # a function, not host's bound method: each action (tmpfs_secret's too) passes itself as the first argument
         return host.execute_module(action, **kwargs)
@@ -82,7 +88,10 @@ def make_action(host, args, monkeypatch, pipelining=True):
         return tmpfs_secret.ActionModule(task, connection, play_context, loader, templar, shared_loader_obj)
 
     monkeypatch.setattr(plugin_loader.action_loader, "get", get)
-    return ActionModule(task, connection, play_context, loader=MagicMock(), templar=None, shared_loader_obj=None)
+    task_vars = {"inventory_hostname": "h1", "hardened_container_containers": containers}
+    templar = Templar(loader=DataLoader(), variables=task_vars)
+    action = ActionModule(task, connection, play_context, loader=MagicMock(), templar=templar, shared_loader_obj=None)
+    return action.run(task_vars=task_vars)
 
 
 def modules(host):
@@ -91,7 +100,7 @@ def modules(host):
 
 def test_containers_without_secrets_or_host_volumes_make_one_host_call(monkeypatch):
     host = Host()
-    result = make_action(host, {"containers": [PLAIN], "managed_header": "Managed"}, monkeypatch).run(task_vars={})
+    result = run(host, [PLAIN], monkeypatch, managed_header="Managed")
     assert not result.get("failed"), result
     assert modules(host) == ["podsec.hardening.quadlet_container"]
     args = host.calls[0][1]
@@ -102,8 +111,7 @@ def test_containers_without_secrets_or_host_volumes_make_one_host_call(monkeypat
 
 def test_secrets_and_volumes_before_the_units_and_the_levels_in_them(monkeypatch):
     host = Host(changed_secrets=["db.password"])
-    action = make_action(host, {"containers": [WITH_SECRET_AND_VOLUME, PLAIN]}, monkeypatch)
-    result = action.run(task_vars={"inventory_hostname": "h1"})
+    result = run(host, [WITH_SECRET_AND_VOLUME, PLAIN], monkeypatch)
     assert not result.get("failed"), result
     assert modules(host) == ["podman --version", "podsec.hardening.tmpfs_secret",
                              "podsec.hardening.selinux_volume_label", "podsec.hardening.selinux_volume_label",
@@ -129,7 +137,7 @@ def test_secrets_and_volumes_before_the_units_and_the_levels_in_them(monkeypatch
 
 def test_rootless_owner(monkeypatch):
     host = Host()
-    result = make_action(host, {"containers": [WITH_SECRET_AND_VOLUME], "user": "alice"}, monkeypatch).run(task_vars={})
+    result = run(host, [WITH_SECRET_AND_VOLUME], monkeypatch, user="alice")
     assert not result.get("failed"), result
     stored, private, units = host.calls[1][1], host.calls[2][1], host.calls[4][1]
     assert (stored["owner"], stored["group"], stored["path"]) == ("alice", "alice", "/run/podsec-secrets-alice")
@@ -140,8 +148,7 @@ def test_rootless_owner(monkeypatch):
 @pytest.mark.parametrize("podman, found", [("podman version 4.3.1", "podman 4.3.1"), (None, "podman not found")])
 def test_a_podman_without_quadlet_is_refused_before_secrets_and_labels(podman, found, monkeypatch):
     host = Host(podman=podman)
-    result = make_action(host, {"containers": [WITH_SECRET_AND_VOLUME]}, monkeypatch).run(
-        task_vars={"inventory_hostname": "h1"})
+    result = run(host, [WITH_SECRET_AND_VOLUME], monkeypatch)
     assert result["failed"] is True
     assert result["msg"].startswith("%s on h1 has no Quadlet" % found) and "needs podman 4.4 or later" in result["msg"]
     assert modules(host) == ["podman --version"]
@@ -149,13 +156,12 @@ def test_a_podman_without_quadlet_is_refused_before_secrets_and_labels(podman, f
 
 def test_control_a_quadlet_podman_passes_the_check(monkeypatch):
     host = Host(podman="podman version 4.4.0")
-    assert not make_action(host, {"containers": [WITH_SECRET_AND_VOLUME]}, monkeypatch).run(task_vars={}).get("failed")
+    assert not run(host, [WITH_SECRET_AND_VOLUME], monkeypatch).get("failed")
 
 
 def test_without_pipelining_the_secrets_are_refused_and_nothing_else_runs(monkeypatch):
     host = Host()
-    result = make_action(host, {"containers": [WITH_SECRET_AND_VOLUME]}, monkeypatch, pipelining=False).run(
-        task_vars={})
+    result = run(host, [WITH_SECRET_AND_VOLUME], monkeypatch, pipelining=False)
     assert result["failed"] is True and result["msg"] == tmpfs_secret.PIPELINING_HINT
     assert modules(host) == ["podman --version"]
     assert SECRET not in json.dumps(result)
@@ -164,7 +170,7 @@ def test_without_pipelining_the_secrets_are_refused_and_nothing_else_runs(monkey
 @pytest.mark.parametrize("fail", ["tmpfs_secret", "selinux_volume_label"])
 def test_a_failed_step_stops_the_run_with_its_message(fail, monkeypatch):
     host = Host(fail=fail)
-    result = make_action(host, {"containers": [WITH_SECRET_AND_VOLUME]}, monkeypatch).run(task_vars={})
+    result = run(host, [WITH_SECRET_AND_VOLUME], monkeypatch)
     assert result["failed"] is True and result["msg"] == "%s failed" % fail
     assert "podsec.hardening.quadlet_container" not in modules(host)
     assert SECRET not in json.dumps(result)
@@ -173,12 +179,46 @@ def test_a_failed_step_stops_the_run_with_its_message(fail, monkeypatch):
 def test_a_refused_container_touches_no_host_and_shows_no_value(monkeypatch):
     host = Host()
     bad = dict(WITH_SECRET_AND_VOLUME, enviroment={"TOKEN": SECRET})
-    result = make_action(host, {"containers": [bad]}, monkeypatch).run(task_vars={})
+    result = run(host, [bad], monkeypatch)
     assert result["failed"] is True and "enviroment" in result["msg"] and "environment" in result["msg"]
     assert host.calls == [] and SECRET not in json.dumps(result)
 
 
 def test_unknown_options_are_refused(monkeypatch):
     host = Host()
-    result = make_action(host, {"containers": [PLAIN], "secret_path": "/tmp"}, monkeypatch).run(task_vars={})
+    result = run(host, [PLAIN], monkeypatch, secret_path="/tmp")
     assert result["failed"] is True and "secret_path" in result["msg"] and host.calls == []
+
+
+@pytest.mark.parametrize("item", ["name=web image=localhost/podsec/busybox:latest", ["web"]])
+def test_a_network_that_is_no_dictionary_is_refused(item, monkeypatch):
+    host = Host()
+    result = run(host, [PLAIN], monkeypatch, networks=[item])
+    assert result["failed"] is True and "hardened_container_networks[0]: must be a dictionary" in result["msg"]
+    assert host.calls == []
+
+
+def test_a_secret_without_name_is_refused_naming_it(monkeypatch):
+    host = Host()
+    result = run(host, [dict(PLAIN, secrets=[{"value": SECRET}])], monkeypatch)
+    assert result["failed"] is True and result["msg"] == "hardened_container_containers[web].secrets[0].name: is required"
+    assert host.calls == [] and SECRET not in json.dumps(result)
+
+
+def test_the_secrets_path_is_not_expanded_on_the_controller(monkeypatch):
+    monkeypatch.setenv("CONTROLLER_TOKEN", "controller-only-4d2a")
+    host = Host()
+    result = run(host, [WITH_SECRET_AND_VOLUME], monkeypatch, secrets_path="/run/podsec-$CONTROLLER_TOKEN")
+    assert "controller-only-4d2a" not in json.dumps(result) + json.dumps(host.calls), result
+
+
+def test_the_secret_values_are_not_in_the_task_arguments(monkeypatch):
+    """Callbacks show a task's arguments; the role's task names no container, the action reads them itself."""
+    with open(os.path.join(REPO, "roles", "hardened_container", "tasks", "main.yml")) as handle:
+        tasks = yaml.safe_load(handle)
+    assert [task["podsec.hardening.hardened_container_apply"] for task in tasks if "podsec.hardening.hardened_container_apply" in task]
+    for task in tasks:
+        assert "hardened_container_containers" not in json.dumps(task.get("podsec.hardening.hardened_container_apply"))
+    host = Host()
+    assert not run(host, [WITH_SECRET_AND_VOLUME], monkeypatch).get("failed")
+    assert [(s["name"], s["content"]) for s in host.calls[1][1]["secrets"]] == [("db.password", SECRET)]
