@@ -7,15 +7,14 @@
 The containers are read from the variable hardened_container_containers, never from the task's arguments (which
 callbacks may show), because they carry the secret values.
 
-Every task costs the controller a worker per host (about 0.06 s of CPU each on a re-run, more than the module
-it runs), so the role's steps are one task: the containers are checked and planned on the controller
-(hardened_container_plan), then, only when they have any, the podman version is read (no module), the secret
-values are stored through podsec.hardening.tmpfs_secret's own action plugin (its pipelining, async and
+Every task costs the controller a worker per host, so the role's steps are one task: the containers are
+checked and planned on the controller (hardened_container_plan), then, only when they have any, the podman
+version is read (no module), the secret values are stored through podsec.hardening.tmpfs_secret's own action plugin (its pipelining, async and
 unknown-option refusals; run as a no_log task, so the module logs nothing on the target) and the host-path
 volumes are labelled through podsec.hardening.selinux_volume_label; last quadlet_container installs the units
 and brings the services to the declared state. The result is quadlet_container's, plus which secret files
-changed and the SELinux level of each container with private volumes. It never carries a secret value: only
-names are taken from tmpfs_secret's result.
+changed and the SELinux level of each container with private volumes. It never carries a secret value: from
+tmpfs_secret's result only names are taken, and its message and warnings with every value masked.
 """
 
 from __future__ import annotations
@@ -45,6 +44,30 @@ SELINUX_VOLUME_LABEL = "podsec.hardening.selinux_volume_label"
 QUADLET_CONTAINER = "podsec.hardening.quadlet_container"
 
 
+def _masked(stored, values):
+    """tmpfs_secret's message and warnings with every secret value, and every line of one, masked.
+
+    Its result was hidden whole when it ran as a no_log task of its own; now its message reaches the displayed
+    result. It puts no value in a message, and AnsibleModule masks its no_log values; this holds even if
+    either misses one (AnsibleModule's masking does not cover each line of a multi-line value)."""
+    secrets = set()
+    for value in values:
+        secrets.add(str(value))
+        secrets.update(line for line in str(value).splitlines() if len(line) > 2)
+    secrets = sorted((secret for secret in secrets if secret), key=len, reverse=True)
+
+    def mask(text):
+        for secret in secrets:
+            text = text.replace(secret, "********")
+        return text
+
+    if "msg" in stored:
+        stored["msg"] = mask(str(stored["msg"]))
+    if stored.get("warnings"):
+        stored["warnings"] = [mask(str(warning)) for warning in stored["warnings"]]
+    return stored
+
+
 def _spec():
     return dict((name, dict(option)) for name, option in APPLY_OPTIONS.items())
 
@@ -70,8 +93,12 @@ class ActionModule(ActionBase):
         secrets_path = args["secrets_path"] or "/run/podsec-secrets-%s" % user
         # Read here, not passed as an argument: a task's arguments are what callbacks show (the task banner
         # with display_args_to_stdout, AWX's task_args), and the containers carry the secret values.
-        containers = (self._templar.resolve_variable_expression(CONTAINERS_VARIABLE)
-                      if CONTAINERS_VARIABLE in task_vars else [])
+        if CONTAINERS_VARIABLE not in task_vars:
+            # not an empty list: with prune, no containers would remove every unit the role installed
+            result.update(failed=True, changed=False, msg="hardened_container_apply: %s is not defined (the role "
+                          "defines it; a task of its own must set it)" % CONTAINERS_VARIABLE)
+            return result
+        containers = self._templar.resolve_variable_expression(CONTAINERS_VARIABLE)
         try:
             plan = hardened_container_plan(containers, user, secrets_path, networks=args["networks"],
                                            volumes=args["volumes"], pods=args["pods"])
@@ -87,8 +114,9 @@ class ActionModule(ActionBase):
                 result.update(failed=True, changed=False, msg=problem)
                 return result
         if plan["secret_mounts"]:
-            stored = self._store_secrets(args, secret_values(containers, plan["secret_mounts"]), rootless,
-                                         secrets_path, task_vars)
+            values = secret_values(containers, plan["secret_mounts"])
+            stored = _masked(self._store_secrets(args, values, rootless, secrets_path, task_vars),
+                             [entry["content"] for entry in values])
             steps.append(stored)
             if stored.get("failed"):
                 return self._failed(result, stored, steps)

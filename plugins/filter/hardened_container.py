@@ -138,6 +138,20 @@ def _secret_mount(container, secret, user, secrets_path):
     }
 
 
+def _check_secret_files(mounts):
+    """Two secrets may not share a file on the owner's tmpfs: CONTAINER.SECRET of container a, secret b.c and
+    of container a.b, secret c are both a.b.c (one would get the other's value). Refused before any value is
+    sent; tmpfs_secret would refuse it on the host."""
+    seen = {}
+    for mount in mounts:
+        earlier = seen.setdefault(mount["name"], mount)
+        if earlier is not mount:
+            raise AnsibleFilterError(
+                "hardened_container_containers[%s].secrets[%s]: its file on the owner's tmpfs, %s, is also that of "
+                "hardened_container_containers[%s].secrets[%s]; rename one of the secrets"
+                % (mount["container"], mount["secret"], mount["name"], earlier["container"], earlier["secret"]))
+
+
 def _unit_element(container, mounts, level):
     element = dict((key, container[key]) for key in _PASSED_ON if key in container)
     element["name"] = container["name"]
@@ -199,6 +213,7 @@ def hardened_container_plan(containers, user, secrets_path, levels=None, network
     present = [c for c in containers if c.get("state", "present") == "present"]
     mounts = [_secret_mount(c, secret, user, secrets_path)
               for c in present for secret in c.get("secrets") or [] if "value" in secret]
+    _check_secret_files(mounts)
     units = [_unit_element(c, mounts, levels.get(c["name"])) for c in present]
     for element in units:
         problem = check_container(element, "hardened_container_containers[%s]" % element["name"])

@@ -24,8 +24,10 @@ description:
     M(podsec.hardening.selinux_volume_label) (private ones with MCS categories of their own, registered under the
     container's name, or C(USER-NAME) for a rootless owner); then M(podsec.hardening.quadlet_container) installs
     the units and brings the services to the declared state, restarting the containers whose secret changed.
-  - The result is M(podsec.hardening.quadlet_container)'s, plus RV(changed_secrets) and RV(selinux_levels). It never
-    carries a secret value.
+  - The result is M(podsec.hardening.quadlet_container)'s (all its return values), plus RV(changed_secrets) and
+    RV(selinux_levels). It never carries a secret value. The role registers it as C(__hardened_container_units).
+  - Outside the role, C(hardened_container_containers) is taken from wherever Ansible resolves it for this task
+    (task, role, host or extra variables); the plan checks it, the role's argument specification does not.
 author:
   - podsec.hardening contributors (@podsec)
 extends_documentation_fragment:
@@ -115,7 +117,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changed_secrets:
-  description: Names of the secret files on the owner's tmpfs that were written (their containers were restarted).
+  description:
+    - Names of the secret files (C(CONTAINER.SECRET)) on the owner's tmpfs that changed; the same task restarts
+      their containers (in check mode, would).
   returned: when a container has a secret value
   type: list
   elements: str

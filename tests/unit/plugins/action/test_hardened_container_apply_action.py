@@ -54,6 +54,10 @@ class Host(object):
         short = module_name.rsplit(".", 1)[1]
         if short == self.fail:
             return {"failed": True, "msg": "%s failed" % short}
+        if short == "tmpfs_secret" and self.fail == "tmpfs_secret echoing":
+            # as if tmpfs_secret's message and AnsibleModule's masking both missed a value
+            return {"failed": True, "msg": "refused %s" % module_args["secrets"][0]["content"],
+                    "warnings": ["line %s" % module_args["secrets"][0]["content"].splitlines()[-1]]}
         if short == "tmpfs_secret":
             return {"changed": bool(self.changed_secrets), "changed_secrets": self.changed_secrets,
                     "secrets": [{"name": s["name"], "content": s["content"]} for s in module_args["secrets"]]}
@@ -88,7 +92,9 @@ def run(host, containers, monkeypatch, pipelining=True, **args):
         return tmpfs_secret.ActionModule(task, connection, play_context, loader, templar, shared_loader_obj)
 
     monkeypatch.setattr(plugin_loader.action_loader, "get", get)
-    task_vars = {"inventory_hostname": "h1", "hardened_container_containers": containers}
+    task_vars = {"inventory_hostname": "h1"}
+    if containers is not None:
+        task_vars["hardened_container_containers"] = containers
     templar = Templar(loader=DataLoader(), variables=task_vars)
     action = ActionModule(task, connection, play_context, loader=MagicMock(), templar=templar, shared_loader_obj=None)
     return action.run(task_vars=task_vars)
@@ -222,3 +228,21 @@ def test_the_secret_values_are_not_in_the_task_arguments(monkeypatch):
     host = Host()
     assert not run(host, [WITH_SECRET_AND_VOLUME], monkeypatch).get("failed")
     assert [(s["name"], s["content"]) for s in host.calls[1][1]["secrets"]] == [("db.password", SECRET)]
+
+
+def test_without_the_containers_variable_nothing_runs(monkeypatch):
+    """Not an empty list: with prune, no containers would remove every unit the role installed."""
+    host = Host()
+    result = run(host, None, monkeypatch, prune=True)
+    assert result["failed"] is True and "hardened_container_containers is not defined" in result["msg"]
+    assert host.calls == []
+    assert not run(Host(), [], monkeypatch, prune=True).get("failed")  # control: an empty list is a declaration
+
+
+def test_a_value_in_a_secret_step_message_is_masked(monkeypatch):
+    value = SECRET + "\nsecond-line-of-the-value"
+    container = dict(WITH_SECRET_AND_VOLUME, secrets=[{"name": "password", "value": value}])
+    result = run(Host(fail="tmpfs_secret echoing"), [container], monkeypatch)
+    assert result["failed"] is True and result["msg"] == "refused ********"
+    assert result["warnings"] == ["line ********"]
+    assert SECRET not in json.dumps(result) and "second-line-of-the-value" not in json.dumps(result)

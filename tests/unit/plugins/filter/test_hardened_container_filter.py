@@ -148,3 +148,13 @@ def test_a_short_image_name_is_refused_on_the_controller_naming_short_name_ok():
     # Control: the same container with the opt-out is planned and hands the option on to the module.
     unit = plan([{"name": "web", "image": "library/httpd:2.4", "short_name_ok": True}])["units"][0]
     assert unit["image"] == "library/httpd:2.4" and unit["short_name_ok"] is True
+
+
+def test_two_secrets_that_would_share_a_file_are_refused():
+    """a + b.c and a.b + c are both a.b.c on the tmpfs: one container would mount the other's value."""
+    first = {"name": "a", "image": IMAGE, "secrets": [{"name": "b.c", "value": CANARY}]}
+    second = {"name": "a.b", "image": IMAGE, "secrets": [{"name": "c", "value": "other"}]}
+    with pytest.raises(AnsibleFilterError, match=r"secrets\[c\]: its file on the owner's tmpfs, a.b.c, is also that "
+                                                 r"of hardened_container_containers\[a\].secrets\[b.c\]"):
+        plan([first, second])
+    assert len(plan([first, dict(second, name="a-b")])["secret_mounts"]) == 2  # control: no shared file
