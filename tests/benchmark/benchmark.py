@@ -489,6 +489,8 @@ def main():
                         services = ["%s%d.service" % (prefix, index) for index in range(1, count + 1)]
                         floors[count] = statistics.median(bench.start_floor(names[0], services)
                                                           for _attempt in range(args.runs))
+                        print("reload and one start call of %d units on the host: %.2f s (median)" % (count, floors[count]),
+                              flush=True)
             for count in host_counts:
                 for names in (three[:1], three):
                     measure("hardened_container %d per host, %d host(s) converge" % (count, len(names)),
@@ -506,16 +508,16 @@ def main():
                 for count in host_counts:
                     for playbook, prefix, kind in (("ours.yml", "hc", "per-host-ours"),
                                                    ("reference.yml", "ref", "per-host-reference")):
-                        runs = dict(((hosts, phase), []) for hosts in (3, 6) for phase in ("converge", "re-run"))
+                        runs = dict(((size, phase), []) for size in (3, 6) for phase in ("converge", "re-run"))
                         for _attempt in range(args.runs):
                             for names in (six, three):
                                 bench.reset(names)
                                 for phase in ("converge", "re-run"):
                                     runs[(len(names), phase)].append(bench.run(playbook, names, containers(prefix, count)))
-                        for (hosts, phase), measured in sorted(runs.items()):
+                        for (size, phase), measured in sorted(runs.items()):
                             row = median_row(measured)
-                            row.update(label="%s %d per host, %d hosts %s" % (kind[9:], count, hosts, phase),
-                                       kind="%s-%d" % (kind, hosts), count=count, phase=phase)
+                            row.update(label="%s %d per host, %d hosts %s" % (kind[9:], count, size, phase),
+                                       kind="%s-%d" % (kind, size), count=count, phase=phase)
                             rows.append(row)
                             print(fmt(row), flush=True)
         fleet_rows = []
