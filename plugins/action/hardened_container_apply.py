@@ -30,7 +30,11 @@ from ansible_collections.podsec.hardening.plugins.filter.hardened_container impo
     secret_values,
     with_levels,
 )
-from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import APPLY_OPTIONS, ROLE_MARKER
+from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import (
+    APPLY_OPTIONS,
+    ROLE_MARKER,
+    argument_spec,
+)
 from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
     QUADLET_MIN_VERSION,
     check_arguments,
@@ -68,10 +72,6 @@ def _masked(stored, values):
     return stored
 
 
-def _spec():
-    return dict((name, dict(option)) for name, option in APPLY_OPTIONS.items())
-
-
 class ActionModule(ActionBase):
     """Plan on the controller, then secrets, volume labels and units, each step only when needed."""
 
@@ -82,7 +82,7 @@ class ActionModule(ActionBase):
         del tmp
         # Not ActionBase.validate_argument_spec: it raises an error that carries the task's arguments; a result
         # whose message names the options is enough.
-        validated = ArgumentSpecValidator(_spec()).validate(self._task.args)
+        validated = ArgumentSpecValidator(argument_spec(APPLY_OPTIONS)).validate(self._task.args)
         if validated.error_messages:
             result.update(failed=True, changed=False,
                           msg="hardened_container_apply: %s" % "; ".join(validated.error_messages))

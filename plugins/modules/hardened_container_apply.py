@@ -143,11 +143,11 @@ apply:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import APPLY_OPTIONS
+from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import APPLY_OPTIONS, argument_spec
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict((name, dict(option)) for name, option in APPLY_OPTIONS.items()),
+    module = AnsibleModule(argument_spec=argument_spec(APPLY_OPTIONS),
                            supports_check_mode=True, no_log=True)
     module.fail_json(msg="podsec.hardening.hardened_container_apply runs on the controller, through its action plugin")
 
