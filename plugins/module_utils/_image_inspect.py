@@ -25,7 +25,7 @@ import os
 import stat
 
 from ansible_collections.podsec.hardening.plugins.module_utils._inputs import escape_control_characters
-from ansible_collections.podsec.hardening.plugins.module_utils._posture import ROOT_USERS, container_name, finding
+from ansible_collections.podsec.hardening.plugins.module_utils._findings import ROOT_USERS, container_name, finding
 from ansible_collections.podsec.hardening.plugins.module_utils._runas import USER_CWD
 
 # Labels `podman container runlabel` runs (with the host's privileges, as the label says).

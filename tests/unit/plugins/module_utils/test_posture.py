@@ -14,7 +14,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.podsec.hardening.plugins.module_utils import _posture, _quadlet
+from ansible_collections.podsec.hardening.plugins.module_utils import _findings, _posture, _quadlet
 from ansible_collections.podsec.hardening.plugins.module_utils._container_schema import ROLE_MARKER
 
 SECRET_VALUE = "s3cr3t-Planted-Value-42"
@@ -401,8 +401,8 @@ def test_every_rule_has_a_title_and_fix():
     found = (_posture.container_findings(INSECURE) + _posture.trust_findings(DEBIAN_POLICY)
              + _posture.tcp_api_findings(SOCKETS_SHOW, SS_OUT))
     for item in found:
-        assert item["title"] == _posture.TITLES[item["id"]]
-    assert set(_posture.FIX) >= {"privileged", "trust_default", "audit_missing"}
+        assert item["title"] == _findings.TITLES[item["id"]]
+    assert set(_findings.FIX) >= {"privileged", "trust_default", "audit_missing"}
     with pytest.raises(KeyError):
         _posture.finding("container_new_rule", "low", "host", "m", "privileged")
 
@@ -703,7 +703,7 @@ def test_score_is_100_only_without_findings_above_info(severities):
 
 
 def test_every_rule_id_has_a_title_and_bench_entry_is_known():
-    assert set(_posture.BENCH) <= set(_posture.TITLES)
+    assert set(_findings.BENCH) <= set(_findings.TITLES)
 
 
 def test_quadlet_paths_are_the_rootful_directories_or_the_users_own():
