@@ -46,6 +46,8 @@ CONTAINERS_VARIABLE = "hardened_container_containers"
 TMPFS_SECRET = "podsec.hardening.tmpfs_secret"
 SELINUX_VOLUME_LABEL = "podsec.hardening.selinux_volume_label"
 QUADLET_CONTAINER = "podsec.hardening.quadlet_container"
+# Built once per controller process (the spec is constant); each worker only validates.
+_APPLY_VALIDATOR = ArgumentSpecValidator(argument_spec(APPLY_OPTIONS))
 
 
 def _masked(stored, values):
@@ -82,7 +84,7 @@ class ActionModule(ActionBase):
         del tmp
         # Not ActionBase.validate_argument_spec: it raises an error that carries the task's arguments; a result
         # whose message names the options is enough.
-        validated = ArgumentSpecValidator(argument_spec(APPLY_OPTIONS)).validate(self._task.args)
+        validated = _APPLY_VALIDATOR.validate(self._task.args)
         if validated.error_messages:
             result.update(failed=True, changed=False,
                           msg="hardened_container_apply: %s" % "; ".join(validated.error_messages))
@@ -147,7 +149,8 @@ class ActionModule(ActionBase):
         )
         if rootless:
             module_args["rootless_user"] = user
-        problem = check_arguments(module_args)
+        # The plan checked every unit; only the levels the labelling returned are new (from the host).
+        problem = check_arguments(module_args) if levels else None
         if problem is not None:
             result.update(failed=True, changed=False, msg=problem)
             return result

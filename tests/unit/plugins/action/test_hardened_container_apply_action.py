@@ -42,11 +42,12 @@ WITH_SECRET_AND_VOLUME = dict(PLAIN, name="db", secrets=[{"name": "password", "v
 class Host(object):
     """Records each call the action makes to the host and answers like the modules would."""
 
-    def __init__(self, podman="podman version 5.4.2", changed_secrets=(), fail=None):
+    def __init__(self, podman="podman version 5.4.2", changed_secrets=(), fail=None, level="s0:c1,c2"):
         self.calls = []
         self.podman = podman
         self.changed_secrets = list(changed_secrets)
         self.fail = fail
+        self.level = level
 
     def execute_module(self, action, module_name=None, module_args=None, task_vars=None, wrap_async=False):
         del task_vars, wrap_async
@@ -62,7 +63,7 @@ class Host(object):
             return {"changed": bool(self.changed_secrets), "changed_secrets": self.changed_secrets,
                     "secrets": [{"name": s["name"], "content": s["content"]} for s in module_args["secrets"]]}
         if short == "selinux_volume_label":
-            return {"changed": False, "level": "s0:c1,c2" if module_args["mode"] == "private" else "s0"}
+            return {"changed": False, "level": self.level if module_args["mode"] == "private" else "s0"}
         return {"changed": False, "changed_units": [], "apply": {}, "invocation": {"module_args": module_args}}
 
     def low_level(self, cmd, sudoable=True):
@@ -139,6 +140,20 @@ def test_secrets_and_volumes_before_the_units_and_the_levels_in_them(monkeypatch
     assert result["changed"] is True and result["changed_secrets"] == ["db.password"]
     assert result["selinux_levels"] == {"db": "s0:c1,c2"}
     assert SECRET not in json.dumps(result) and SECRET not in json.dumps(units)
+
+
+@pytest.mark.parametrize("level, refused", [
+    ("s0:c1,c2\nExecStartPre=/bin/sh -c id", True),  # a host answering with a line of its own for the unit
+    ("s0:c1,c2", False),  # control: the level the labelling returns goes into the unit
+])
+def test_a_level_from_the_host_is_checked_before_it_reaches_a_unit(monkeypatch, level, refused):
+    # The plan checked the units before the labelling; the level comes from the host afterwards.
+    host = Host(level=level)
+    result = run(host, [WITH_SECRET_AND_VOLUME], monkeypatch)
+    assert bool(result.get("failed")) is refused, result
+    assert ("podsec.hardening.quadlet_container" in modules(host)) is not refused
+    if refused:
+        assert "security_label_level" in result["msg"]
 
 
 def test_rootless_owner(monkeypatch):
