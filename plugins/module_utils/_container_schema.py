@@ -7,10 +7,10 @@
 """The one schema of a container: every key, its type, its secure default and its description.
 
 Everything else derives from it: quadlet_container's argument spec and the per-container part of its
-DOCUMENTATION, the defaults _quadlet.normalize() fills in, the hardened_container role's
-``meta/argument_specs.yml`` (container keys as typed sub-options) and the role's check for unknown keys.
-``tests/docs/sync_container_schema.py`` writes the generated parts of the module's DOCUMENTATION and of
-the role's argument specs; a unit test fails when they differ from this file.
+DOCUMENTATION, the defaults _quadlet.normalize() fills in, the role's own keys in the hardened_container role's
+``meta/argument_specs.yml``, the key tables of its docs page (docs/roles/hardened_container.md) and the role's check
+for unknown keys. ``tests/docs/sync_container_schema.py`` writes the generated parts of the module's DOCUMENTATION
+and of the role's argument specs; a unit test fails when they differ from this file.
 """
 
 from __future__ import annotations
@@ -479,7 +479,7 @@ def role_kind_argument_spec(kind):
 
 
 def role_argument_spec(variable="hardened_container_containers"):
-    """The options of one container as the role's argument_specs.yml carries them.
+    """The keys of one container in the role's terms (its docs page's key table, tests/docs/role_docs.py).
 
     Role argument specs nest with ``options`` and may mark an option ``no_log`` (the secret ``value``). An option
     reference O(...) names the role's option from its entry point: ``O(user)`` becomes
@@ -489,6 +489,36 @@ def role_argument_spec(variable="hardened_container_containers"):
     spec = documentation(options, "options", ("elements", "required", "default", "choices", "no_log"))
     pattern = re.compile(r"O\((%s)\b" % "|".join(sorted(options, key=len, reverse=True)))
     return _rewrite_descriptions(spec, lambda text: pattern.sub(lambda m: "O(%s[].%s" % (variable, m.group(1)), text))
+
+
+def role_keys_description(kind=None):
+    """The role's own keys of one item of hardened_container_containers (``kind`` None) or of its networks, volumes
+    or pods, as lines of that variable's description in the role's argument specs.
+
+    The argument specs declare these variables lists of dictionaries without their per-key spec: Ansible's role
+    validation templates, copies and sends back its whole argument spec on every host (for the container keys the
+    largest part of the role's controller time per host, docs/fleet.md), and the role's step checks every key at any
+    depth with this schema anyway. The keys of the module are documented with the module; these are the role's.
+    Option references become code: the argument specs have no such sub-options to link to.
+    """
+    if kind is None:
+        keys = [(name, option) for name, option in ROLE_CONTAINER_KEYS.items() if name != "name"]
+        keys += [("volumes[].%s" % name, option) for name, option in ROLE_VOLUME_KEYS.items()]
+        keys += [("secrets[].%s" % name, option) for name, option in ROLE_SECRET_KEYS.items()]
+    else:
+        keys = [("state", ROLE_UNIT_STATE)]
+    lines = []
+    for name, option in keys:
+        facts = [option["type"]]
+        if "choices" in option:
+            facts.append("one of %s" % ", ".join(str(choice) for choice in option["choices"]))
+        if "default" in option:
+            facts.append("default %s" % str(option["default"]).lower() if isinstance(option["default"], bool)
+                         else "default %s" % option["default"])
+        text = " ".join(option["description"])
+        text = re.sub(r"O\(([^)=]+)=([^)]+)\)", r"C(\1=\2)", re.sub(r"O\(([^)=]+)\)", r"C(\1)", text))
+        lines.append("C(%s) (%s): %s" % (name, "; ".join(facts), text))
+    return lines
 
 
 def _rewrite_descriptions(spec, rewrite):

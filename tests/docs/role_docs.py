@@ -20,6 +20,22 @@ import yaml
 
 NAMESPACE = "podsec.hardening"
 INLINE_LIMIT = 60
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _schema_keys(role):
+    """The keys of the variables whose argument spec says only "list of dictionaries", from the schema they are
+    checked against: hardened_container's containers, networks, volumes and pods (their per-key spec in the
+    argument specs would be templated, copied and sent back by Ansible's role validation on every host)."""
+    if role != "hardened_container":
+        return {}
+    sys.path.insert(0, os.path.join(REPO, "plugins", "module_utils"))
+    import _container_schema as schema  # pylint: disable=import-outside-toplevel,import-error
+
+    keys = {"hardened_container_containers": schema.role_argument_spec()}
+    for _option, variable, kind, _section, _options in schema.UNIT_KINDS:
+        keys[variable] = schema.role_kind_argument_spec(kind)
+    return keys
 
 
 def _as_list(value):
@@ -118,6 +134,7 @@ def render_role(role_dir, role):
         out.append("")
     long_defaults = []
     documented = set()
+    schema_keys = _schema_keys(role)
     for entry_point in sorted(specs, key=lambda name: (name != "main", name)):
         spec = specs[entry_point] or {}
         out.append("## Entry point `%s`" % entry_point)
@@ -167,9 +184,10 @@ def render_role(role_dir, role):
                 problems.append("%s: %s is documented but has no default in defaults/main.yml and is not "
                                 "required" % (role, name))
             description = " ".join(_cell(line) for line in _as_list(option.get("description")))
-            if option.get("options"):
+            keys = option.get("options") or schema_keys.get(name)
+            if keys:
                 description += " Keys: see [below](#keys-of-%s)." % name.replace("_", "-")
-                nested.append((name, option["options"]))
+                nested.append((name, keys))
             out.append("| `%s` | %s | %s | %s |" % (name, _type_of(option), default, description))
         out.append("")
         for name, keys in nested:

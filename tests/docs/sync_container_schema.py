@@ -4,9 +4,10 @@
     python3 tests/docs/sync_container_schema.py --check  exit 1 (naming the files) when they are stale
 
 plugins/module_utils/_container_schema.py is the source. Generated from it, between BEGIN/END marker lines:
-the per-container options in plugins/modules/quadlet_container.py's DOCUMENTATION, and the sub-options of
-hardened_container_containers in roles/hardened_container/meta/argument_specs.yml. tests/unit runs --check,
-so the module, its documentation and the role cannot disagree.
+the per-container (and per-unit) options in plugins/modules/quadlet_container.py's DOCUMENTATION, and the role's
+own keys in the descriptions of hardened_container_containers (_networks, _volumes, _pods) in
+roles/hardened_container/meta/argument_specs.yml. tests/unit runs --check, so the module, its documentation and
+the role cannot disagree. (The role's docs page takes its key tables from the schema itself: tests/docs/role_docs.py.)
 """
 
 import os
@@ -24,12 +25,12 @@ END = "# END generated"
 TARGETS = (
     # (file, indentation of the block, what to write, block name: None for the container block)
     ("plugins/modules/quadlet_container.py", 2, schema.documentation, None),
-    ("roles/hardened_container/meta/argument_specs.yml", 10, schema.role_argument_spec, None),
+    ("roles/hardened_container/meta/argument_specs.yml", 10, schema.role_keys_description, None),
 ) + tuple(
     target for _option, variable, kind, _section, _options in schema.UNIT_KINDS for target in (
         ("plugins/modules/quadlet_container.py", 6, lambda kind=kind: schema.kind_documentation(kind), kind),
         ("roles/hardened_container/meta/argument_specs.yml", 10,
-         lambda kind=kind: schema.role_kind_argument_spec(kind), kind),
+         lambda kind=kind: schema.role_keys_description(kind), kind),
     )
 )
 
