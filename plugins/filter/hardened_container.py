@@ -26,6 +26,7 @@ from ansible_collections.podsec.hardening.plugins.module_utils._container_schema
 )
 from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
     check_container,
+    check_unit,
     check_units,
     internal_network_problem,
     min_quadlet_version_text,
@@ -72,6 +73,10 @@ def _check(containers):
             raise AnsibleFilterError(problem or "%s: name is required" % label)
         if container.get("state", "present") not in ("present", "absent"):
             raise AnsibleFilterError("%s.state: must be present or absent" % label)
+        if not isinstance(container.get("started", True), bool):
+            # not coerced: the string "false" (an AWX survey answer) is true in the plan's hands
+            raise AnsibleFilterError("%s.started: must be true or false (a boolean, not %s)"
+                                     % (label, type(container["started"]).__name__))
         for secret_index, secret in enumerate(container.get("secrets") or []):
             # checked here, not only by check_container: the secret files are planned before it runs
             if isinstance(secret, dict) and not isinstance(secret.get("name"), str):
@@ -190,6 +195,11 @@ def _check_other_units(declared):
                 raise AnsibleFilterError("; ".join(problems))
             if unit.get("state", "present") not in ("present", "absent"):
                 raise AnsibleFilterError("%s.state: must be present or absent" % label)
+            if unit.get("state", "present") == "absent":
+                # what is removed is named too: a missing or malformed name is refused, not a file name
+                problem = check_unit(suffix, dict((k, v) for k, v in unit.items() if k != "state"), label, False)
+                if problem:
+                    raise AnsibleFilterError(problem)
             if name in names:
                 raise AnsibleFilterError("%s: the name is declared twice" % label)
             names.append(name)

@@ -159,7 +159,7 @@ def test_canaries_in_refused_inputs_reach_neither_the_output_nor_the_journal(hos
     env_canary = "ghp_%s" % uuid.uuid4().hex
     typo_output, typo_control = refused(host, {"name": "attack", "image": IMAGE,
                                                "secrets": [{"name": "db", "valeu": typo_canary}]},
-                                        "secrets.valeu")
+                                        "secrets[0]: unknown key 'valeu'")
     env_output, env_control = refused(host, {"name": "attack", "image": IMAGE,
                                              "environment": {"NEUTRAL": env_canary}},
                                       "environment.NEUTRAL: looks like a secret")

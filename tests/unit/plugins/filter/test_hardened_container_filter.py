@@ -109,6 +109,19 @@ def test_absent_containers_need_only_a_name():
     assert plan([{"name": "web", "state": "absent"}])["units"] == []
 
 
+@pytest.mark.parametrize("started", ["false", "no", 0, [], None])
+def test_started_is_a_boolean(started):
+    # "false" (an AWX survey answer) would be true in the plan's hands: refused, not coerced
+    with pytest.raises(AnsibleFilterError, match=r"hardened_container_containers\[web\].started: must be true or false"):
+        plan([{"name": "web", "image": IMAGE, "started": started}])
+
+
+def test_started_false_installs_without_starting():
+    # control: a boolean is taken as it is
+    result = plan([{"name": "web", "image": IMAGE, "started": False}, {"name": "db", "image": IMAGE, "started": True}])
+    assert result["started"] == ["db"]
+
+
 # ---------------------------------------------------------------- networks, volumes and pods
 
 
@@ -126,6 +139,10 @@ def test_networks_volumes_and_pods_are_checked_and_handed_on_without_state():
     ([{"name": "backend", "subnet": "10.89.7.1/24"}], "hardened_container_networks[backend]: subnet: is not an IPv4"),
     ([{"name": "backend"}, {"name": "backend"}], "the name is declared twice"),
     ({"name": "backend"}, "hardened_container_networks: must be a list"),
+    # an absent unit is named too (its file is what prune and absent remove)
+    ([{"state": "absent"}], "hardened_container_networks[#0]: "),
+    ([{"name": "../x", "state": "absent"}], "hardened_container_networks[../x]: "),
+    ([{"name": "old", "state": "absent", "internl": True}], "unknown key 'internl'"),
 ])
 def test_network_refusals_name_the_variable_and_key(networks, message):
     with pytest.raises(AnsibleFilterError) as info:
