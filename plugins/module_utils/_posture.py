@@ -20,16 +20,16 @@ import re
 import shlex
 
 from ansible_collections.podsec.hardening.plugins.module_utils import _policy
-from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
-    SETUID_ROOT_OK_NOTE,
-    carries_marker,
-    looks_like_secret,
-)
 from ansible_collections.podsec.hardening.plugins.module_utils._findings import (
     ROOT_USERS,
     SEVERITIES,
     container_name,
     finding,
+)
+from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
+    SETUID_ROOT_OK_NOTE,
+    carries_marker,
+    looks_like_secret,
 )
 from ansible_collections.podsec.hardening.plugins.module_utils._inputs import is_within
 

@@ -12,7 +12,8 @@ short_description: The hardened_container role's whole change of one owner's con
 version_added: 0.1.0
 description:
   - The one step of the C(podsec.hardening.hardened_container) role. Use the role, whose argument spec describes
-    and checks each option, which is the role's variable without the C(hardened_container_) prefix.
+    and checks each option, which is the role's variable without the C(hardened_container_) prefix (the keys of
+    the containers, networks, volumes and pods are checked here, by the plan).
   - The containers are not an option; the action reads the variable C(hardened_container_containers) itself.
     They carry the secret values, and a task's arguments are what callbacks may show (the task banner with
     C(display_args_to_stdout), the C(task_args) of AWX's events).

@@ -50,9 +50,18 @@ def _as_list(value):
 _MARKUP = re.compile(r"\b[CVOMP]\(([^()]*(?:\([^()]*\))?[^()]*)\)")
 
 
+def _code(match):
+    """One markup as code; an option of another plugin, O(FQCN#TYPE:OPTION), as `OPTION` of `FQCN`."""
+    inner = match.group(1)
+    if match.group(0).startswith("O(") and "#" in inner and ":" in inner.split("#", 1)[1]:
+        plugin, option = inner.split("#", 1)[0], inner.split("#", 1)[1].split(":", 1)[1]
+        return "`%s` of `%s`" % (option, plugin)
+    return "`%s`" % inner.split("#", 1)[0]
+
+
 def _cell(text):
     """Text safe inside a Markdown table cell, Ansible markup as code."""
-    text = _MARKUP.sub(lambda match: "`%s`" % match.group(1).split("#", 1)[0], " ".join(str(text).split()))
+    text = _MARKUP.sub(_code, " ".join(str(text).split()))
     return text.replace("|", "\\|")
 
 
