@@ -25,12 +25,14 @@ from ansible_collections.podsec.hardening.plugins.module_utils._container_schema
     unknown_keys,
 )
 from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
+    QuadletError,
     check_container,
     check_unit,
     check_units,
     internal_network_problem,
     min_quadlet_version_text,
     shape_problem,
+    validate_name,
 )
 
 # quadlet_container options the role hands on as they are; volumes and secrets are translated, secret_files
@@ -55,6 +57,16 @@ def _plain(value):
     return value
 
 
+def _label(variable, name, index):
+    """VARIABLE[NAME] for a valid unit name, else VARIABLE[#INDEX]: a message never repeats a raw value (a line
+    break of its own, or a name of any length)."""
+    try:
+        validate_name(name)
+    except QuadletError:
+        return "%s[#%d]" % (variable, index)
+    return "%s[%s]" % (variable, name)
+
+
 def _check(containers):
     if not isinstance(containers, list):
         raise AnsibleFilterError("hardened_container_containers: must be a list of containers")
@@ -64,7 +76,7 @@ def _check(containers):
         if not isinstance(container, dict):
             raise AnsibleFilterError("hardened_container_containers[%d]: must be a dictionary" % index)
         name = container.get("name")
-        label = "hardened_container_containers[%s]" % (name if isinstance(name, str) else "#%d" % index)
+        label = _label("hardened_container_containers", name, index)
         problems = unknown_keys(container, options, label)
         if problems:
             raise AnsibleFilterError("; ".join(problems))
@@ -73,6 +85,11 @@ def _check(containers):
             raise AnsibleFilterError(problem or "%s: name is required" % label)
         if container.get("state", "present") not in ("present", "absent"):
             raise AnsibleFilterError("%s.state: must be present or absent" % label)
+        if container.get("state") == "absent":
+            # its name is what is stopped and removed, and goes to the host's journal with the module's arguments
+            problem = check_container({"name": name}, label, present=False)
+            if problem:
+                raise AnsibleFilterError(problem)
         if not isinstance(container.get("started", True), bool):
             # not coerced: the string "false" (an AWX survey answer) is true in the plan's hands
             raise AnsibleFilterError("%s.started: must be true or false (a boolean, not %s)"
@@ -189,7 +206,7 @@ def _check_other_units(declared):
             if not isinstance(unit, dict):
                 raise AnsibleFilterError("%s[%d]: must be a dictionary" % (variable, index))
             name = unit.get("name")
-            label = "%s[%s]" % (variable, name if isinstance(name, str) else "#%d" % index)
+            label = _label(variable, name, index)
             problems = unknown_keys(unit, role_kind_options(suffix), label)
             if problems:
                 raise AnsibleFilterError("; ".join(problems))

@@ -109,6 +109,22 @@ def test_absent_containers_need_only_a_name():
     assert plan([{"name": "web", "state": "absent"}])["units"] == []
 
 
+@pytest.mark.parametrize("name", ["../x\n", "", ".hidden", "a/b", "a b"])
+def test_an_absent_container_is_named_like_a_present_one(name):
+    # its name goes to the host (what is stopped and removed) and into the module's logged arguments
+    with pytest.raises(AnsibleFilterError) as info:
+        plan([{"name": name, "state": "absent"}])
+    assert "hardened_container_containers[#0]: name: " in str(info.value)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 300  # the message does not repeat the raw name
+
+
+def test_a_message_names_a_unit_by_its_index_when_its_name_is_not_one():
+    networks = [{"name": "a\n[Service]\nExecStart=/bin/evil", "internl": True}]
+    with pytest.raises(AnsibleFilterError) as info:
+        hardened_container_plan([], "root", PATH, networks=networks)
+    assert str(info.value).startswith("hardened_container_networks[#0]: ") and "\n" not in str(info.value)
+
+
 @pytest.mark.parametrize("started", ["false", "no", 0, [], None])
 def test_started_is_a_boolean(started):
     # "false" (an AWX survey answer) would be true in the plan's hands: refused, not coerced
@@ -141,7 +157,7 @@ def test_networks_volumes_and_pods_are_checked_and_handed_on_without_state():
     ({"name": "backend"}, "hardened_container_networks: must be a list"),
     # an absent unit is named too (its file is what prune and absent remove)
     ([{"state": "absent"}], "hardened_container_networks[#0]: "),
-    ([{"name": "../x", "state": "absent"}], "hardened_container_networks[../x]: "),
+    ([{"name": "../x", "state": "absent"}], "hardened_container_networks[#0]: name: "),
     ([{"name": "old", "state": "absent", "internl": True}], "unknown key 'internl'"),
 ])
 def test_network_refusals_name_the_variable_and_key(networks, message):
