@@ -27,7 +27,6 @@ from ansible_collections.podsec.hardening.plugins.module_utils._container_schema
 from ansible_collections.podsec.hardening.plugins.module_utils._quadlet import (
     QuadletError,
     check_container,
-    check_unit,
     check_units,
     internal_network_problem,
     min_quadlet_version_text,
@@ -67,6 +66,15 @@ def _label(variable, name, index):
     return "%s[%s]" % (variable, name)
 
 
+def _refuse_absent_name(name, label):
+    """An absent item's name is what is stopped or removed (and is logged with the module's arguments on the
+    host): it must be a unit name too, as check_container and check_unit require of a present one."""
+    try:
+        validate_name(name)
+    except QuadletError as exc:
+        raise AnsibleFilterError("%s: %s" % (label, exc))
+
+
 def _check(containers):
     if not isinstance(containers, list):
         raise AnsibleFilterError("hardened_container_containers: must be a list of containers")
@@ -86,10 +94,7 @@ def _check(containers):
         if container.get("state", "present") not in ("present", "absent"):
             raise AnsibleFilterError("%s.state: must be present or absent" % label)
         if container.get("state") == "absent":
-            # its name is what is stopped and removed, and goes to the host's journal with the module's arguments
-            problem = check_container({"name": name}, label, present=False)
-            if problem:
-                raise AnsibleFilterError(problem)
+            _refuse_absent_name(name, label)
         if not isinstance(container.get("started", True), bool):
             # not coerced: the string "false" (an AWX survey answer) is true in the plan's hands
             raise AnsibleFilterError("%s.started: must be true or false (a boolean, not %s)"
@@ -213,10 +218,7 @@ def _check_other_units(declared):
             if unit.get("state", "present") not in ("present", "absent"):
                 raise AnsibleFilterError("%s.state: must be present or absent" % label)
             if unit.get("state", "present") == "absent":
-                # what is removed is named too: a missing or malformed name is refused, not a file name
-                problem = check_unit(suffix, dict((k, v) for k, v in unit.items() if k != "state"), label, False)
-                if problem:
-                    raise AnsibleFilterError(problem)
+                _refuse_absent_name(name, label)
             if name in names:
                 raise AnsibleFilterError("%s: the name is declared twice" % label)
             names.append(name)

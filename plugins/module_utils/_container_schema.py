@@ -513,8 +513,8 @@ def role_keys_description(kind=None):
         if "choices" in option:
             facts.append("one of %s" % ", ".join(str(choice) for choice in option["choices"]))
         if "default" in option:
-            facts.append("default %s" % str(option["default"]).lower() if isinstance(option["default"], bool)
-                         else "default %s" % option["default"])
+            default = option["default"]
+            facts.append("default %s" % (str(default).lower() if isinstance(default, bool) else default))
         text = " ".join(option["description"])
         text = re.sub(r"O\(([^)=]+)=([^)]+)\)", r"C(\1=\2)", re.sub(r"O\(([^)=]+)\)", r"C(\1)", text))
         lines.append("C(%s) (%s): %s" % (name, "; ".join(facts), text))

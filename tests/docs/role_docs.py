@@ -23,12 +23,10 @@ INLINE_LIMIT = 60
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _schema_keys(role):
+def _schema_keys():
     """The keys of the variables whose argument spec says only "list of dictionaries", from the schema they are
     checked against: hardened_container's containers, networks, volumes and pods (their per-key spec in the
     argument specs would be templated, copied and sent back by Ansible's role validation on every host)."""
-    if role != "hardened_container":
-        return {}
     sys.path.insert(0, os.path.join(REPO, "plugins", "module_utils"))
     import _container_schema as schema  # pylint: disable=import-outside-toplevel,import-error
 
@@ -52,11 +50,10 @@ _MARKUP = re.compile(r"\b[CVOMP]\(([^()]*(?:\([^()]*\))?[^()]*)\)")
 
 def _code(match):
     """One markup as code; an option of another plugin, O(FQCN#TYPE:OPTION), as `OPTION` of `FQCN`."""
-    inner = match.group(1)
-    if match.group(0).startswith("O(") and "#" in inner and ":" in inner.split("#", 1)[1]:
-        plugin, option = inner.split("#", 1)[0], inner.split("#", 1)[1].split(":", 1)[1]
-        return "`%s` of `%s`" % (option, plugin)
-    return "`%s`" % inner.split("#", 1)[0]
+    plugin, _hash, target = match.group(1).partition("#")
+    if match.group(0).startswith("O(") and ":" in target:
+        return "`%s` of `%s`" % (target.split(":", 1)[1], plugin)
+    return "`%s`" % plugin
 
 
 def _cell(text):
@@ -143,7 +140,7 @@ def render_role(role_dir, role):
         out.append("")
     long_defaults = []
     documented = set()
-    schema_keys = _schema_keys(role)
+    schema_keys = _schema_keys()
     for entry_point in sorted(specs, key=lambda name: (name != "main", name)):
         spec = specs[entry_point] or {}
         out.append("## Entry point `%s`" % entry_point)
